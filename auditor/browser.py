@@ -1,0 +1,138 @@
+"""Finding, starting and connecting to Chromium: the only layer that knows Playwright's browser API.
+
+Discovery order: an explicit path (`--browser-path`, `CRO_AUDIT_BROWSER`), then Playwright's own Chromium,
+then a system Chromium or Chrome on PATH. Remote browsers (`--browser-endpoint`) skip discovery.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.async_api import Browser, BrowserContext, Playwright
+
+# Flags that keep Chromium quiet and startable as root or in a container. Playwright passes most of these
+# itself; they are repeated so every launch path (and a Chromium the user starts for --browser-endpoint)
+# gets the same set: without them Chromium keeps trying to reach Google's services.
+QUIET_FLAGS = (
+    "--no-sandbox",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-breakpad",
+    "--metrics-recording-only",
+    "--no-pings",
+    "--disable-dev-shm-usage",
+)
+
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+# Debian and Ubuntu ship /usr/bin/chromium as a shell wrapper that adds flags of its own; drive the binary.
+_WRAPPED_BINARIES = {"/usr/bin/chromium": "/usr/lib/chromium/chromium"}
+
+INSTALL_HINT = (
+    "No Chromium found. Install one with `python -m playwright install chromium` "
+    "(or `apt-get install chromium` on Debian/Ubuntu), or point --browser-path / CRO_AUDIT_BROWSER at a Chrome or Chromium binary."
+)
+
+
+class BrowserNotFound(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device profile. Measurements name these exactly, so they never change silently."""
+
+    name: str
+    width: int
+    height: int
+    scale: float
+    mobile: bool
+
+    def context_options(self, user_agent: str) -> dict:
+        return {
+            "viewport": {"width": self.width, "height": self.height},
+            "screen": {"width": self.width, "height": self.height},
+            "device_scale_factor": self.scale,
+            "is_mobile": self.mobile,
+            "has_touch": self.mobile,
+            "user_agent": user_agent,
+        }
+
+
+PROFILES = {
+    "desktop": Device("desktop", 1366, 768, 1, False),
+    "mobile": Device("mobile", 390, 844, 3, True),
+}
+
+
+def user_agents(browser_version: str, token: str, override: str = "") -> dict[str, str]:
+    """The user agent per device: a normal Chrome one (no "Headless" for sites to block) naming the tool."""
+    if override:
+        return {"desktop": override, "mobile": override}
+    major = browser_version.split(".")[0] or "120"
+    return {
+        "desktop": f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{major}.0.0.0 Safari/537.36 {token}",
+        "mobile": f"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{major}.0.0.0 Mobile Safari/537.36 {token}",
+    }
+
+
+def find_browser(explicit: str | None, playwright: Playwright) -> str | None:
+    """The executable to launch, or None to let Playwright use its own Chromium."""
+    explicit = explicit or os.environ.get("CRO_AUDIT_BROWSER") or None
+    if explicit:
+        path = shutil.which(explicit) or explicit
+        if not Path(path).is_file():
+            raise BrowserNotFound(f"The browser at {explicit} does not exist (from --browser-path or CRO_AUDIT_BROWSER).")
+        return _WRAPPED_BINARIES.get(path, path)
+    try:
+        if Path(playwright.chromium.executable_path).is_file():
+            return None
+    except Exception:  # noqa: BLE001 - an unusual Playwright install; fall back to the system
+        pass
+    for name in SYSTEM_BROWSERS:
+        path = shutil.which(name)
+        if path:
+            path = os.path.realpath(path) if path not in _WRAPPED_BINARIES else path
+            return _WRAPPED_BINARIES.get(path, path)
+    raise BrowserNotFound(INSTALL_HINT)
+
+
+async def launch(playwright: Playwright, executable: str | None) -> Browser:
+    return await playwright.chromium.launch(
+        executable_path=executable,
+        headless=True,
+        args=list(QUIET_FLAGS),
+        handle_sigint=False,  # the auditor owns Ctrl-C: it writes the partial report, then closes the browser
+        handle_sigterm=False,
+        handle_sighup=False,
+    )
+
+
+async def connect(playwright: Playwright, endpoint: str) -> Browser:
+    """A remote browser: Chrome DevTools Protocol (http(s):// or a /devtools/ websocket) or a Playwright server (ws://)."""
+    if endpoint.startswith(("http://", "https://")) or "/devtools/browser" in endpoint:
+        return await playwright.chromium.connect_over_cdp(endpoint, timeout=30_000)
+    if endpoint.startswith("cdp+"):
+        return await playwright.chromium.connect_over_cdp(endpoint[4:], timeout=30_000)
+    return await playwright.chromium.connect(endpoint, timeout=30_000)
+
+
+async def new_context(browser: Browser, device: Device, user_agent: str, headers: dict[str, str]) -> BrowserContext:
+    """A fresh context per visit: no cookie, cache or storage leaks from one measurement into the next."""
+    context = await browser.new_context(
+        **device.context_options(user_agent),
+        extra_http_headers=headers or None,
+        service_workers="block",  # a service worker would serve later visits from its cache
+        accept_downloads=False,
+        java_script_enabled=True,
+    )
+    return context

@@ -1,0 +1,226 @@
+"""The `cro-audit` command: audit, demo, rules, batch.
+
+Exit codes, for CI: 0 done; 1 the score is under --fail-under; 2 bad usage, no usable start URL, or no
+browser; 130 interrupted (the partial report is written).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from auditor import __version__
+from auditor.audit import Outcome, UsageError, run_audit
+from auditor.browser import BrowserNotFound
+from auditor.config import ConfigError, Settings, build, find_config, load_file
+from auditor.facts import PageResult
+from auditor.rulebook import load_rulebook
+
+EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="Find out why a website does not convert: crawl it in Chromium on desktop and mobile, check it against "
+    "conversion research, and get a scored HTML + JSON report with a prioritised fix list.\n\n"
+    "Start with [bold]cro-audit demo[/bold], then [bold]cro-audit audit https://your-site.example[/bold].",
+)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    err.print(f"[bold red]error:[/bold red] {message}", markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cro-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
+) -> None:
+    pass
+
+
+def _settings(config: Path | None, flags: dict[str, Any]) -> Settings:
+    path = config if config is not None else find_config(Path.cwd())
+    if config is not None and not config.is_file():
+        raise ConfigError(f"{config}: no such config file")
+    return build(load_file(path) if path else {}, flags)
+
+
+def _parse_headers(values: list[str] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    headers = {}
+    for item in values:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"--header takes 'Name: value', not {item!r}")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+class _ProgressReporter:
+    """A bar on a terminal, a line per page when stderr is a log file, nothing with --quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Progress | None = None
+        self.task = None
+        if not quiet and err.is_terminal:
+            self.bar = Progress(
+                TextColumn("[bold]auditing[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description}"), console=err, transient=True,
+            )
+
+    def __enter__(self) -> _ProgressReporter:
+        if self.bar:
+            self.bar.start()
+            self.task = self.bar.add_task("", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def __call__(self, done: int, total: int, page: PageResult) -> None:
+        if self.quiet:
+            return
+        status = f"error {page.error.kind}" if page.error else "ok"
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, completed=done, total=max(total, done), description=page.url[-60:])
+        else:
+            err.print(f"[{done}/{max(total, done)}] {page.url} {status}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
+    report = outcome.report
+    score = report["score"]
+    if outcome.unreachable:
+        for page in outcome.unreachable:
+            err.print(f"[bold red]error:[/bold red] cannot load {page.url}: {page.error.message}", soft_wrap=True)
+        return EXIT_USAGE
+    if not quiet:
+        summary = report["summary"]
+        score_text = "n/a" if score is None else f"{score}/100 ({report['band']})"
+        err.print(
+            f"Score {score_text} over {summary['pages_audited']} page(s); {summary['pages_failed']} failed; "
+            f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
+            f"{summary['findings']['low']} low.", soft_wrap=True,
+        )
+    print(outcome.html_path)
+    if outcome.interrupted:
+        err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "
+                  "(resume with --resume).")
+        return EXIT_INTERRUPTED
+    if fail_under is not None and (score is None or score < fail_under):
+        err.print(f"Score {score} is under --fail-under {fail_under:g}.")
+        return EXIT_BELOW_THRESHOLD
+    return EXIT_OK
+
+
+@app.command()
+def audit(
+    urls: Annotated[list[str], typer.Argument(help="Start URLs. The crawl stays on their sites.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder (report.html, report.json, screenshots).")] = Path("reports/latest"),
+    devices: Annotated[Optional[str], typer.Option(help="Device profiles: desktop,mobile (default both).")] = None,
+    max_pages: Annotated[Optional[int], typer.Option(help="Most pages to audit [default: 20].")] = None,
+    max_depth: Annotated[Optional[int], typer.Option(help="Link depth from the start URLs; 0 = only them [default: 3].")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds allowed per page [default: 30].")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(help="Pages measured at once [default: from the CPU count].")] = None,
+    rate: Annotated[Optional[float], typer.Option(help="Most page requests per second per host (0 = no limit).")] = None,
+    fail_under: Annotated[Optional[float], typer.Option(help="Exit 1 when the site score is below this (for CI).")] = None,
+    select: Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")] = None,
+    browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")] = None,
+    browser_endpoint: Annotated[Optional[list[str]], typer.Option(help="Remote browser: CDP http(s)/ws URL or Playwright ws:// server (repeatable).")] = None,
+    header: Annotated[Optional[list[str]], typer.Option(help="Extra HTTP header 'Name: value' for every request, e.g. staging auth (never reported).")] = None,
+    user_agent: Annotated[Optional[str], typer.Option(help="Replace the user agent.")] = None,
+    screenshots: Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off.")] = None,
+    no_robots: Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt (only for sites you own).")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in the same --out folder.")] = False,
+    config: Annotated[Optional[Path], typer.Option(help="Config file [default: cro-audit.toml or [tool.cro-audit] in pyproject.toml].")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Audit a site: crawl from URLS, measure every page on desktop and mobile, and write the report.
+
+    Example: cro-audit audit https://client.example --out reports/client --fail-under 70
+    """
+    try:
+        settings = _settings(config, {
+            "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
+            "max_pages": max_pages, "max_depth": max_depth, "timeout": timeout, "concurrency": concurrency,
+            "rate": rate, "fail_under": fail_under, "select": select, "ignore": ignore,
+            "browser_path": browser_path, "browser_endpoints": browser_endpoint, "headers": _parse_headers(header),
+            "user_agent": user_agent, "screenshots": screenshots, "respect_robots": False if no_robots else None,
+        })
+        book = load_rulebook(settings.select, settings.ignore, settings.rules)
+        with _ProgressReporter(quiet) as progress:
+            outcome = run_audit(urls, settings, book, out, resume=resume, progress=progress)
+    except (ConfigError, UsageError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    except BrowserNotFound as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(_finish(outcome, settings.fail_under, quiet))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/demo"),
+    browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Audit the bundled demo shop on 127.0.0.1 (no network needed) and print where the report is."""
+    from importlib import resources
+
+    from auditor.serve import StaticSite
+
+    site_root = resources.files("auditor").joinpath("demo/site")
+    try:
+        settings = build({}, {"browser_path": browser_path, "max_pages": 20, "timeout": 20.0})
+        book = load_rulebook()
+        with StaticSite(Path(str(site_root))) as site, _ProgressReporter(quiet) as progress:
+            outcome = run_audit([site.url], settings, book, out, progress=progress)
+    except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(_finish(outcome, None, quiet))
+
+
+@app.command("rules")
+def list_rules(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each rule's full explanation and thresholds.")] = False,
+) -> None:
+    """List every rule: id, category, weight and what it checks."""
+    try:
+        book = load_rulebook()
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    for rule in book.rules:
+        print(f"{rule.id}  {rule.category:<10} w{rule.weight:<3g} {rule.name:<24} {rule.summary}")
+        if verbose:
+            print()
+            for line in rule.doc.splitlines():
+                print(f"    {line}")
+            print(f"    Thresholds: {rule.thresholds or 'none'}; devices: {', '.join(rule.devices)}; ease {rule.ease}/10")
+            print(f"    Fix: {rule.recommendation}")
+            print()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C outside an audit (the audit handles its own)
+        sys.exit(EXIT_INTERRUPTED)

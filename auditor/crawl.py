@@ -1,0 +1,343 @@
+"""The crawl: which URLs to visit, in what order, and running the visits concurrently.
+
+Breadth-first, one level at a time: a level is released in a fixed order (start URLs in the order given,
+then links in the order their pages were released and the links appear), so the same site gives the same
+pages in the same order however the visits interleave. That keeps reports stable and diffable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from playwright.async_api import Browser, Playwright, async_playwright
+
+from auditor import browser as browsers
+from auditor.config import Settings
+from auditor.discover import SiteRules, discover
+from auditor.facts import PageError, PageResult
+from auditor.measure import Visit, visit
+from auditor.store import RunStore
+from auditor.urls import BadURL, Scope, normalize, pattern_key, site_key
+
+MAX_QUERY_VARIANTS = 25  # distinct query strings per path (faceted-search trap guard)
+
+
+@dataclass(order=True)
+class _Candidate:
+    key: tuple
+    url: str = field(compare=False)
+    depth: int = field(compare=False)
+
+
+class Frontier:
+    """Decides what gets crawled: scope, robots.txt, depth, page budget and crawl-trap caps."""
+
+    def __init__(self, settings: Settings, scope: Scope) -> None:
+        self.settings = settings
+        self.scope = scope
+        self.seen: set[str] = set()
+        self.levels: dict[int, list[_Candidate]] = defaultdict(list)
+        self.released = 0
+        self._patterns: Counter[str] = Counter()
+        self._queries: Counter[str] = Counter()
+
+    def offer(self, url: str, depth: int, key: tuple, base: str | None = None) -> bool:
+        """Queue a URL found at `depth` if the crawl may visit it; `key` orders it within its level."""
+        if depth > self.settings.max_depth:
+            return False
+        try:
+            url = normalize(url, base)
+        except BadURL:
+            return False
+        if url in self.seen or url not in self.scope:
+            return False
+        parts = urlsplit(url)
+        path_key = f"{site_key(url)}{parts.path}"
+        if depth > 0:  # the caps guard against traps in links, never against what the user asked for
+            if self._patterns[pattern_key(url)] >= self.settings.max_per_pattern:
+                return False
+            if parts.query and self._queries[path_key] >= MAX_QUERY_VARIANTS:
+                return False
+        self.seen.add(url)
+        self._patterns[pattern_key(url)] += 1
+        if parts.query:
+            self._queries[path_key] += 1
+        self.levels[depth].append(_Candidate(key, url, depth))
+        return True
+
+    def release(self, depth: int) -> list[tuple[str, int]]:
+        """The URLs of one level, in order, within what is left of the page budget."""
+        level = sorted(self.levels.pop(depth, []))
+        room = max(0, self.settings.max_pages - self.released)
+        chosen = level[:room]
+        self.released += len(chosen)
+        return [(c.url, c.depth) for c in chosen]
+
+    def pending(self) -> int:
+        return min(sum(len(v) for v in self.levels.values()), max(0, self.settings.max_pages - self.released))
+
+
+class HostThrottle:
+    """Spaces page requests to one host by `--rate` or robots.txt Crawl-delay, whichever is slower."""
+
+    def __init__(self) -> None:
+        self.interval: dict[str, float] = {}
+        self._next: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, url: str) -> None:
+        host = urlsplit(url).netloc
+        gap = self.interval.get(host, 0.0)
+        if gap <= 0:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next.get(host, 0.0))
+            self._next[host] = at + gap
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+ProgressFn = Callable[[int, int, PageResult], None]
+
+
+class Crawl:
+    """One audit run's crawl. `run()` returns page results in crawl order; `stop()` ends it early."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        start_urls: list[str],
+        out_dir: Path,
+        store: RunStore | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.settings = settings
+        self.start_urls = start_urls
+        self.out_dir = out_dir
+        self.store = store
+        self.progress = progress
+        self.scope = Scope(start_urls)
+        self.frontier = Frontier(settings, self.scope)
+        self.throttle = HostThrottle()
+        self.site_rules: dict[str, SiteRules] = {}
+        self.results: dict[int, PageResult] = {}
+        self.interrupted = False
+        self.browser_version = ""
+        self._browsers: list[Browser] = []
+        self._relaunch_lock = asyncio.Lock()
+        self._executable: str | None = None
+        self._playwright: Playwright | None = None
+        self._workers: list[asyncio.Task] = []
+        self._user_agents: dict[str, str] = {}
+        self._last_position = -1
+        self._taken: set[int] = set()  # positions of pages finished or in flight, this run or a resumed one
+
+    # ---- public ---------------------------------------------------------------------------
+    async def run(self) -> list[PageResult]:
+        done_before = self.store.load() if self.store else {}
+        self._taken.update(position for position, _ in done_before.values())
+        for i, url in enumerate(self.start_urls):
+            self.frontier.offer(url, 0, (0, i))
+        await self._discover()
+        async with async_playwright() as playwright:
+            self._playwright = playwright
+            await self._start_browsers()
+            try:
+                depth = 0
+                while depth <= self.settings.max_depth and not self.interrupted:
+                    level = self.frontier.release(depth)
+                    if not level and not self.frontier.levels:
+                        break
+                    await self._run_level(level, done_before)
+                    depth += 1
+            finally:
+                for b in self._browsers:
+                    try:
+                        await asyncio.wait_for(b.close(), 10)
+                    except Exception:  # noqa: BLE001 - already gone
+                        pass
+        return [self.results[k] for k in sorted(self.results)]
+
+    def stop(self) -> None:
+        """Finish early (Ctrl-C, SIGTERM): visits in flight are abandoned, finished pages are kept."""
+        self.interrupted = True
+        for task in self._workers:
+            task.cancel()
+
+    # ---- discovery ------------------------------------------------------------------------
+    async def _discover(self) -> None:
+        agent = self.settings.user_agent_token()
+        headers = {"User-Agent": self.settings.user_agent or f"Mozilla/5.0 (compatible; {agent})", **self.settings.headers}
+        limits = httpx.Limits(max_connections=4)
+        async with httpx.AsyncClient(
+            headers=headers, timeout=min(10.0, self.settings.timeout), follow_redirects=True, max_redirects=5, limits=limits
+        ) as client:
+            for url in self.start_urls:
+                origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+                if origin in self.site_rules:
+                    continue
+                if not (self.settings.respect_robots or self.settings.sitemaps):
+                    self.site_rules[origin] = SiteRules(origin)
+                    continue
+                rules = await discover(client, url, "cro-audit", self.scope, self.settings.sitemaps)
+                if not self.settings.respect_robots:
+                    rules.robots, rules.crawl_delay = None, 0.0
+                self.site_rules[origin] = rules
+                gap = max(1 / self.settings.rate if self.settings.rate else 0.0, rules.crawl_delay)
+                self.throttle.interval[urlsplit(url).netloc] = gap
+                for i, page in enumerate(rules.sitemap_urls):
+                    self.frontier.offer(page, 1, (float("inf"), i))
+
+    def _allowed(self, url: str) -> bool:
+        rules = self.site_rules.get("{0.scheme}://{0.netloc}".format(urlsplit(url)))
+        return rules is None or rules.allows(url, "cro-audit")
+
+    # ---- browsers -------------------------------------------------------------------------
+    async def _start_browsers(self) -> None:
+        assert self._playwright is not None
+        if self.settings.browser_endpoints:
+            for endpoint in self.settings.browser_endpoints:
+                self._browsers.append(await browsers.connect(self._playwright, endpoint))
+        else:
+            self._executable = browsers.find_browser(self.settings.browser_path, self._playwright)
+            self._browsers.append(await browsers.launch(self._playwright, self._executable))
+        self.browser_version = self._browsers[0].version
+        self._user_agents = browsers.user_agents(
+            self.browser_version, self.settings.user_agent_token(), self.settings.user_agent
+        )
+
+    async def _relaunch(self, index: int) -> Browser:
+        """A crashed or disconnected browser is replaced, once, whoever notices first."""
+        async with self._relaunch_lock:
+            current = self._browsers[index]
+            if current.is_connected():
+                return current
+            assert self._playwright is not None
+            if self.settings.browser_endpoints:
+                fresh = await browsers.connect(self._playwright, self.settings.browser_endpoints[index])
+            else:
+                fresh = await browsers.launch(self._playwright, self._executable)
+            self._browsers[index] = fresh
+            return fresh
+
+    # ---- visiting -------------------------------------------------------------------------
+    async def _run_level(self, level: list[tuple[str, int]], done_before: dict[str, tuple[int, PageResult]]) -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+        pending_pages: dict[int, dict] = {}
+        for url, depth in level:
+            if url in done_before:
+                position, page = done_before[url]
+                self._finish(position, page)
+                continue
+            position = self._next_position()
+            page = PageResult(url=url, depth=depth)
+            if not self._allowed(url):
+                page.error = PageError("blocked_by_robots", "robots.txt disallows this URL for cro-audit.")
+                self._finish(position, page)
+                continue
+            pending_pages[position] = {"page": page, "visits": {}}
+            for device in self.settings.devices:
+                queue.put_nowait((position, device))
+        if queue.empty():
+            return
+        count = min(self.settings.concurrency * max(1, len(self._browsers)), queue.qsize())
+        self._workers = [asyncio.create_task(self._worker(i, queue, pending_pages)) for i in range(count)]
+        results = await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        for outcome in results:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+
+    def _next_position(self) -> int:
+        """A page's place in the crawl: its order in the report and the name of its screenshots."""
+        self._last_position += 1
+        while self._last_position in self._taken:
+            self._last_position += 1
+        self._taken.add(self._last_position)
+        return self._last_position
+
+    async def _worker(self, index: int, queue: asyncio.Queue, pending_pages: dict[int, dict]) -> None:
+        browser_index = index % len(self._browsers)
+        while not queue.empty():
+            position, device = queue.get_nowait()
+            entry = pending_pages[position]
+            result = await self._visit_with_retries(browser_index, entry["page"], device, position)
+            entry["visits"][device] = result
+            if len(entry["visits"]) == len(self.settings.devices):
+                self._finish(position, self._assemble(entry["page"], entry["visits"]))
+
+    async def _visit_with_retries(self, browser_index: int, page: PageResult, device: str, position: int) -> Visit:
+        profile = browsers.PROFILES[device]
+        shot = None
+        if self.settings.screenshots != "off":
+            name = f"screenshots/{position:04d}-{device}.jpg"
+            (self.out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
+            shot = (self.out_dir / name, name)
+        attempt = 0
+        crashes = 0
+        while True:
+            await self.throttle.wait(page.url)
+            result = await visit(
+                self._browsers[browser_index],
+                profile,
+                page.url,
+                timeout=self.settings.timeout,
+                user_agent=self._user_agents[device],
+                headers=self.settings.headers,
+                screenshot=shot,
+                screenshot_scale=self.settings.screenshots if self.settings.screenshots != "off" else "css",
+            )
+            if result.crashed and crashes < 1:
+                crashes += 1
+                await self._relaunch(browser_index)
+                continue
+            if result.transient and attempt < self.settings.retries:
+                attempt += 1
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt))  # back off: 1 s, 2 s, 4 s...
+                continue
+            return result
+
+    def _assemble(self, page: PageResult, visits: dict[str, Visit]) -> PageResult:
+        """Merge the device visits of one URL; the first device's navigation speaks for the page."""
+        first = visits[self.settings.devices[0]]
+        page.final_url = first.final_url
+        page.status_code = first.status_code
+        page.links = first.links or next((v.links for v in visits.values() if v.links), [])
+        page.devices = {d: v.facts for d, v in visits.items() if v.facts is not None}
+        errors = [v.error for d, v in visits.items() if v.error is not None]
+        if first.error is not None:
+            page.error = first.error
+        elif errors and not page.devices:
+            page.error = errors[0]
+        elif errors:
+            failed = next(d for d, v in visits.items() if v.error is not None)
+            page.error = PageError(errors[0].kind, f"{failed}: {errors[0].message}")
+        if page.final_url and page.error is None:
+            try:
+                final = normalize(page.final_url)
+            except BadURL:
+                final = None
+            if final is None or final not in self.scope:
+                page.error = PageError("out_of_scope", f"The page redirected away from the site, to {page.final_url[:200]}.")
+                page.devices, page.links = {}, []
+        return page
+
+    def _finish(self, position: int, page: PageResult) -> None:
+        self.results[position] = page
+        if self.store is not None:
+            self.store.save(position, page)
+        for i, link in enumerate(page.links):
+            self.frontier.offer(link, page.depth + 1, (position, i))
+        if self.progress is not None:
+            self.progress(len(self.results), len(self.results) + self.frontier.pending() + self._in_flight(), page)
+
+    def _in_flight(self) -> int:
+        return max(0, len(self._taken) - len(self.results))

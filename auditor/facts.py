@@ -1,0 +1,142 @@
+"""The facts a browser visit produces: plain, typed, JSON-serialisable.
+
+These field names are a public contract (report.json readers depend on them). Everything below the
+browser layer (rules, scoring, reports) reads these objects and never a live page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+DEVICES = ("desktop", "mobile")
+
+
+@dataclass
+class Cta:
+    """A visible call to action, in document order."""
+
+    text: str
+    kind: str  # button | input | role-button | link
+    above_fold: bool
+    x: float
+    y: float
+    width: float
+    height: float
+    contrast_ratio: float | None
+
+
+@dataclass
+class Form:
+    """A `form` element: how much it asks of a visitor."""
+
+    field_count: int
+    required_count: int
+    fields: list[str] = field(default_factory=list)  # labels/names, for evidence
+
+
+@dataclass
+class DeviceFacts:
+    """What one device profile saw on one page."""
+
+    device: str
+    viewport_width: int
+    viewport_height: int
+    title: str = ""
+    load_ms: float | None = None
+    dom_content_loaded_ms: float | None = None
+    fcp_ms: float | None = None
+    lcp_ms: float | None = None
+    cls: float | None = None
+    request_count: int = 0
+    transfer_bytes: int = 0
+    nav_item_count: int = 0
+    nav_items: list[str] = field(default_factory=list)
+    link_count: int = 0
+    internal_link_count: int = 0
+    external_link_count: int = 0
+    ctas: list[Cta] = field(default_factory=list)
+    forms: list[Form] = field(default_factory=list)
+    has_viewport_meta: bool = False
+    document_width: int = 0
+    horizontal_overflow: bool = False
+    screenshot: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceFacts:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["ctas"] = [Cta(**c) for c in data.get("ctas", [])]
+        values["forms"] = [Form(**f) for f in data.get("forms", [])]
+        return cls(**values)
+
+
+@dataclass
+class PageError:
+    """Why a page has no (or incomplete) facts. `kind` is one of ERROR_KINDS."""
+
+    kind: str
+    message: str
+
+
+# The catalogue of page failures, so report readers can group and count them.
+ERROR_KINDS = {
+    "timeout": "The page did not finish loading within the page timeout.",
+    "http_error": "The server answered with an HTTP error status (400 or above).",
+    "not_html": "The URL does not serve an HTML document.",
+    "redirect_loop": "The URL redirects in a loop or through too many hops.",
+    "out_of_scope": "The page redirected to another site.",
+    "network": "The server could not be reached.",
+    "browser_crash": "The browser tab or the browser crashed while measuring.",
+    "blocked_by_robots": "robots.txt disallows this URL for the auditor.",
+    "measure_failed": "The page loaded but could not be measured.",
+}
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    category: str
+    severity: str  # high | medium | low
+    score: int
+    title: str
+    message: str
+    recommendation: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    device: str | None = None
+
+
+@dataclass
+class PageResult:
+    """One audited URL: its facts per device, and once judged, its scores and findings."""
+
+    url: str
+    final_url: str | None = None
+    status_code: int | None = None
+    depth: int = 0
+    error: PageError | None = None
+    devices: dict[str, DeviceFacts] = field(default_factory=dict)
+    score: int | None = None
+    categories: dict[str, int | None] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # in-scope links found, for the crawl; not reported
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("links")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageResult:
+        return cls(
+            url=data["url"],
+            final_url=data.get("final_url"),
+            status_code=data.get("status_code"),
+            depth=data.get("depth", 0),
+            error=PageError(**data["error"]) if data.get("error") else None,
+            devices={k: DeviceFacts.from_dict(v) for k, v in (data.get("devices") or {}).items()},
+            score=data.get("score"),
+            categories=data.get("categories") or {},
+            findings=[Finding(**f) for f in data.get("findings") or []],
+            links=data.get("links") or [],
+        )

@@ -1,0 +1,253 @@
+// Runs inside the audited page, once it has settled, at scroll position 0. Returns plain facts.
+// The definitions here are the public contract documented in the README ("What is measured").
+(opts) => {
+  const MAX_LINKS = opts.maxLinks;
+  const vw = window.innerWidth;
+  const vh = window.innerHeight;
+  const sx = window.scrollX;
+  const sy = window.scrollY;
+  const clean = (s, n = 200) => (s || "").replace(/\s+/g, " ").trim().slice(0, n);
+  const round = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
+  const styleOf = (el) => window.getComputedStyle(el);
+
+  // ---- rendering and visibility ----------------------------------------------------------------
+  const CLIPS = /(hidden|clip|scroll|auto)/;
+  function rendered(el) {
+    // Not rendered: display:none, visibility:hidden, or zero size, on the element or an ancestor
+    // (an ancestor of zero size only hides what it clips).
+    if (!el.isConnected) return false;
+    if (el.checkVisibility && !el.checkVisibility({ visibilityProperty: true })) return false;
+    const s = styleOf(el);
+    if (s.display === "none" || s.visibility === "hidden" || s.visibility === "collapse") return false;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) return false;
+    for (let n = el.parentElement; n && n !== document.body && n !== document.documentElement; n = n.parentElement) {
+      const ns = styleOf(n);
+      if (ns.display === "none") return false;
+      if (ns.display === "contents") continue;
+      const nr = n.getBoundingClientRect();
+      if ((nr.width === 0 || nr.height === 0) && (CLIPS.test(ns.overflowX) || CLIPS.test(ns.overflowY))) return false;
+    }
+    return true;
+  }
+  function visible(el) {
+    if (!rendered(el)) return false;
+    for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
+      if (parseFloat(styleOf(n).opacity) === 0) return false;
+    }
+    const r = el.getBoundingClientRect();
+    // Pushed off the page (left:-9999px and the like) is not visible.
+    return r.right + sx > 0 && r.bottom + sy > 0;
+  }
+
+  // ---- colour --------------------------------------------------------------------------------
+  function parseColor(c) {
+    const m = (c || "").match(/rgba?\(([^)]+)\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,/]+/).filter(Boolean).map(parseFloat);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  }
+  const blend = (top, under) => ({
+    r: top.r * top.a + under.r * (1 - top.a),
+    g: top.g * top.a + under.g * (1 - top.a),
+    b: top.b * top.a + under.b * (1 - top.a),
+    a: 1,
+  });
+  function backdrop(el) {
+    // The colour behind an element: its ancestors' backgrounds composed over white.
+    const layers = [];
+    for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
+      const c = parseColor(styleOf(n).backgroundColor);
+      if (c && c.a > 0) {
+        layers.push(c);
+        if (c.a >= 1) break;
+      }
+    }
+    let colour = { r: 255, g: 255, b: 255, a: 1 };
+    for (let i = layers.length - 1; i >= 0; i--) colour = blend(layers[i], colour);
+    return colour;
+  }
+  function luminance(c) {
+    const ch = [c.r, c.g, c.b].map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+  }
+  function contrast(el) {
+    const s = styleOf(el);
+    if (s.backgroundImage && s.backgroundImage !== "none") return null; // text over an image: unknown
+    const bg = backdrop(el);
+    const fgRaw = parseColor(s.color);
+    if (!fgRaw) return null;
+    const fg = blend(fgRaw, bg);
+    const [a, b] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
+    return round((a + 0.05) / (b + 0.05), 2);
+  }
+  function styledAsButton(a) {
+    const s = styleOf(a);
+    if (s.backgroundImage && /gradient/.test(s.backgroundImage)) return true;
+    const bg = parseColor(s.backgroundColor);
+    if (bg && bg.a >= 0.9) {
+      const behind = a.parentElement ? backdrop(a.parentElement) : { r: 255, g: 255, b: 255, a: 1 };
+      const diff = Math.abs(bg.r - behind.r) + Math.abs(bg.g - behind.g) + Math.abs(bg.b - behind.b);
+      if (diff > 24) return true;
+    }
+    const sides = ["Top", "Right", "Bottom", "Left"];
+    const bordered = sides.every((side) => {
+      const w = parseFloat(s[`border${side}Width`]);
+      const c = parseColor(s[`border${side}Color`]);
+      return w > 0 && s[`border${side}Style`] !== "none" && s[`border${side}Style`] !== "hidden" && c && c.a > 0;
+    });
+    const padded = parseFloat(s.paddingLeft) + parseFloat(s.paddingRight) + parseFloat(s.paddingTop) > 0;
+    return bordered && padded;
+  }
+
+  // ---- links ---------------------------------------------------------------------------------
+  const pageHost = location.hostname.replace(/^www\./, "");
+  let linkCount = 0, internal = 0, external = 0;
+  const found = new Set();
+  for (const el of document.querySelectorAll("a[href], area[href]")) {
+    const raw = (el.getAttribute("href") || "").trim();
+    if (raw.startsWith("#")) continue;
+    let u;
+    try { u = new URL(raw, document.baseURI); } catch (e) { continue; }
+    if (u.protocol !== "http:" && u.protocol !== "https:") continue;
+    linkCount++;
+    if (u.hostname.replace(/^www\./, "") === pageHost) {
+      internal++;
+      if (found.size < MAX_LINKS && u.href.length <= 2048) { u.hash = ""; found.add(u.href); }
+    } else {
+      external++;
+    }
+  }
+
+  // ---- primary navigation --------------------------------------------------------------------
+  const LANDMARK_EXCLUDES = "article, aside, main, nav, section, [role=article], [role=main], [role=navigation]";
+  const headers = [...document.querySelectorAll("header, [role=banner]")].filter(
+    (h) => h.getAttribute("role") === "banner" || !h.parentElement || !h.parentElement.closest(LANDMARK_EXCLUDES)
+  );
+  const NAV = "nav, [role=navigation]";
+  let nav = null;
+  for (const h of headers) { nav = h.matches(NAV) ? h : h.querySelector(NAV); if (nav) break; }
+  if (!nav) nav = document.querySelector(NAV);
+  let navItems = [];
+  const label = (item) => {
+    const target = item.matches("a, button") ? item : item.querySelector("a, button") || item;
+    return clean(target.getAttribute("aria-label") || target.textContent, 60);
+  };
+  const topItems = (root) => [...root.querySelectorAll("li")].filter((li) => {
+    const outer = li.parentElement && li.parentElement.closest("li");
+    return !outer || !root.contains(outer);
+  });
+  if (nav) {
+    const items = topItems(nav);
+    navItems = items.length ? items : [...nav.querySelectorAll("a[href]")];
+  } else if (headers.length) {
+    let best = null, bestCount = 0;
+    for (const h of headers) {
+      for (const list of h.querySelectorAll("ul, ol")) {
+        const n = [...list.children].filter((li) => li.tagName === "LI" && li.querySelector("a[href]")).length;
+        if (n > bestCount) { best = list; bestCount = n; }
+      }
+    }
+    if (best) navItems = topItems(best);
+  }
+
+  // ---- calls to action -----------------------------------------------------------------------
+  const CTA = "button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]";
+  const candidates = [];
+  for (const el of document.querySelectorAll(CTA)) {
+    const tag = el.tagName;
+    let kind;
+    if (el.getAttribute("role") === "button") kind = "role-button";
+    else if (tag === "BUTTON") kind = "button";
+    else if (tag === "INPUT") kind = "input";
+    else kind = "link";
+    if (kind === "link" && !styledAsButton(el)) continue;
+    if (!visible(el)) continue;
+    // A button inside another candidate (a <span role=button> in a <button>) is one call to action.
+    const parent = el.parentElement && el.parentElement.closest(CTA);
+    if (parent && candidates.some((c) => c.el === parent)) continue;
+    candidates.push({ el, kind });
+  }
+  const ctas = candidates.slice(0, 200).map(({ el, kind }) => {
+    const tag = el.tagName;
+    const r = el.getBoundingClientRect();
+    const top = r.top + sy;
+    const text = clean(el.innerText) || clean(el.value) || clean(el.getAttribute("aria-label")) ||
+      clean(el.getAttribute("alt")) || clean(el.getAttribute("title")) ||
+      (tag === "INPUT" && el.type === "submit" ? "Submit" : "");
+    return {
+      text, kind,
+      above_fold: top < vh && r.bottom + sy > 0,
+      x: round(r.left + sx), y: round(top), width: round(r.width), height: round(r.height),
+      contrast_ratio: contrast(el),
+    };
+  });
+
+  // ---- forms ---------------------------------------------------------------------------------
+  const SKIP_INPUTS = new Set(["hidden", "submit", "button", "reset", "image"]);
+  const fieldLabel = (el) => clean(
+    (el.labels && el.labels[0] && el.labels[0].innerText) || el.getAttribute("aria-label") ||
+      el.getAttribute("placeholder") || el.name || el.id || el.type, 60);
+  const forms = [...document.forms].slice(0, 100).map((form) => {
+    const groups = new Map();
+    let fieldCount = 0, requiredCount = 0;
+    const names = [];
+    for (const el of form.elements) {
+      const tag = el.tagName;
+      if (tag !== "INPUT" && tag !== "SELECT" && tag !== "TEXTAREA") continue;
+      if (tag === "INPUT" && SKIP_INPUTS.has((el.type || "text").toLowerCase())) continue;
+      if (!rendered(el)) continue;
+      const required = el.required || el.getAttribute("aria-required") === "true";
+      if (tag === "INPUT" && el.type === "radio" && el.name) {
+        const group = groups.get(el.name);
+        if (group) { if (required && !group.required) { group.required = true; requiredCount++; } continue; }
+        groups.set(el.name, { required });
+        names.push(clean(el.name, 60));
+      } else {
+        names.push(fieldLabel(el));
+      }
+      fieldCount++;
+      if (required) requiredCount++;
+    }
+    return { field_count: fieldCount, required_count: requiredCount, fields: names.slice(0, 50) };
+  });
+
+  // ---- page-level ----------------------------------------------------------------------------
+  const viewportMeta = [...document.querySelectorAll("meta[name]")].some(
+    (m) => m.name.toLowerCase() === "viewport" && /width\s*=\s*device-width/i.test(m.content || "")
+  );
+  const root = document.documentElement;
+  const docWidth = Math.max(root.scrollWidth, root.clientWidth);
+
+  const nav0 = performance.getEntriesByType("navigation")[0];
+  const sinceStart = (t) => (nav0 && t > 0 ? round(t - nav0.startTime) : null);
+  const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+  const resources = performance.getEntriesByType("resource");
+  let bytes = nav0 ? nav0.transferSize || nav0.encodedBodySize || 0 : 0;
+  for (const r of resources) bytes += r.transferSize || r.encodedBodySize || 0;
+  const observed = window.__croObserved || {};
+
+  return {
+    title: clean(document.title, 200),
+    load_ms: nav0 ? sinceStart(nav0.loadEventEnd) : null,
+    dom_content_loaded_ms: nav0 ? sinceStart(nav0.domContentLoadedEventEnd) : null,
+    fcp_ms: fcp ? round(fcp.startTime) : null,
+    lcp_ms: observed.lcp === undefined || observed.lcp === null ? null : round(observed.lcp),
+    cls: observed.cls === undefined || observed.cls === null ? null : round(observed.cls, 4),
+    request_count: (nav0 ? 1 : 0) + resources.length,
+    transfer_bytes: Math.round(bytes),
+    nav_item_count: navItems.length,
+    nav_items: navItems.slice(0, 50).map(label),
+    link_count: linkCount,
+    internal_link_count: internal,
+    external_link_count: external,
+    ctas,
+    forms,
+    has_viewport_meta: viewportMeta,
+    document_width: docWidth,
+    links: [...found],
+  };
+}

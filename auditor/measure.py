@@ -1,0 +1,209 @@
+"""One visit: load a URL in a fresh context for one device, let it settle, and read its facts.
+
+Every step is bounded by the page timeout, so no page (however hostile) can hang the run: a page that
+never finishes loading is still measured once its DOM is there; one that never gets that far, or
+crashes, or is not an HTML page, comes back as a coded `PageError` instead of facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from auditor.browser import Device, new_context
+from auditor.facts import DeviceFacts, PageError
+
+MEASURE_JS = resources.files("auditor").joinpath("measure.js").read_text(encoding="utf-8")
+OBSERVE_JS = resources.files("auditor").joinpath("observe.js").read_text(encoding="utf-8")
+
+MAX_LINKS = 5000
+SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
+ANIMATION_CAP_MS = 1000  # and at most this long for entrance animations to finish
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TRANSIENT_STATUS = {502, 503, 504}
+TRANSIENT_NET = re.compile(
+    r"ERR_(CONNECTION_RESET|CONNECTION_CLOSED|EMPTY_RESPONSE|NETWORK_CHANGED|CONNECTION_ABORTED|HTTP2_PROTOCOL_ERROR|SOCKET_NOT_CONNECTED)"
+)
+
+_SETTLE_ANIMATIONS = """(cap) => new Promise((done) => {
+  const finite = (document.getAnimations ? document.getAnimations() : []).filter((a) => {
+    const t = a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming() : null;
+    return a.playState === "running" && t && Number.isFinite(t.endTime);
+  });
+  if (!finite.length) return done(0);
+  Promise.all(finite.map((a) => a.finished.catch(() => null))).then(() => done(finite.length));
+  setTimeout(() => done(finite.length), cap);
+})"""
+
+
+@dataclass
+class Visit:
+    """What one device's visit produced: facts, or an error, and the in-page links for the crawl."""
+
+    device: str
+    final_url: str | None = None
+    status_code: int | None = None
+    facts: DeviceFacts | None = None
+    error: PageError | None = None
+    links: list[str] = field(default_factory=list)
+    transient: bool = False  # worth another try (connection reset, 503...)
+    crashed: bool = False  # the browser itself went away
+
+
+def classify(exc: BaseException) -> tuple[PageError, bool]:
+    """Map a Playwright failure to the error catalogue; the bool says whether retrying may help."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, (PlaywrightTimeout, asyncio.TimeoutError)) or "ERR_TIMED_OUT" in text:
+        return PageError("timeout", "The page did not load within the page timeout."), False
+    if "ERR_TOO_MANY_REDIRECTS" in text:
+        return PageError("redirect_loop", "The URL redirects in a loop or through too many hops."), False
+    if "Download is starting" in text or "ERR_ABORTED" in text:
+        return PageError("not_html", "The URL starts a download instead of showing a page."), False
+    if "crash" in text.lower() or "Target closed" in text or "has been closed" in text:
+        return PageError("browser_crash", f"The browser tab crashed: {text[:200]}"), False
+    match = re.search(r"net::(ERR_[A-Z_0-9]+)", text)
+    if match:
+        return PageError("network", f"The page could not be loaded ({match.group(1)})."), bool(TRANSIENT_NET.search(text))
+    return PageError("measure_failed", f"The page could not be measured: {text[:200]}"), False
+
+
+async def visit(
+    browser: Browser,
+    device: Device,
+    url: str,
+    *,
+    timeout: float,
+    user_agent: str,
+    headers: dict[str, str] | None = None,
+    screenshot: tuple[Path, str] | None = None,
+    screenshot_scale: str = "css",
+) -> Visit:
+    """Visit `url` as `device`; never raises for anything the page does, never outlives `timeout` by much."""
+    result = Visit(device=device.name)
+    try:
+        context = await asyncio.wait_for(new_context(browser, device, user_agent, headers or {}), 30)
+    except Exception as exc:  # noqa: BLE001 - the browser itself is gone
+        result.error, result.crashed = PageError("browser_crash", f"The browser did not respond: {exc}"[:300]), True
+        return result
+    try:
+        # Past the page timeout the visit is cut short, whatever it is doing.
+        await asyncio.wait_for(_visit(context, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
+    except (asyncio.TimeoutError, PlaywrightTimeout):
+        if result.facts is None and result.error is None:
+            result.error = PageError("timeout", "The page did not settle within the page timeout.")
+    except Exception as exc:  # noqa: BLE001 - anything a page provokes ends as a coded error, not a crash of the run
+        if result.facts is None:
+            result.error, result.transient = classify(exc)
+    finally:
+        await _close(context)
+    if not browser.is_connected():
+        result.crashed = True
+        if result.facts is None:
+            result.error = PageError("browser_crash", "The browser crashed while measuring this page.")
+    return result
+
+
+async def _visit(
+    context: BrowserContext,
+    device: Device,
+    url: str,
+    timeout: float,
+    screenshot: tuple[Path, str] | None,
+    screenshot_scale: str,
+    result: Visit,
+) -> None:
+    deadline = time.monotonic() + timeout
+
+    def remaining_ms() -> float:
+        return max(1.0, (deadline - time.monotonic()) * 1000)
+
+    await context.add_init_script(OBSERVE_JS)
+    page = await context.new_page()
+    # window.open spam: close every popup as soon as it appears.
+    page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))
+    page.set_default_timeout(remaining_ms())
+
+    response = await page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms())
+    result.final_url = page.url
+    if response is not None:
+        result.status_code = response.status
+        if response.status >= 400:
+            result.error = PageError("http_error", f"The server answered HTTP {response.status}.")
+            result.transient = response.status in TRANSIENT_STATUS
+            return
+        content_type = (await response.all_headers()).get("content-type", "text/html").split(";")[0].strip().lower()
+        if content_type and content_type not in HTML_TYPES:
+            result.error = PageError("not_html", f"The URL serves {content_type[:80]}, not an HTML page.")
+            return
+
+    await _settle(page, deadline)
+    data = await _measure(page, deadline)
+    result.final_url = page.url
+    result.links = data.pop("links", [])
+    facts = DeviceFacts.from_dict(
+        {**data, "device": device.name, "viewport_width": device.width, "viewport_height": device.height}
+    )
+    facts.horizontal_overflow = facts.document_width > device.width
+    if screenshot is not None:
+        path, relative = screenshot
+        try:
+            await page.screenshot(
+                path=str(path), type="jpeg", quality=70, scale=screenshot_scale, caret="hide", timeout=remaining_ms()
+            )
+            facts.screenshot = relative
+        except PlaywrightError:
+            facts.screenshot = None  # a page too busy to paint still has its facts
+    result.facts = facts
+
+
+async def _settle(page: Page, deadline: float) -> None:
+    """After DOMContentLoaded: wait for load, a quiet network, and entrance animations; each bounded."""
+    remaining = lambda: max(0.001, deadline - time.monotonic())  # noqa: E731
+    try:
+        await page.wait_for_load_state("load", timeout=remaining() * 1000)
+    except PlaywrightTimeout:
+        return  # load never fired (a hanging resource): measure what is there
+    try:
+        await page.wait_for_load_state("networkidle", timeout=min(SETTLE_CAP_S, remaining()) * 1000)
+    except PlaywrightTimeout:
+        pass  # long polling, analytics beacons: the page is as settled as it gets
+    try:
+        await asyncio.wait_for(page.evaluate(_SETTLE_ANIMATIONS, ANIMATION_CAP_MS), min(2.0, remaining()))
+    except (PlaywrightError, asyncio.TimeoutError):
+        pass
+
+
+async def _measure(page: Page, deadline: float) -> dict:
+    """Run the fact-gathering script; if the page navigated away meanwhile, measure where it landed."""
+    for attempt in range(3):
+        try:
+            return await asyncio.wait_for(
+                page.evaluate(MEASURE_JS, {"maxLinks": MAX_LINKS}), max(0.5, deadline - time.monotonic())
+            )
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc).lower() or attempt == 2:
+                raise
+            try:
+                await page.wait_for_load_state("load", timeout=max(1.0, deadline - time.monotonic()) * 1000)
+            except PlaywrightTimeout:
+                pass
+    raise AssertionError("unreachable")
+
+
+async def _quiet(awaitable) -> None:
+    try:
+        await asyncio.wait_for(awaitable, 5)
+    except Exception:  # noqa: BLE001 - closing a popup or context that is already gone
+        pass
+
+
+async def _close(context: BrowserContext) -> None:
+    await _quiet(context.close())

@@ -1,0 +1,30 @@
+// Installed before any page script runs: records Largest Contentful Paint and Cumulative Layout Shift,
+// which the browser only reports to observers. CLS follows the Core Web Vitals definition: the largest
+// burst of shifts (gaps under 1 s, bursts capped at 5 s), ignoring shifts right after user input.
+(() => {
+  if (window !== window.top || window.__croObserved) return;
+  const seen = (window.__croObserved = { lcp: null, cls: null });
+  try { performance.setResourceTimingBufferSize(10000); } catch (e) {}
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) seen.lcp = e.renderTime || e.loadTime || e.startTime;
+    }).observe({ type: "largest-contentful-paint", buffered: true });
+  } catch (e) {}
+  try {
+    let burst = 0, first = 0, last = 0;
+    seen.cls = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.hadRecentInput) continue;
+        if (burst && e.startTime - last < 1000 && e.startTime - first < 5000) {
+          burst += e.value;
+        } else {
+          burst = e.value;
+          first = e.startTime;
+        }
+        last = e.startTime;
+        seen.cls = Math.max(seen.cls, burst);
+      }
+    }).observe({ type: "layout-shift", buffered: true });
+  } catch (e) { seen.cls = null; }
+})();

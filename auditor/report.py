@@ -1,0 +1,133 @@
+"""Rendering: the result as report.json (for programs) and report.html (for people).
+
+Both are written atomically (a temporary file, then a rename), so a reader never sees half a report.
+The HTML is rendered from the same dict as the JSON, with autoescaping on: nothing from the audited site
+is ever trusted as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from auditor import __version__
+from auditor.config import Settings
+from auditor.facts import PageResult
+from auditor.rulebook import Rulebook
+from auditor.score import backlog, band, site_scores
+
+SCHEMA_VERSION = 1
+DEFAULT_ACCENT = "#0b6bcb"
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("auditor", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def build_report(
+    pages: list[PageResult],
+    book: Rulebook,
+    settings: Settings,
+    start_urls: list[str],
+    started_at: str,
+    partial: bool,
+    browser_version: str = "",
+) -> dict[str, Any]:
+    """The report.json document (schema_version 1; see auditor/report.schema.json)."""
+    site = site_scores(pages, book)
+    findings = [f for p in pages for f in p.findings]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "cro-audit", "version": __version__, "browser": browser_version},
+        "started_at": started_at,
+        "finished_at": now_iso(),
+        "partial": partial,
+        "start_urls": start_urls,
+        "settings": settings.public(),
+        "score": site.score,
+        "band": band(site.score),
+        "categories": {
+            cat.id: {"title": cat.title, "score": site.categories.get(cat.id), "weight": cat.weight}
+            for cat in book.categories.values()
+        },
+        "summary": {
+            "pages_audited": sum(1 for p in pages if p.score is not None),
+            "pages_failed": sum(1 for p in pages if p.error is not None),
+            "findings": {s: sum(1 for f in findings if f.severity == s) for s in ("high", "medium", "low")},
+        },
+        "backlog": backlog(pages, book),
+        "pages": [p.to_dict() for p in pages],
+    }
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_json(report: dict[str, Any]) -> str:
+    """Stable, diffable JSON: fixed key order from the builder, two-space indent, a final newline."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def branding_context(settings: Settings) -> dict[str, Any]:
+    """The agency's name, logo (embedded, so the report stays one offline file) and accent colour."""
+    brand = settings.branding
+    logo = brand.get("logo")
+    logo_uri = None
+    if logo:
+        path = Path(logo)
+        if not path.is_file():
+            raise ValueError(f"branding logo {logo} does not exist")
+        mime = mimetypes.guess_type(path.name)[0] or "image/png"
+        if not mime.startswith("image/"):
+            raise ValueError(f"branding logo {logo} is not an image")
+        logo_uri = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+    accent = brand.get("accent", DEFAULT_ACCENT)
+    if not (isinstance(accent, str) and accent.startswith("#") and len(accent) in (4, 7)
+            and all(c in "0123456789abcdefABCDEF" for c in accent[1:])):
+        raise ValueError(f"branding accent must be a colour like #0b6bcb, not {accent!r}")
+    return {"name": brand.get("name", "cro-audit"), "logo_data_uri": logo_uri, "accent": accent}
+
+
+def _worst_first(report: dict[str, Any]) -> dict[str, Any]:
+    pages = sorted(report["pages"], key=lambda p: -1 if p["score"] is None else p["score"])
+    return {**report, "pages": pages}
+
+
+def render_html(report: dict[str, Any], branding: dict[str, Any]) -> str:
+    return _env.get_template("report.html.j2").render(report=_worst_first(report), branding=branding)
+
+
+def render_index(sites: list[dict[str, Any]], branding: dict[str, Any]) -> str:
+    return _env.get_template("index.html.j2").render(sites=sites, branding=branding, generated_at=now_iso())
+
+
+def write_report(out_dir: Path, report: dict[str, Any], branding: dict[str, Any]) -> Path:
+    write_atomic(out_dir / "report.json", to_json(report))
+    html_path = out_dir / "report.html"
+    write_atomic(html_path, render_html(report, branding))
+    return html_path

@@ -1,0 +1,136 @@
+"""Judging: rules over facts give findings and scores; findings over pages give the PIE backlog.
+
+Pure functions of facts: no browser, no I/O. Category score = weighted mean of its rules' scores (rules that
+do not apply weigh nothing); page score = weighted mean of its categories; site score = mean of page scores.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from auditor.facts import Finding, PageResult
+from auditor.rulebook import Rule, Rulebook
+
+FINDING_BELOW = 90  # a rule scoring under this on a device becomes a finding
+
+
+def band(score: float | None) -> str:
+    """Lighthouse's bands, as users know them."""
+    if score is None:
+        return "n/a"
+    return "good" if score >= 90 else "needs-work" if score >= 50 else "poor"
+
+
+def severity(score: float) -> str:
+    return "high" if score < 50 else "medium" if score < 75 else "low"
+
+
+def _weighted_mean(pairs: list[tuple[float, float]]) -> float | None:
+    total = sum(w for _, w in pairs)
+    return sum(s * w for s, w in pairs) / total if total else None
+
+
+def _devices_for(rule: Rule, page: PageResult) -> list[str]:
+    measured = [d for d in rule.devices if d in page.devices]
+    return measured if rule.per_device else measured[:1]
+
+
+def judge_page(page: PageResult, book: Rulebook) -> PageResult:
+    """Fill in a page's findings and scores from its facts. A failed page keeps null scores."""
+    page.findings, page.categories, page.score = [], {}, None
+    if page.error is not None and not page.devices:
+        return page
+    rule_scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for rule in book.rules:
+        verdicts = []
+        for device in _devices_for(rule, page):
+            verdict = rule.check(page.devices[device], rule.thresholds)
+            if verdict is None:
+                continue
+            score = round(max(0.0, min(100.0, verdict.score)))
+            verdicts.append(score)
+            if score < FINDING_BELOW:
+                page.findings.append(
+                    Finding(
+                        rule_id=rule.id,
+                        category=rule.category,
+                        severity=severity(score),
+                        score=score,
+                        title=rule.failure_title,
+                        message=verdict.message,
+                        recommendation=rule.recommendation,
+                        evidence=verdict.evidence,
+                        device=device if rule.per_device else None,
+                    )
+                )
+        if verdicts:
+            rule_scores[rule.category].append((sum(verdicts) / len(verdicts), rule.weight))
+    for cat_id in book.categories:
+        mean = _weighted_mean(rule_scores.get(cat_id, []))
+        page.categories[cat_id] = None if mean is None else round(mean)
+    page_mean = _weighted_mean(
+        [(s, book.categories[c].weight) for c, s in page.categories.items() if s is not None]
+    )
+    page.score = None if page_mean is None else round(page_mean)
+    page.findings.sort(key=lambda f: (f.score, f.rule_id, f.device or ""))
+    return page
+
+
+@dataclass
+class SiteScores:
+    score: int | None
+    categories: dict[str, int | None]
+
+
+def site_scores(pages: list[PageResult], book: Rulebook) -> SiteScores:
+    scored = [p for p in pages if p.score is not None]
+    score = round(sum(p.score for p in scored) / len(scored)) if scored else None
+    categories = {}
+    for cat_id in book.categories:
+        values = [p.categories[cat_id] for p in scored if p.categories.get(cat_id) is not None]
+        categories[cat_id] = round(sum(values) / len(values)) if values else None
+    return SiteScores(score, categories)
+
+
+def backlog(pages: list[PageResult], book: Rulebook) -> list[dict]:
+    """What to fix first: one entry per failing rule, ranked by PIE (Potential, Importance, Ease; 1-10 each).
+
+    Potential: how far below full marks the affected pages are. Importance: the rule's weight, scaled by the
+    share of audited pages it affects. Ease: the rule's declared ease of a typical fix.
+    """
+    audited = [p for p in pages if p.score is not None]
+    by_rule: dict[str, list[tuple[PageResult, int]]] = defaultdict(list)
+    for page in audited:
+        worst: dict[str, int] = {}
+        for f in page.findings:
+            worst[f.rule_id] = min(f.score, worst.get(f.rule_id, 100))
+        for rule_id, score in worst.items():
+            by_rule[rule_id].append((page, score))
+    entries = []
+    for rule_id, hits in by_rule.items():
+        rule = book.get(rule_id)
+        if rule is None:
+            continue
+        potential = max(1.0, sum(100 - s for _, s in hits) / len(hits) / 10)
+        share = len(hits) / len(audited)
+        importance = max(1.0, min(10.0, rule.weight * (0.5 + 0.5 * share)))
+        pie = (potential + importance + rule.ease) / 3
+        entries.append(
+            {
+                "rule_id": rule_id,
+                "title": rule.failure_title,
+                "category": rule.category,
+                "pages": len(hits),
+                "urls": [p.url for p, _ in hits][:20],
+                "potential": round(potential, 1),
+                "importance": round(importance, 1),
+                "ease": rule.ease,
+                "pie": round(pie, 1),
+                "recommendation": rule.recommendation,
+            }
+        )
+    entries.sort(key=lambda e: (-e["pie"], -e["pages"], e["rule_id"]))
+    for rank, entry in enumerate(entries, 1):
+        entry["rank"] = rank
+    return entries

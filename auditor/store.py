@@ -1,0 +1,65 @@
+"""The run store: every page result is saved in SQLite the moment it is measured.
+
+An interrupted run (Ctrl-C, a crash, a reboot) loses nothing that was finished, and `--resume` picks up
+where it stopped. One file in the output folder; the stdlib's sqlite3, in WAL mode so a reader can look
+while the audit writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from auditor.facts import PageResult
+
+STORE_NAME = "run.sqlite"
+
+
+class RunStore:
+    def __init__(self, folder: Path, start_urls: list[str], resume: bool) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / STORE_NAME
+        if not resume:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS pages (position INTEGER PRIMARY KEY, url TEXT UNIQUE, result TEXT NOT NULL)"
+        )
+        stored = self._db.execute("SELECT value FROM meta WHERE key = 'start_urls'").fetchone()
+        if stored and json.loads(stored[0]) != start_urls:
+            raise ValueError(
+                f"{self.path} belongs to a run of other start URLs ({', '.join(json.loads(stored[0]))}); "
+                "use another --out folder or drop --resume"
+            )
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('start_urls', ?)", (json.dumps(start_urls),))
+
+    def save(self, position: int, page: PageResult) -> None:
+        data = page.to_dict()
+        data["links"] = page.links
+        self._db.execute(
+            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (position, page.url, json.dumps(data, ensure_ascii=False))
+        )
+
+    def load(self) -> dict[str, tuple[int, PageResult]]:
+        """Finished pages by URL, with the position they had in the crawl."""
+        rows = self._db.execute("SELECT position, result FROM pages ORDER BY position")
+        out = {}
+        for position, text in rows:
+            page = PageResult.from_dict(json.loads(text))
+            out[page.url] = (position, page)
+        return out
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,99 @@
+"""URL normalisation and site scope: one page is audited once, and only pages of the audited site.
+
+Tracking parameters and fragments do not make a new page; `www.example.com` and `example.com` are one site.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+MAX_URL_LENGTH = 2048
+
+# Parameters that mark a visit's origin, never its content.
+TRACKING_PARAMS = frozenset(
+    {
+        "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid", "twclid", "ttclid",
+        "li_fat_id", "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "ref_src",
+        "oly_anon_id", "oly_enc_id", "vero_id", "rb_clickid", "s_cid", "srsltid",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class BadURL(ValueError):
+    """A URL the auditor cannot or will not visit; the message says why in one line."""
+
+
+def normalize(url: str, base: str | None = None) -> str:
+    """Canonical form of an http(s) URL; raise BadURL for anything else.
+
+    Lower-cases scheme and host, drops the fragment, default port and tracking parameters, and gives an
+    empty path a `/`. Query parameter order is kept (some sites depend on it).
+    """
+    if base is not None:
+        url = urljoin(base, url)
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise BadURL(f"URL is longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise BadURL(f"not a valid URL: {url[:200]!r} ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        if not scheme:
+            raise BadURL(f"not a valid URL: {url[:200]!r} (no scheme; did you mean https://{url[:200]}?)")
+        raise BadURL(f"only http and https URLs can be audited, not {scheme}:")
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise BadURL(f"not a valid URL: {url[:200]!r} (no host name)")
+    if port == 0:
+        raise BadURL(f"not a valid URL: {url[:200]!r} (port 0)")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    # user:password@ is left out on purpose: credentials never travel in a URL we store or report.
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
+        query = urlencode(kept, doseq=True) if len(kept) != len(pairs) else query
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name.startswith("utm_") or name in TRACKING_PARAMS
+
+
+def site_key(url: str) -> str:
+    """The host that defines a site: `www.` and the bare domain are one site."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+class Scope:
+    """The sites a crawl may visit: those of its start URLs, whatever the scheme or port."""
+
+    def __init__(self, start_urls: list[str]) -> None:
+        self.sites = {site_key(u) for u in start_urls}
+
+    def __contains__(self, url: str) -> bool:
+        return site_key(url) in self.sites
+
+
+_NUMERIC = re.compile(r"\d+")
+
+
+def pattern_key(url: str) -> str:
+    """The shape of a URL, for spotting crawl traps: digits folded, query values dropped.
+
+    `/calendar/2026/11?view=week` and `/calendar/2031/02?view=day` share the pattern
+    `/calendar/N/N?view`, so an endless calendar is capped like any other repeated pattern.
+    """
+    parts = urlsplit(url)
+    names = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)})
+    path = _NUMERIC.sub("N", parts.path)
+    return f"{site_key(url)}{path}?{'&'.join(names)}"

@@ -1,0 +1,77 @@
+"""Calls to action: whether the next step is visible and stands out."""
+
+from auditor.facts import DeviceFacts
+from auditor.rulebook import Category, Verdict, rule
+
+CATEGORY = Category("cta", "Calls to action", weight=20)
+
+
+@rule(
+    id="CTA001",
+    name="no-cta-above-fold",
+    title="A call to action is visible without scrolling",
+    failure_title="No call to action above the fold",
+    category="cta",
+    weight=10,
+    ease=6,
+    recommendation="""Place the page's primary call to action in the first screen on every device: a button with a
+    clear, value-stating label ("Get my free quote", not "Submit"). Check the mobile layout, where heroes and
+    images often push it out of view. Practitioner guidance: keep lead forms and their buttons above the fold.""",
+)
+def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
+    """At least one visible call to action (a button, or a link styled as one) starts within the first screen.
+
+    Why it matters: a visitor who does not see the next step must go looking for it, and many will not.
+    Calls to action must be visually distinct and state a clear value, and lead forms belong above the fold
+    (practitioner guidance); signup forms on landing pages convert at about 23% on average (industry research).
+    """
+    above = [c for c in facts.ctas if c.above_fold]
+    if above:
+        return Verdict(100, f"{len(above)} call(s) to action visible above the fold on {facts.device}.",
+                       {"ctas": [c.text for c in above]})
+    if not facts.ctas:
+        return Verdict(0, f"The page has no visible call to action at all on {facts.device}.", {"cta_count": 0})
+    first = facts.ctas[0]
+    return Verdict(
+        0,
+        f"On {facts.device}, none of the {len(facts.ctas)} calls to action is visible without scrolling; "
+        f"the first, \"{first.text or '(no text)'}\", starts {first.y:.0f} px down a {facts.viewport_height} px screen.",
+        {"ctas": [c.text for c in facts.ctas], "first_cta_y": first.y, "fold_y": facts.viewport_height},
+    )
+
+
+@rule(
+    id="CTA002",
+    name="low-contrast-cta",
+    title="Calls to action stand out",
+    failure_title="Calls to action have low contrast",
+    category="cta",
+    weight=5,
+    ease=9,
+    per_device=False,
+    thresholds={"good_ratio": 4.5, "poor_ratio": 3.0},
+    recommendation="""Give call-to-action labels a contrast ratio of at least 4.5:1 against the button colour (WCAG AA)
+    and make the button colour stand out from the page. A call to action must be visually distinct to be
+    acted on (practitioner guidance), and readable for visitors with low vision.""",
+)
+def low_contrast_cta(facts: DeviceFacts, t: dict) -> Verdict | None:
+    """The lowest text contrast among the calls to action above the fold (or all of them, if none is).
+
+    Why it matters: a call to action that does not stand out is skipped; practitioner guidance says calls to
+    action must be visually distinct. WCAG sets 4.5:1 for normal text and 3:1 as the floor for large text.
+
+    Scoring: 100 at `good_ratio` or more, 60 between the two ratios, 20 below `poor_ratio`. Not applicable
+    when no contrast could be computed (text over images).
+    """
+    pool = [c for c in facts.ctas if c.above_fold] or facts.ctas
+    rated = [c for c in pool if c.contrast_ratio is not None]
+    if not rated:
+        return None
+    worst = min(rated, key=lambda c: c.contrast_ratio)
+    ratio = worst.contrast_ratio
+    score = 100 if ratio >= t["good_ratio"] else 60 if ratio >= t["poor_ratio"] else 20
+    return Verdict(
+        score,
+        f"The call to action \"{worst.text or '(no text)'}\" has a text contrast of {ratio:.2f}:1 (aim for {t['good_ratio']}:1).",
+        {"cta": worst.text, "contrast_ratio": ratio},
+    )
