@@ -219,6 +219,34 @@ def list_rules(
             print()
 
 
+@app.command()
+def doctor(
+    browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary to check (or set CRO_AUDIT_BROWSER).")] = None,
+) -> None:
+    """Check that a browser can be found and started; print which one. Exit 2 if not."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    from auditor import browser as browsers
+
+    async def check() -> str:
+        async with async_playwright() as playwright:
+            executable = browsers.find_browser(browser_path, playwright)
+            started = await browsers.launch(playwright, executable)
+            version = started.version
+            await started.close()
+            return f"Chromium {version} ({executable or 'Playwright build: ' + playwright.chromium.executable_path})"
+
+    try:
+        print(asyncio.run(check()))
+    except BrowserNotFound as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a browser that is there but does not start
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise fail(f"the browser was found but did not start: {first}") from None
+
+
 def main() -> None:
     try:
         app()

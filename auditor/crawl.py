@@ -39,9 +39,10 @@ class _Candidate:
 class Frontier:
     """Decides what gets crawled: scope, robots.txt, depth, page budget and crawl-trap caps."""
 
-    def __init__(self, settings: Settings, scope: Scope) -> None:
+    def __init__(self, settings: Settings, scope: Scope, allowed: Callable[[str], bool] = lambda url: True) -> None:
         self.settings = settings
         self.scope = scope
+        self.allowed = allowed  # robots.txt: found links it disallows are skipped; start URLs are reported
         self.seen: set[str] = set()
         self.levels: dict[int, list[_Candidate]] = defaultdict(list)
         self.released = 0
@@ -60,7 +61,9 @@ class Frontier:
             return False
         parts = urlsplit(url)
         path_key = f"{site_key(url)}{parts.path}"
-        if depth > 0:  # the caps guard against traps in links, never against what the user asked for
+        if depth > 0:  # robots.txt and the caps apply to what the crawl finds, not to what the user asked for
+            if not self.allowed(url):
+                return False
             if self._patterns[pattern_key(url)] >= self.settings.max_per_pattern:
                 return False
             if parts.query and self._queries[path_key] >= MAX_QUERY_VARIANTS:
@@ -125,7 +128,7 @@ class Crawl:
         self.store = store
         self.progress = progress
         self.scope = Scope(start_urls)
-        self.frontier = Frontier(settings, self.scope)
+        self.frontier = Frontier(settings, self.scope, self._allowed)
         self.throttle = HostThrottle()
         self.site_rules: dict[str, SiteRules] = {}
         self.results: dict[int, PageResult] = {}

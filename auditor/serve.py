@@ -11,13 +11,17 @@ import http.server
 import re
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 _SLOW = re.compile(r"^/slow/(\d{1,5})(/.*)$")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
+    hits: Counter[str]
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.hits[self.path] += 1
         match = _SLOW.match(self.path)
         if match:
             time.sleep(int(match.group(1)) / 1000)
@@ -37,7 +41,9 @@ class StaticSite:
     """Serve a folder on a free loopback port for as long as the `with` block lasts."""
 
     def __init__(self, root: Path | str, port: int = 0) -> None:
-        handler = functools.partial(_Handler, directory=str(root))
+        self.hits: Counter[str] = Counter()  # request paths served, for tests that count visits
+        handler = type("Handler", (_Handler,), {"hits": self.hits})
+        handler = functools.partial(handler, directory=str(root))
         self._server = _Server(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

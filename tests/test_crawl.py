@@ -1,0 +1,153 @@
+"""The crawl, end to end in Chromium: order, scope, budgets, robots.txt, sitemaps, traps, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.audit import run_audit
+from auditor.config import build
+from auditor.rulebook import load_rulebook
+from auditor.serve import StaticSite
+
+
+def page(title: str, links: list[str], body: str = "") -> str:
+    anchors = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
+    return (
+        f'<!doctype html><html><head><meta name="viewport" content="width=device-width">'
+        f'<link rel="icon" href="data:,"><title>{title}</title></head>'
+        f"<body><header><nav><ul>{anchors}</ul></nav></header><h1>{title}</h1>{body}</body></html>"
+    )
+
+
+@pytest.fixture
+def site(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    with StaticSite(root) as server:
+        server.root = root
+        yield server
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def audit(site, tmp_path, **overrides):
+    values = {"devices": ["desktop"], "screenshots": "off", "timeout": 15.0, **overrides}
+    settings = build({}, values)
+    return run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+
+
+def paths(outcome) -> list[tuple[str, int]]:
+    return [(p.url.split("/", 3)[3], p.depth) for p in outcome.pages]
+
+
+@pytest.fixture
+def small_site(site):
+    write(site.root, {
+        "index.html": page("Home", ["/a.html?utm_source=mail#top", "/b.html", "/a.html", "https://elsewhere.invalid/",
+                                    "mailto:x@example.com", "/missing.html"]),
+        "a.html": page("A", ["/a1.html", "/"]),
+        "b.html": page("B", ["/b1.html", "/a.html"]),
+        "a1.html": page("A1", ["/deep.html"]),
+        "b1.html": page("B1", []),
+        "deep.html": page("Deep", []),
+    })
+    return site
+
+
+def test_breadth_first_in_link_order_within_scope(small_site, tmp_path):
+    outcome = audit(small_site, tmp_path)
+    assert paths(outcome) == [
+        ("", 0), ("a.html", 1), ("b.html", 1), ("missing.html", 1), ("a1.html", 2), ("b1.html", 2), ("deep.html", 3),
+    ]
+    # normalised: /a.html was linked three ways and fetched once; the off-site link never was
+    assert small_site.hits["/a.html"] == 1
+    missing = outcome.pages[3]
+    assert missing.error.kind == "http_error" and missing.status_code == 404 and missing.score is None
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [p["url"] for p in report["pages"]] == [p.url for p in outcome.pages]
+
+
+def test_depth_and_page_budgets(small_site, tmp_path):
+    assert paths(audit(small_site, tmp_path, max_depth=0)) == [("", 0)]
+    assert paths(audit(small_site, tmp_path, max_depth=1)) == [("", 0), ("a.html", 1), ("b.html", 1), ("missing.html", 1)]
+    assert paths(audit(small_site, tmp_path, max_pages=2)) == [("", 0), ("a.html", 1)]
+
+
+def test_robots_txt_is_honoured_and_sitemaps_add_pages(site, tmp_path):
+    write(site.root, {
+        "index.html": page("Home", ["/private/secret.html", "/open.html"]),
+        "open.html": page("Open", []),
+        "private/secret.html": page("Secret", []),
+        "only-in-sitemap.html": page("Sitemap only", []),
+        "robots.txt": f"User-agent: *\nDisallow: /private/\nSitemap: {site.url}custom-sitemap.xml\n",
+        "custom-sitemap.xml": (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{site.url}only-in-sitemap.html</loc></url>"
+            f"<url><loc>https://elsewhere.invalid/x</loc></url></urlset>"
+        ),
+    })
+    outcome = audit(site, tmp_path)
+    assert paths(outcome) == [("", 0), ("open.html", 1), ("only-in-sitemap.html", 1)]
+    assert site.hits["/private/secret.html"] == 0
+    assert paths(audit(site, tmp_path, respect_robots=False))[1] == ("private/secret.html", 1)
+
+
+def test_robots_disallowed_start_url_is_reported_not_fetched(site, tmp_path):
+    write(site.root, {"index.html": page("Home", []), "robots.txt": "User-agent: cro-audit\nDisallow: /\n"})
+    outcome = audit(site, tmp_path)
+    assert [p.error.kind for p in outcome.pages] == ["blocked_by_robots"]
+    assert site.hits["/"] == 0
+
+
+def test_crawl_traps_are_capped_per_url_pattern(site, tmp_path):
+    months = {f"calendar/{n}.html": page(f"Month {n}", [f"/calendar/{n + 1}.html"]) for n in range(1, 40)}
+    write(site.root, {"index.html": page("Home", ["/calendar/1.html"]), **months})
+    outcome = audit(site, tmp_path, max_per_pattern=3, max_depth=30, max_pages=50)
+    assert paths(outcome) == [("", 0), ("calendar/1.html", 1), ("calendar/2.html", 2), ("calendar/3.html", 3)]
+
+
+def test_faceted_query_strings_are_capped(site, tmp_path):
+    facets = [f"/shop.html?color={c}&size={s}" for c in "rgbcmyk" for s in range(5)]
+    write(site.root, {"index.html": page("Home", facets), "shop.html": page("Shop", facets)})
+    outcome = audit(site, tmp_path, max_per_pattern=4, max_pages=50)
+    assert len(outcome.pages) == 1 + 4
+
+
+def test_resume_skips_finished_pages_and_reports_them_all(small_site, tmp_path):
+    first = audit(small_site, tmp_path, max_pages=3)
+    assert len(first.pages) == 3
+    before = dict(small_site.hits)
+    settings = build({}, {"devices": ["desktop"], "screenshots": "off", "max_pages": 6})
+    resumed = run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out", resume=True)
+    for done in ("/", "/a.html", "/b.html"):
+        assert small_site.hits[done] == before[done]  # not visited again
+    assert small_site.hits["/a1.html"] == 1
+    assert paths(resumed) == paths(audit(small_site, tmp_path / "fresh", max_pages=6))
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert len(report["pages"]) == 6 and report["partial"] is False
+
+
+def test_resume_refuses_a_store_of_other_start_urls(small_site, tmp_path):
+    audit(small_site, tmp_path, max_pages=1)
+    settings = build({}, {"devices": ["desktop"], "screenshots": "off"})
+    with pytest.raises(ValueError, match="other start URLs"):
+        run_audit([small_site.url + "b.html"], settings, load_rulebook(), tmp_path / "out", resume=True)
+
+
+def test_both_devices_measured_with_screenshots(small_site, tmp_path):
+    settings = build({}, {"max_pages": 1, "timeout": 15.0})
+    outcome = run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out")
+    home = outcome.pages[0]
+    assert sorted(home.devices) == ["desktop", "mobile"]
+    for device, facts in home.devices.items():
+        shot = tmp_path / "out" / facts.screenshot
+        assert facts.screenshot == f"screenshots/0000-{device}.jpg" and shot.stat().st_size > 1000
+    assert home.devices["mobile"].viewport_width == 390 and home.devices["desktop"].viewport_width == 1366

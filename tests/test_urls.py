@@ -1,0 +1,64 @@
+"""URL normalisation and scope: one page is audited once, and only pages of the audited site."""
+
+import pytest
+
+from auditor.urls import BadURL, Scope, normalize, pattern_key, site_key
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://Example.COM", "https://example.com/"),
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com/a#section", "https://example.com/a"),
+        ("https://example.com/a?utm_source=x&id=3&utm_medium=y", "https://example.com/a?id=3"),
+        ("https://example.com/a?gclid=1&fbclid=2&msclkid=3", "https://example.com/a"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?b=2&a=1"),  # order kept
+        ("https://user:secret@example.com/a", "https://example.com/a"),  # credentials never kept
+        ("  https://example.com/a  ", "https://example.com/a"),
+    ],
+)
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_normalize_resolves_relative_links():
+    assert normalize("../b?utm_campaign=z#x", "https://example.com/dir/a") == "https://example.com/b"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("example.com", "did you mean https://"),
+        ("ftp://example.com/x", "only http and https"),
+        ("javascript:alert(1)", "only http and https"),
+        ("file:///etc/passwd", "only http and https"),
+        ("data:text/html,hi", "only http and https"),
+        ("http://", "no host"),
+        ("http://127.0.0.1:99999/", "not a valid URL"),
+        ("http://127.0.0.1:0/", "port 0"),
+        ("http://[::1:bad/", "not a valid URL"),
+        ("https://example.com/" + "a" * 3000, "longer than"),
+    ],
+)
+def test_bad_urls_are_refused_with_a_reason(raw, reason):
+    with pytest.raises(BadURL, match=reason.replace("?", r"\?")):
+        normalize(raw)
+
+
+def test_www_and_bare_domain_are_one_site():
+    scope = Scope(["https://www.shop.example/"])
+    assert "https://shop.example/cart" in scope
+    assert "http://www.shop.example:8080/x" in scope
+    assert "https://blog.shop.example/" not in scope
+    assert "https://shop.example.evil.test/" not in scope
+    assert site_key("https://WWW.Shop.Example./") == "shop.example"
+
+
+def test_pattern_key_folds_numbers_and_query_values():
+    a = pattern_key("https://x.example/calendar/2026/11?view=week")
+    b = pattern_key("https://x.example/calendar/1999/02?view=day")
+    assert a == b == "x.example/calendar/N/N?view"
+    assert pattern_key("https://x.example/shop?color=red") != pattern_key("https://x.example/shop?size=m")
