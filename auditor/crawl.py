@@ -24,9 +24,7 @@ from auditor.discover import SiteRules, discover
 from auditor.facts import PageError, PageResult
 from auditor.measure import Visit, visit
 from auditor.store import RunStore
-from auditor.urls import BadURL, Scope, normalize, pattern_key, site_key
-
-MAX_QUERY_VARIANTS = 25  # distinct query strings per path (faceted-search trap guard)
+from auditor.urls import BadURL, Scope, normalize, pattern_key
 
 
 @dataclass(order=True)
@@ -46,8 +44,8 @@ class Frontier:
         self.seen: set[str] = set()
         self.levels: dict[int, list[_Candidate]] = defaultdict(list)
         self.released = 0
-        self._patterns: Counter[str] = Counter()
-        self._queries: Counter[str] = Counter()
+        self._patterns: Counter[str] = Counter()  # URL shape -> pages queued
+        self._params: Counter[str] = Counter()  # path + query parameter name -> pages queued
 
     def offer(self, url: str, depth: int, key: tuple, base: str | None = None) -> bool:
         """Queue a URL found at `depth` if the crawl may visit it; `key` orders it within its level."""
@@ -59,19 +57,18 @@ class Frontier:
             return False
         if url in self.seen or url not in self.scope:
             return False
-        parts = urlsplit(url)
-        path_key = f"{site_key(url)}{parts.path}"
+        shape = pattern_key(url)
+        params = [f"{shape.split('?')[0]}?{name}" for name in shape.split("?", 1)[1].split("&") if name]
+        cap = self.settings.max_per_pattern
         if depth > 0:  # robots.txt and the caps apply to what the crawl finds, not to what the user asked for
             if not self.allowed(url):
                 return False
-            if self._patterns[pattern_key(url)] >= self.settings.max_per_pattern:
-                return False
-            if parts.query and self._queries[path_key] >= MAX_QUERY_VARIANTS:
+            # Endless calendars and faceted filters: a few pages per URL shape and per query parameter.
+            if self._patterns[shape] >= cap or any(self._params[p] >= cap for p in params):
                 return False
         self.seen.add(url)
-        self._patterns[pattern_key(url)] += 1
-        if parts.query:
-            self._queries[path_key] += 1
+        self._patterns[shape] += 1
+        self._params.update(params)
         self.levels[depth].append(_Candidate(key, url, depth))
         return True
 

@@ -2,8 +2,9 @@
 // The definitions here are the public contract documented in the README ("What is measured").
 (opts) => {
   const MAX_LINKS = opts.maxLinks;
-  const vw = window.innerWidth;
-  const vh = window.innerHeight;
+  // The fold: the height the visitor sees at load. The visual viewport, not innerHeight, which a page
+  // wider than the phone stretches.
+  const vh = window.visualViewport ? window.visualViewport.height : window.innerHeight;
   const sx = window.scrollX;
   const sy = window.scrollY;
   const clean = (s, n = 200) => (s || "").replace(/\s+/g, " ").trim().slice(0, n);
@@ -156,7 +157,9 @@
 
   // ---- calls to action -----------------------------------------------------------------------
   const CTA = "button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]";
+  const MAX_LINKS_STYLED = 3000; // style checks are the costly part on pages with tens of thousands of links
   const candidates = [];
+  let linksChecked = 0;
   for (const el of document.querySelectorAll(CTA)) {
     const tag = el.tagName;
     let kind;
@@ -164,7 +167,7 @@
     else if (tag === "BUTTON") kind = "button";
     else if (tag === "INPUT") kind = "input";
     else kind = "link";
-    if (kind === "link" && !styledAsButton(el)) continue;
+    if (kind === "link" && (++linksChecked > MAX_LINKS_STYLED || !styledAsButton(el))) continue;
     if (!visible(el)) continue;
     // A button inside another candidate (a <span role=button> in a <button>) is one call to action.
     const parent = el.parentElement && el.parentElement.closest(CTA);

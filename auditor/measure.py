@@ -25,6 +25,7 @@ MEASURE_JS = resources.files("auditor").joinpath("measure.js").read_text(encodin
 OBSERVE_JS = resources.files("auditor").joinpath("observe.js").read_text(encoding="utf-8")
 
 MAX_LINKS = 5000
+MAX_NAVIGATIONS = 10  # a page that replaces itself more often than this (meta refresh, script loops) is a loop
 SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
 ANIMATION_CAP_MS = 1000  # and at most this long for entrance animations to finish
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -32,6 +33,21 @@ TRANSIENT_STATUS = {502, 503, 504}
 TRANSIENT_NET = re.compile(
     r"ERR_(CONNECTION_RESET|CONNECTION_CLOSED|EMPTY_RESPONSE|NETWORK_CHANGED|CONNECTION_ABORTED|HTTP2_PROTOCOL_ERROR|SOCKET_NOT_CONNECTED)"
 )
+
+NET_ERRORS = {
+    "ERR_CONNECTION_REFUSED": "connection refused: nothing is listening at that address",
+    "ERR_NAME_NOT_RESOLVED": "the host name does not resolve (check the spelling, or DNS)",
+    "ERR_ADDRESS_UNREACHABLE": "the address is unreachable from this machine",
+    "ERR_INTERNET_DISCONNECTED": "this machine is offline",
+    "ERR_CERT_AUTHORITY_INVALID": "the site's TLS certificate is not trusted",
+    "ERR_CERT_COMMON_NAME_INVALID": "the site's TLS certificate is for another host name",
+    "ERR_CERT_DATE_INVALID": "the site's TLS certificate has expired or is not yet valid",
+    "ERR_UNSAFE_PORT": "browsers refuse to connect to this port",
+    "ERR_EMPTY_RESPONSE": "the server closed the connection without answering",
+    "ERR_CONNECTION_RESET": "the connection was reset",
+    "ERR_INVALID_RESPONSE": "the server sent a response the browser could not read",
+    "ERR_CONTENT_DECODING_FAILED": "the server sent a body that could not be decoded",
+}
 
 _SETTLE_ANIMATIONS = """(cap) => new Promise((done) => {
   const finite = (document.getAnimations ? document.getAnimations() : []).filter((a) => {
@@ -71,7 +87,9 @@ def classify(exc: BaseException) -> tuple[PageError, bool]:
         return PageError("browser_crash", f"The browser tab crashed: {text[:200]}"), False
     match = re.search(r"net::(ERR_[A-Z_0-9]+)", text)
     if match:
-        return PageError("network", f"The page could not be loaded ({match.group(1)})."), bool(TRANSIENT_NET.search(text))
+        code = match.group(1)
+        why = NET_ERRORS.get(code, "the page could not be loaded")
+        return PageError("network", f"{why[0].upper()}{why[1:]} ({code})."), bool(TRANSIENT_NET.search(text))
     return PageError("measure_failed", f"The page could not be measured: {text[:200]}"), False
 
 
@@ -130,6 +148,8 @@ async def _visit(
     # window.open spam: close every popup as soon as it appears.
     page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))
     page.set_default_timeout(remaining_ms())
+    navigations = [0]
+    page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.__setitem__(0, navigations[0] + 1))
 
     response = await page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms())
     result.final_url = page.url
@@ -145,6 +165,11 @@ async def _visit(
             return
 
     await _settle(page, deadline)
+    if navigations[0] > MAX_NAVIGATIONS:
+        result.error = PageError(
+            "redirect_loop", f"The page keeps replacing itself ({navigations[0]} navigations: a meta refresh or script loop)."
+        )
+        return
     data = await _measure(page, deadline)
     result.final_url = page.url
     result.links = data.pop("links", [])

@@ -25,6 +25,8 @@ from auditor.rulebook import Rulebook
 from auditor.score import backlog, band, site_scores
 
 SCHEMA_VERSION = 1
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 DEFAULT_ACCENT = "#0b6bcb"
 
 _env = jinja2.Environment(
@@ -82,6 +84,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; a report is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -113,13 +116,27 @@ def branding_context(settings: Settings) -> dict[str, Any]:
     return {"name": brand.get("name", "cro-audit"), "logo_data_uri": logo_uri, "accent": accent}
 
 
-def _worst_first(report: dict[str, Any]) -> dict[str, Any]:
+def _for_people(report: dict[str, Any], folder: Path | None) -> dict[str, Any]:
+    """The report as the HTML shows it: worst page first, screenshots embedded so the file travels alone."""
     pages = sorted(report["pages"], key=lambda p: -1 if p["score"] is None else p["score"])
+    if folder is not None:
+        pages = [_embed_screenshots(p, folder) for p in pages]
     return {**report, "pages": pages}
 
 
-def render_html(report: dict[str, Any], branding: dict[str, Any]) -> str:
-    return _env.get_template("report.html.j2").render(report=_worst_first(report), branding=branding)
+def _embed_screenshots(page: dict[str, Any], folder: Path) -> dict[str, Any]:
+    devices = {}
+    for name, facts in page["devices"].items():
+        shot = facts.get("screenshot")
+        path = folder / shot if shot else None
+        if path is not None and path.is_file():
+            facts = {**facts, "screenshot": "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()}
+        devices[name] = facts
+    return {**page, "devices": devices}
+
+
+def render_html(report: dict[str, Any], branding: dict[str, Any], folder: Path | None = None) -> str:
+    return _env.get_template("report.html.j2").render(report=_for_people(report, folder), branding=branding)
 
 
 def render_index(sites: list[dict[str, Any]], branding: dict[str, Any]) -> str:
@@ -129,5 +146,5 @@ def render_index(sites: list[dict[str, Any]], branding: dict[str, Any]) -> str:
 def write_report(out_dir: Path, report: dict[str, Any], branding: dict[str, Any]) -> Path:
     write_atomic(out_dir / "report.json", to_json(report))
     html_path = out_dir / "report.html"
-    write_atomic(html_path, render_html(report, branding))
+    write_atomic(html_path, render_html(report, branding, out_dir))
     return html_path

@@ -28,6 +28,7 @@ class Category:
     id: str
     title: str
     weight: float  # share of the page score
+    order: int = 100  # position in reports: fundamentals (speed, mobile, navigation) first
 
 
 @dataclass
@@ -173,13 +174,16 @@ def load_rulebook(
     for prefix in [*(select or []), *(ignore or [])]:
         if not any(i.startswith(prefix) for i in known):
             raise ValueError(f"no rule id starts with {prefix!r} (see `cro-audit rules`)")
+    for rule_id, values in (overrides or {}).items():  # checked for every rule, selected or not: typos surface
+        if rule_id not in known:
+            raise ValueError(f"thresholds given for an unknown rule {rule_id!r}")
+        if not isinstance(values, dict):
+            raise ValueError(f"thresholds for {rule_id} must be a table, like [rules.{rule_id}]")
+        rules = [r.with_thresholds(values) if r.id == rule_id else r for r in rules]
     if select:
         rules = [r for r in rules if any(r.id.startswith(p) for p in select)]
     if ignore:
         rules = [r for r in rules if not any(r.id.startswith(p) for p in ignore)]
-    for rule_id, values in (overrides or {}).items():
-        if rule_id not in known:
-            raise ValueError(f"thresholds given for an unknown rule {rule_id!r}")
-        rules = [r.with_thresholds(values) if r.id == rule_id else r for r in rules]
     rules.sort(key=lambda r: r.id)
-    return Rulebook(rules=rules, categories=categories)
+    ordered = dict(sorted(categories.items(), key=lambda item: (item[1].order, item[0])))
+    return Rulebook(rules=rules, categories=ordered)

@@ -6,6 +6,7 @@ do not apply weigh nothing); page score = weighted mean of its categories; site 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -13,6 +14,11 @@ from auditor.facts import Finding, PageResult
 from auditor.rulebook import Rule, Rulebook
 
 FINDING_BELOW = 90  # a rule scoring under this on a device becomes a finding
+
+
+def rounded(value: float) -> int:
+    """Half up, as Lighthouse rounds (Python's round() would send 50.5 to 50)."""
+    return int(math.floor(value + 0.5))
 
 
 def band(score: float | None) -> str:
@@ -38,7 +44,7 @@ def _devices_for(rule: Rule, page: PageResult) -> list[str]:
 
 def judge_page(page: PageResult, book: Rulebook) -> PageResult:
     """Fill in a page's findings and scores from its facts. A failed page keeps null scores."""
-    page.findings, page.categories, page.score = [], {}, None
+    page.findings, page.categories, page.score = [], {c: None for c in book.categories}, None
     if page.error is not None and not page.devices:
         return page
     rule_scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -48,7 +54,7 @@ def judge_page(page: PageResult, book: Rulebook) -> PageResult:
             verdict = rule.check(page.devices[device], rule.thresholds)
             if verdict is None:
                 continue
-            score = round(max(0.0, min(100.0, verdict.score)))
+            score = rounded(max(0.0, min(100.0, verdict.score)))
             verdicts.append(score)
             if score < FINDING_BELOW:
                 page.findings.append(
@@ -68,11 +74,11 @@ def judge_page(page: PageResult, book: Rulebook) -> PageResult:
             rule_scores[rule.category].append((sum(verdicts) / len(verdicts), rule.weight))
     for cat_id in book.categories:
         mean = _weighted_mean(rule_scores.get(cat_id, []))
-        page.categories[cat_id] = None if mean is None else round(mean)
+        page.categories[cat_id] = None if mean is None else rounded(mean)
     page_mean = _weighted_mean(
         [(s, book.categories[c].weight) for c, s in page.categories.items() if s is not None]
     )
-    page.score = None if page_mean is None else round(page_mean)
+    page.score = None if page_mean is None else rounded(page_mean)
     page.findings.sort(key=lambda f: (f.score, f.rule_id, f.device or ""))
     return page
 
@@ -85,11 +91,11 @@ class SiteScores:
 
 def site_scores(pages: list[PageResult], book: Rulebook) -> SiteScores:
     scored = [p for p in pages if p.score is not None]
-    score = round(sum(p.score for p in scored) / len(scored)) if scored else None
+    score = rounded(sum(p.score for p in scored) / len(scored)) if scored else None
     categories = {}
     for cat_id in book.categories:
         values = [p.categories[cat_id] for p in scored if p.categories.get(cat_id) is not None]
-        categories[cat_id] = round(sum(values) / len(values)) if values else None
+        categories[cat_id] = rounded(sum(values) / len(values)) if values else None
     return SiteScores(score, categories)
 
 

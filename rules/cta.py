@@ -3,7 +3,7 @@
 from auditor.facts import DeviceFacts
 from auditor.rulebook import Category, Verdict, rule
 
-CATEGORY = Category("cta", "Calls to action", weight=20)
+CATEGORY = Category("cta", "Calls to action", weight=20, order=4)
 
 
 @rule(

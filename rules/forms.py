@@ -3,7 +3,7 @@
 from auditor.facts import DeviceFacts
 from auditor.rulebook import Category, Verdict, log_normal, rule
 
-CATEGORY = Category("forms", "Forms", weight=15)
+CATEGORY = Category("forms", "Forms", weight=15, order=5)
 
 
 @rule(

@@ -3,7 +3,7 @@
 from auditor.facts import DeviceFacts
 from auditor.rulebook import Category, Verdict, log_normal, rule
 
-CATEGORY = Category("speed", "Speed", weight=25)
+CATEGORY = Category("speed", "Speed", weight=25, order=1)
 
 
 def _seconds(ms: float) -> str:

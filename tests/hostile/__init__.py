@@ -1,0 +1,1 @@
+"""A hostile web server for the test suite: see `tests.hostile.server`."""

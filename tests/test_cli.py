@@ -1,0 +1,170 @@
+"""The command line as users and CI meet it: real processes, exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.serve import StaticSite
+from tests.test_crawl import page, write
+
+CLI = [sys.executable, "-m", "auditor"]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def site(tmp_path):
+    root = tmp_path / "site"
+    write(root, {
+        "index.html": page("Home", ["/about.html"], '<button style="padding:12px 24px">Buy now</button>'),
+        "about.html": page("About", []),
+    })
+    with StaticSite(root) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [("not a url", "did you mean https://"), ("ftp://example.com/", "only http and https"), ("http://", "no host")],
+)
+def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
+    assert_one_line_error(run("audit", url, "--out", str(tmp_path / "r")), 2, fragment)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_start_url_is_one_line_exit_2(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}/"
+    result = run("audit", url, "--out", str(tmp_path / "r"), "--quiet", "--timeout", "10")
+    assert_one_line_error(result, 2, f"cannot load {url}", "Connection refused")
+
+
+def test_unreachable_url_among_several_is_an_error_page(site, tmp_path):
+    out = tmp_path / "r"
+    dead = f"http://127.0.0.1:{closed_port()}/"
+    result = run("audit", site.url, dead, "--out", str(out), "--max-depth", "0", "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert [p["error"] and p["error"]["kind"] for p in report["pages"]] == [None, "network"]
+
+
+def test_no_browser_is_one_line_exit_2(site, tmp_path):
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), env={"CRO_AUDIT_BROWSER": "/nonexistent/chrome"})
+    assert_one_line_error(result, 2, "/nonexistent/chrome does not exist")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("max_pages = [", "not valid TOML"),
+        ("max-pages = 0", "max-pages must be at least 1"),
+        ("colour = 'red'", "unknown setting 'colour'"),
+        ("timeout = 'soon'", "timeout must be a number"),
+        ("devices = ['tablet']", "devices must be"),
+        ("select = ['ZZZ']", "no rule id starts with 'ZZZ'"),
+        ("[rules.SPD001]\nfast_ms = 3", "has no threshold 'fast_ms'"),
+    ],
+)
+def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
+    (tmp_path / "cro-audit.toml").write_text(content)
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
+
+
+def test_config_from_pyproject_is_used(site, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.cro-audit]\nmax-depth = 0\ndevices = ["desktop"]\nscreenshots = "off"\n')
+    result = run("audit", site.url, "--out", "r", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert len(report["pages"]) == 1 and list(report["pages"][0]["devices"]) == ["desktop"]
+
+
+def test_fail_under_gives_exit_1_for_ci(tmp_path):
+    crowded = page("Crowded", [f"/p{i}.html" for i in range(12)])  # 12 menu items: NAV001 fails
+    write(tmp_path / "crowded", {"index.html": crowded})
+    with StaticSite(tmp_path / "crowded") as site:
+        check_fail_under(site, tmp_path)
+
+
+def check_fail_under(site, tmp_path):
+    common = ["audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-depth", "0", "--quiet"]
+    passing = run(*common, "--fail-under", "1")
+    assert passing.returncode == 0, passing.stderr
+    score = json.loads((tmp_path / "r" / "report.json").read_text())["score"]
+    assert 1 <= score < 100
+    failing = run(*common, "--fail-under", str(score + 1))
+    assert failing.returncode == 1 and f"Score {score} is under --fail-under {score + 1}" in failing.stderr
+
+
+def test_report_paths_and_progress_lines_when_not_a_terminal(site, tmp_path):
+    out = tmp_path / "r"
+    result = run("audit", site.url, "--out", str(out), "--devices", "desktop")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out / "report.html")
+    assert f"[1/2] {site.url} ok" in result.stderr and f"[2/2] {site.url}about.html ok" in result.stderr
+    quiet = run("audit", site.url, "--out", str(out), "--devices", "desktop", "--quiet")
+    assert quiet.stderr == "" and quiet.stdout.strip() == str(out / "report.html")
+
+
+def test_rules_lists_every_rule():
+    result = run("rules")
+    assert result.returncode == 0
+    ids = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+    assert ids == sorted(ids) and {"SPD001", "MOB001", "MOB002", "NAV001", "NAV002", "CTA001", "FRM001"} <= set(ids)
+
+
+def test_help_teaches():
+    result = run("audit", "--help")
+    assert result.returncode == 0
+    for option in ("--max-pages", "--fail-under", "--devices", "--resume", "--browser-endpoint"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_writes_a_partial_report(sig, tmp_path):
+    root = tmp_path / "site"
+    slow_pages = {f"p{i}.html": page(f"P{i}", [], f'<img src="/slow/3000/x{i}.png">') for i in range(8)}
+    write(root, {"index.html": page("Home", list(slow_pages)), **slow_pages})
+    out = tmp_path / "r"
+    with StaticSite(root) as server:
+        proc = subprocess.Popen(
+            [*CLI, "audit", server.url, "--out", str(out), "--devices", "desktop", "--concurrency", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        line = ""
+        while "[1/" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+        assert "[1/" in line
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Interrupted" in stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["partial"] is True
+    assert 1 <= len(report["pages"]) < 9
+    assert (out / "report.html").is_file() and "partial" in (out / "report.html").read_text().lower()

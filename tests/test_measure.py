@@ -1,0 +1,364 @@
+"""The measured facts, against fixture pages whose values are known exactly.
+
+Each page under tests/fixtures/pages/ holds one concern; its comments say what the right answer is and why.
+The pages are loaded in a real Chromium exactly as an audit loads them (conftest.py). Each (page, device)
+visit happens once per module and is shared by the tests that read it, to keep the file fast.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def visit_page(chromium, pages_site):
+    """The Visit of a fixture page on a device, cached for the module."""
+    cache = {}
+
+    def run(path: str, device: str = "desktop"):
+        key = (path, device)
+        if key not in cache:
+            cache[key] = chromium.visit(pages_site.url + path, device)
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def facts(visit_page):
+    """DeviceFacts of a fixture page on a device; fails the test on a page error."""
+
+    def run(path: str, device: str = "desktop"):
+        result = visit_page(path, device)
+        assert result.error is None, result.error
+        assert result.facts is not None
+        assert result.facts.device == device
+        return result.facts
+
+    return run
+
+
+# ---------------------------------------------------------------- primary navigation
+
+
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_nav_in_header_counts_top_level_items_not_dropdowns(facts, device):
+    f = facts("nav-header.html", device)
+    # 6 top-level li; the 3 + 4 dropdown items, the utility nav after it and the footer nav are not counted.
+    assert f.nav_item_count == 6
+    assert f.nav_items == ["Home", "Products", "Pricing", "Services", "About", "Contact"]
+
+
+def test_nav_aria_landmarks_in_banner(facts):
+    # div[role=navigation] inside div[role=banner]; a skip-link <nav> earlier in the document is not it.
+    f = facts("nav-role.html")
+    assert f.nav_item_count == 5
+    assert f.nav_items == ["One", "Two", "Three", "Four", "Five"]
+
+
+def test_nav_without_header_is_the_first_nav_in_the_document(facts):
+    # First nav: 4 items; a 12-link list in main and a 9-item nav later are ignored.
+    f = facts("nav-no-header.html")
+    assert f.nav_item_count == 4
+    assert f.nav_items == ["A", "B", "C", "D"]
+
+
+def test_nav_without_landmark_is_the_largest_list_of_links_in_the_header(facts):
+    # Header lists: 3 links, 10 plain-text items (not links), 8 links => 8; a 10-link list outside the header is ignored.
+    f = facts("nav-header-list.html")
+    assert f.nav_item_count == 8
+    assert f.nav_items[0] == "One" and f.nav_items[-1] == "Eight"
+
+
+def test_nav_without_a_list_counts_its_links(facts):
+    # 7 a[href] (one wrapped in a span); an <a> without href is not a link.
+    f = facts("nav-links-only.html")
+    assert f.nav_item_count == 7
+    assert f.nav_items == ["One", "Two", "Three", "Four", "Five", "Six", "Seven"]
+
+
+def test_no_nav_anywhere_is_zero(facts):
+    # A header with a single link and no list, and a list of links outside the header.
+    f = facts("nav-none.html")
+    assert f.nav_item_count == 0
+    assert f.nav_items == []
+
+
+def test_nav_mega_menu_lists_nested_in_divs_are_not_top_level(facts):
+    # nav > div > ul with 4 li; two of them hold a div > (div >) ul/ol of sub-items.
+    f = facts("nav-mega.html")
+    assert f.nav_item_count == 4
+    assert f.nav_items == ["Shop", "Learn", "More", "Contact"]
+
+
+def test_nav_header_of_an_article_is_not_the_page_header(facts):
+    # article > header > nav (3) comes first in the document; the page header's nav has 5.
+    f = facts("nav-article-header.html")
+    assert f.nav_item_count == 5
+
+
+def test_nav_rendered_by_script_after_domcontentloaded(facts):
+    # The header and its 5-item nav are inserted 300 ms after DOMContentLoaded.
+    assert facts("script-rendered.html").nav_item_count == 5
+
+
+# ---------------------------------------------------------------- links
+
+
+def test_link_counts(facts):
+    f = facts("links.html")
+    # internal (9): about.html, /contact.html, about.html#team, ?q=1, "" (this page), a display:none link,
+    #   a link in a [hidden] div, an <area>, and a script-inserted absolute same-origin link.
+    # external (6): https, http://www., upper-case scheme, protocol-relative, another host name, an <area>.
+    # not counted: #top, "  #padded", mailto:, tel:, javascript: (twice), ftp:, data:, an unparseable URL,
+    #   <a> and <area> without href, <link href>, links inside <template> and <noscript>.
+    assert f.internal_link_count == 9
+    assert f.external_link_count == 6
+    assert f.link_count == 15
+
+
+def test_visit_links_are_normalised_internal_links(visit_page, pages_site):
+    result = visit_page("links.html")
+    assert result.error is None
+    base = pages_site.url
+    # Document order, fragments removed, duplicates ("" and about.html#team) collapsed, no external links.
+    assert result.links == [
+        base + "about.html",
+        base + "contact.html",
+        base + "links.html?q=1",
+        base + "links.html",
+        base + "hidden.html",
+        base + "in-hidden-div.html",
+        base + "absolute.html",
+        base + "map-target.html",
+    ]
+
+
+@pytest.mark.parametrize("host", ["localhost", "www.localhost"])
+def test_www_variant_is_the_same_host(chromium, pages_site, host):
+    # Chromium resolves localhost and *.localhost to loopback, so the page can be visited under both names.
+    port = pages_site.url.rsplit(":", 1)[1].strip("/")
+    result = chromium.visit(f"http://{host}:{port}/links-www.html")
+    assert result.error is None, result.error
+    f = result.facts
+    # www.localhost and localhost are internal from either one; shop.localhost is another host.
+    assert (f.link_count, f.internal_link_count, f.external_link_count) == (3, 2, 1)
+    assert result.links == [f"http://www.localhost:{port}/w.html", f"http://localhost:{port}/bare.html"]
+
+
+# ---------------------------------------------------------------- forms
+
+
+def test_forms_fields_and_required_in_document_order(facts):
+    forms = facts("forms.html").forms
+    assert [(f.field_count, f.required_count) for f in forms] == [(3, 2), (7, 3), (0, 0), (4, 1)]
+
+
+def test_forms_rendering_rules(facts):
+    first = facts("forms.html").forms[0]
+    # hidden inputs, display:none (inline, by class, via fieldset, via [hidden]), visibility:hidden (own and
+    # inherited), a zero-size input and one clipped by a zero-size overflow:hidden parent are not fields; an
+    # input overflowing a zero-height parent without overflow:hidden is.
+    assert first.fields == ["Name", "overflowing", "email"]
+
+
+def test_forms_radio_groups_and_kinds(facts):
+    second = facts("forms.html").forms[1]
+    # 3 radios named plan are one (required) field; radios named a and b are two.
+    assert second.fields == ["plan", "a", "b", "terms", "country", "message", "News"]
+
+
+def test_page_without_form_has_no_forms(facts):
+    # plain.html has an input, but no form element.
+    assert facts("plain.html").forms == []
+
+
+# ---------------------------------------------------------------- calls to action
+
+
+def test_cta_texts_kinds_and_order(facts):
+    ctas = facts("cta.html").ctas
+    # Not counted: a plain link, a link whose background equals the band behind it, a 50 % translucent
+    # background, a border without padding, display:none, opacity:0 (own and parent's), visibility:hidden,
+    # pushed off-page. A role=button span inside a button is one CTA.
+    assert [(c.text, c.kind) for c in ctas] == [
+        ("Buy now", "button"),
+        ("See pricing", "link"),
+        ("Bordered", "link"),
+        ("Send", "input"),
+        ("Open menu", "role-button"),
+        ("Close", "button"),  # no text: aria-label
+        ("Nested", "button"),
+        ("Gradient", "link"),
+        ("Below", "button"),
+    ]
+    assert [c.above_fold for c in ctas] == [True] * 8 + [False]
+
+
+def test_cta_geometry(facts):
+    buy = facts("cta.html").ctas[0]
+    assert (buy.x, buy.y, buy.width, buy.height) == (100, 200, 160, 48)
+    below = facts("cta.html").ctas[-1]
+    assert (below.x, below.y, below.width, below.height) == (100, 1200, 100, 40)
+
+
+def test_cta_contrast(facts):
+    by_text = {c.text: c.contrast_ratio for c in facts("cta.html").ctas}
+    assert by_text["Buy now"] == 21.0  # #fff on #000
+    assert by_text["Bordered"] == 4.48  # #777 on the white page
+    assert by_text["See pricing"] == 5.28  # #fff on #0b6bcb
+    assert by_text["Open menu"] == 21.0  # #000 on the white page
+    assert by_text["Gradient"] is None  # text over a background image: unknown
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        # tops 20, 760, 780, 800, 900: the desktop fold is 768 px, the phone's 844 px.
+        ("desktop", [True, True, False, False, False]),
+        ("mobile", [True, True, True, True, False]),
+    ],
+)
+def test_cta_above_the_fold_per_device(facts, device, expected):
+    ctas = facts("cta-fold.html", device).ctas
+    assert [c.text for c in ctas] == ["Top", "At 760", "At 780", "At 800", "At 900"]
+    assert [c.above_fold for c in ctas] == expected
+
+
+def test_cta_fold_on_an_overflowing_mobile_page(facts):
+    ctas = facts("cta-fold-overflow.html", "mobile").ctas
+    assert [(c.text, c.above_fold) for c in ctas] == [("Top", True), ("At 1000", False)]
+
+
+def test_cta_rendered_or_revealed_after_load(facts):
+    ctas = {c.text: c for c in facts("script-rendered.html").ctas}
+    # A button inserted 300 ms after DOMContentLoaded; a button link faded in (opacity 0 -> 1) at 400 ms.
+    assert list(ctas) == ["Start free trial", "Sign up", "Slide in"]
+    # An entrance animation (translateY(3000px) -> none, 400 ms delay, 600 ms) is measured where it ends.
+    slide = ctas["Slide in"]
+    assert (slide.x, slide.y, slide.above_fold) == (400, 100, True)
+
+
+def test_no_ctas_on_a_plain_page(facts):
+    assert facts("plain.html").ctas == []
+
+
+# ---------------------------------------------------------------- viewport and overflow
+
+
+@pytest.mark.parametrize(
+    ("page", "device", "meta", "width", "overflow"),
+    [
+        ("viewport.html", "mobile", True, 390, False),  # name="Viewport", "WIDTH = device-width"
+        ("viewport.html", "desktop", True, 1366, False),
+        ("no-viewport.html", "mobile", False, 980, True),  # the phone lays the page out 980 px wide
+        ("no-viewport.html", "desktop", False, 1366, False),
+        ("viewport-fixed.html", "mobile", False, 390, False),  # initial-scale only; device-width elsewhere
+        ("overflow.html", "mobile", True, 600, True),  # a 600 px block
+        ("overflow.html", "desktop", True, 1366, False),
+        ("overflow-wide.html", "desktop", True, 1500, True),  # a 1500 px block
+    ],
+)
+def test_viewport_meta_and_horizontal_overflow(facts, page, device, meta, width, overflow):
+    f = facts(page, device)
+    assert f.has_viewport_meta is meta
+    assert f.document_width == width
+    assert f.horizontal_overflow is overflow
+
+
+# ---------------------------------------------------------------- timing, requests, bytes, layout shift
+
+
+def test_timings_with_a_slow_image(facts):
+    f = facts("slow.html")
+    # The image is served after 1500 ms: the load event waits for it, DOMContentLoaded and first paint do not.
+    assert f.load_ms >= 1500
+    assert f.dom_content_loaded_ms < 1000
+    assert f.fcp_ms is not None and 0 < f.fcp_ms < 1000
+    assert f.lcp_ms is not None and f.lcp_ms >= f.fcp_ms
+    assert f.load_ms >= f.dom_content_loaded_ms
+    # document + stylesheet + script + image (the favicon is a data: URL, not a request).
+    assert f.request_count == 4
+
+
+def test_transfer_bytes_cover_the_known_image(facts):
+    f = facts("bytes.html")
+    assert f.request_count == 2
+    bodies = (PAGES / "bytes.html").stat().st_size + (PAGES / "img" / "known-20000.svg").stat().st_size
+    assert bodies == 20212
+    # Bodies plus two sets of response headers (a few hundred bytes at most), each counted once.
+    assert bodies <= f.transfer_bytes <= bodies + 1000
+
+
+def test_plain_page_has_one_request_and_no_links(facts):
+    f = facts("plain.html")
+    assert f.request_count == 1
+    assert (f.link_count, f.internal_link_count, f.external_link_count) == (0, 0, 0)
+    assert f.transfer_bytes >= (PAGES / "plain.html").stat().st_size
+    assert f.title == "Plain page"
+
+
+def test_static_page_has_no_layout_shift(facts):
+    assert facts("plain.html").cls == 0
+
+
+def test_late_banner_shifts_layout_on_desktop(facts):
+    # A 1366x200 block pushed down 300 px in a 1366x768 viewport:
+    # impact fraction (200 + 200) / 768 x distance fraction 300 / 1366 = 0.1144.
+    assert facts("cls.html").cls == 0.1144
+
+
+def test_late_banner_shifts_layout_on_mobile(facts):
+    # A 390x200 block pushed down 300 px in a 390x844 viewport: (400 / 844) x (300 / 844) = 0.1685.
+    assert facts("cls.html", "mobile").cls == 0.1685
+
+
+# ---------------------------------------------------------------- the visit
+
+
+def test_http_error(chromium, pages_site):
+    result = chromium.visit(pages_site.url + "missing.html")
+    assert result.status_code == 404
+    assert result.error is not None and result.error.kind == "http_error"
+    assert result.facts is None
+
+
+def test_redirect_final_url_and_relative_links(chromium, pages_site):
+    # The server redirects a folder without its slash (301); links resolve against where the page landed.
+    result = chromium.visit(pages_site.url + "sub")
+    assert result.error is None, result.error
+    assert result.status_code == 200
+    assert result.final_url == pages_site.url + "sub/"
+    assert result.links == [pages_site.url + "sub/page.html"]
+
+
+def test_not_html(chromium, pages_site):
+    result = chromium.visit(pages_site.url + "notes.txt")
+    assert result.error is not None and result.error.kind == "not_html"
+    assert result.facts is None
+
+
+def test_document_that_never_arrives_times_out(chromium, pages_site):
+    started = time.monotonic()
+    result = chromium.visit(pages_site.url + "slow/5000/plain.html", timeout=1.5)
+    assert result.error is not None and result.error.kind == "timeout"
+    assert result.facts is None
+    assert time.monotonic() - started < 4.5
+
+
+def test_page_whose_load_never_fires_is_still_measured(chromium, pages_site):
+    # Its DOM is there at once; an image takes 6 s, past the 2 s page timeout.
+    started = time.monotonic()
+    result = chromium.visit(pages_site.url + "hanging.html", timeout=2)
+    assert result.error is None, result.error
+    assert result.facts.load_ms is None
+    assert result.facts.dom_content_loaded_ms is not None
+    assert result.facts.nav_item_count == 3
+    assert time.monotonic() - started < 5

@@ -1,0 +1,552 @@
+"""The HTML report templates and the report.json schema.
+
+The templates print data from audited (possibly hostile) sites, so most of these tests feed them a sample report full
+of markup and `javascript:` URLs and check what comes out, parsed as HTML, not just as text.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "auditor" / "templates"
+SCHEMA_PATH = ROOT / "auditor" / "report.schema.json"
+SAMPLE_PATH = Path(__file__).parent / "data" / "sample_report.json"
+
+BRANDING = {"name": "Acme Growth", "logo_data_uri": None, "accent": "#0b6bcb"}
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+ESCAPED_IMG = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+class Parsed(HTMLParser):
+    """Every start tag with its (entity-decoded) attributes, and the visible text (whitespace-separated)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text_parts: list[str] = []
+        self._skip = 0
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self.text_parts.append(" ")  # so that "<td>a</td><td>b</td>" reads "a b"
+        if tag in {"style", "title"}:
+            self._skip += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.text_parts.append(" ")
+        if tag in {"style", "title"}:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.text_parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def attrs(self, tag: str, name: str) -> list[str]:
+        return [a[name] or "" for t, a in self.tags if t == tag and name in a]
+
+
+@pytest.fixture(
+    params=[
+        pytest.param({"autoescape": True}, id="autoescape-true"),
+        # As auditor/report.py sets it up.
+        pytest.param(
+            {"autoescape": select_autoescape(enabled_extensions=("html", "j2"), default=True),
+             "undefined": StrictUndefined, "trim_blocks": True, "lstrip_blocks": True},
+            id="strict-trimmed",
+        ),
+    ]
+)
+def env(request: pytest.FixtureRequest) -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), **request.param)
+
+
+@pytest.fixture
+def sample() -> dict:
+    return json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def render(env: Environment, report: dict, branding: dict | None = None) -> str:
+    return env.get_template("report.html.j2").render(report=report, branding=branding or BRANDING)
+
+
+def render_index(env: Environment, sites: list[dict], branding: dict | None = None) -> str:
+    return env.get_template("index.html.j2").render(
+        sites=sites, branding=branding or BRANDING, generated_at="2026-11-25T20:15:09Z"
+    )
+
+
+def assert_no_active_content(html: str) -> None:
+    """No injected element or handler can run: no <script>, no on* attribute, no javascript: anywhere in a tag."""
+    low = html.lower()
+    assert "<script" not in low
+    parsed = Parsed(html)
+    for tag, attrs in parsed.tags:
+        assert tag not in {"script", "iframe", "object", "embed", "base", "form"}, tag
+        if tag == "meta":
+            assert "http-equiv" not in attrs, attrs
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            compact = "".join((value or "").split()).lower()
+            assert not compact.startswith(("javascript:", "vbscript:")), (tag, name, value)
+
+
+def validator(schema: dict, ref: str | None = None) -> jsonschema.Draft202012Validator:
+    if ref:
+        schema = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{ref}"}
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+# ---------------------------------------------------------------- report.html.j2: escaping and links
+
+
+def test_hostile_markup_is_escaped(env: Environment, sample: dict) -> None:
+    html = render(env, sample)
+    assert "<script>alert" not in html.lower()
+    assert "<img src=x" not in html.lower()
+    assert ESCAPED_SCRIPT in html  # page title, nav items, backlog title, evidence, error message
+    assert ESCAPED_IMG in html  # CTA text, URL, evidence
+    assert_no_active_content(html)
+    # The only images are the two screenshots the report points at.
+    assert set(Parsed(html).attrs("img", "src")) == {"screenshots/0001-desktop.png", "screenshots/0001-mobile.png"}
+
+
+PAYLOAD = "\"'><script>alert(1)</script><img src=x onerror=alert(1)>"
+
+
+def _poison(value: object) -> object:
+    """Append PAYLOAD to every string in a JSON value (and to every key of free-form mappings)."""
+    if isinstance(value, str):
+        return value + PAYLOAD
+    if isinstance(value, list):
+        return [_poison(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _poison(v) for k, v in value.items()}
+    return value
+
+
+def test_every_string_in_the_report_is_escaped(env: Environment, sample: dict) -> None:
+    poisoned = _poison(sample)
+    for page in poisoned["pages"]:
+        for finding in page["findings"]:
+            finding["evidence"] = {k + PAYLOAD: v for k, v in finding["evidence"].items()}
+    html = render(env, poisoned, _poison(BRANDING))
+    assert "<img src=x" not in html.lower()
+    assert_no_active_content(html)
+    assert html.count(ESCAPED_SCRIPT) > 50
+
+
+def test_only_http_urls_become_links(env: Environment, sample: dict) -> None:
+    html = render(env, sample)
+    parsed = Parsed(html)
+    hrefs = parsed.attrs("a", "href")
+    assert hrefs, "expected some links"
+    for href in hrefs:
+        assert href.startswith(("http://", "https://", "#page-")), href
+    # The javascript: page URL is shown, as text.
+    assert "javascript:alert(document.cookie)" in parsed.text
+    assert not any("javascript" in h.lower() for h in hrefs)
+    # The hostile but http(s) URL is a link, with its quotes escaped inside the attribute.
+    assert 'https://client.example/about?q="><img src=x onerror=alert(1)>' in hrefs
+    assert 'href="https://client.example/about?q=&#34;&gt;&lt;img' in html
+    # Every outbound link is rel=noopener noreferrer nofollow.
+    for tag, attrs in parsed.tags:
+        if tag == "a" and (attrs.get("href") or "").startswith("http"):
+            assert set((attrs.get("rel") or "").split()) >= {"noopener", "noreferrer", "nofollow"}, attrs
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [" javascript:alert(1)", "JAVASCRIPT:alert(1)", "java\tscript:alert(1)", "data:text/html,<script>alert(1)</script>",
+     "//evil.example/x", "vbscript:msgbox(1)"],
+)
+def test_non_http_page_urls_are_never_hrefs(env: Environment, sample: dict, hostile: str) -> None:
+    for page in sample["pages"]:
+        page["url"] = hostile
+        page["final_url"] = hostile + "/2"
+    sample["start_urls"] = [hostile]
+    html = render(env, sample)
+    hrefs = Parsed(html).attrs("a", "href")
+    assert all(h.startswith("#page-") for h in hrefs), hrefs
+    assert_no_active_content(html)
+
+
+def test_screenshots_only_from_relative_paths_or_data_images(env: Environment, sample: dict) -> None:
+    shots = [
+        "javascript:alert(1)",
+        "https://tracker.example/pixel.png",
+        "//tracker.example/pixel.png",
+        "/etc/passwd",
+        'a.png" onerror="alert(1)',
+    ]
+    devices = sample["pages"][1]["devices"]
+    devices["desktop"]["screenshot"], devices["mobile"]["screenshot"] = shots[0], shots[1]
+    sample["pages"][2]["devices"]["desktop"]["screenshot"] = shots[2]
+    sample["pages"][2]["devices"]["mobile"]["screenshot"] = shots[3]
+    sample["pages"][3]["devices"]["desktop"]["screenshot"] = shots[4]
+    html = render(env, sample)
+    assert Parsed(html).attrs("img", "src") == ['a.png" onerror="alert(1)']  # relative: kept, but only as a value
+    assert 'src="a.png&#34; onerror=&#34;alert(1)"' in html
+    assert_no_active_content(html)
+
+    sample["pages"][3]["devices"]["desktop"]["screenshot"] = "data:image/jpeg;base64,/9j/AAAA"
+    assert "data:image/jpeg;base64,/9j/AAAA" in Parsed(render(env, sample)).attrs("img", "src")
+
+
+def test_hostile_branding_is_neutralised(env: Environment, sample: dict) -> None:
+    branding = {
+        "name": "<script>alert(1)</script> Agency",
+        "logo_data_uri": "javascript:alert(1)",
+        "accent": "red;}</style><script>alert(1)</script><style>",
+    }
+    html = render(env, sample, branding)
+    assert ESCAPED_SCRIPT + " Agency" in html
+    assert "--accent: #0b6bcb;" in html  # invalid colour falls back to the default
+    assert_no_active_content(html)
+
+    good = {"name": "Acme", "logo_data_uri": "data:image/png;base64,iVBORw0KGgo=", "accent": "#C0FFEE"}
+    html = render(env, sample, good)
+    assert "--accent: #C0FFEE;" in html
+    assert "data:image/png;base64,iVBORw0KGgo=" in Parsed(html).attrs("img", "src")
+
+
+def test_report_is_self_contained_and_printable(env: Environment, sample: dict) -> None:
+    html = render(env, sample)
+    low = html.lower()
+    assert "<link" not in low and "@import" not in low and "url(" not in low
+    assert "@font-face" not in low
+    for src in Parsed(html).attrs("img", "src"):
+        assert not src.lower().startswith(("http:", "https:", "//"))
+    assert "@media print" in html
+
+
+# ---------------------------------------------------------------- report.html.j2: content
+
+
+def test_partial_banner_only_when_partial(env: Environment, sample: dict) -> None:
+    sample["partial"] = False
+    html = render(env, sample)
+    assert 'id="partial-banner"' not in html and "Partial run" not in html
+    sample["partial"] = True
+    html = render(env, sample)
+    assert 'id="partial-banner"' in html and "Partial run" in html
+    assert html.index("partial-banner") < html.index('id="overview"')  # at the top
+
+
+def test_null_scores_render_as_na(env: Environment, sample: dict) -> None:
+    sample["score"] = None
+    sample["band"] = "n/a"
+    html = render(env, sample)
+    assert 'aria-label="Overall score: n/a"' in html
+    assert 'aria-label="Forms: n/a"' in html  # category with a null score
+    # The failed page: page gauge and every category badge are n/a.
+    failed = html[html.index('id="page-1"') : html.index('id="page-2"')]
+    assert 'aria-label="Page score: n/a"' in failed
+    assert failed.count('<span class="badge na">n/a</span>') == 5
+    assert "Leads to another website" in failed and ESCAPED_SCRIPT in failed
+
+
+def test_scores_have_bands(env: Environment, sample: dict) -> None:
+    html = render(env, sample)
+    assert 'class="gauge needs-work big"' in html and 'aria-label="Overall score: 63 out of 100"' in html
+    assert '<span class="badge poor">42</span>' in html
+    assert '<span class="badge good">96</span>' in html
+    assert '<span class="badge needs-work">78</span>' in html
+    # 90 is good, 89 needs work, 50 needs work, 49 poor.
+    sample["categories"]["speed"]["score"], sample["categories"]["mobile"]["score"] = 90, 89
+    sample["categories"]["navigation"]["score"], sample["categories"]["cta"]["score"] = 50, 49
+    html = render(env, sample)
+    assert 'class="gauge good " role="img" aria-label="Speed: 90 out of 100"' in html
+    assert 'class="gauge needs-work " role="img" aria-label="Mobile: 89 out of 100"' in html
+    assert 'class="gauge needs-work " role="img" aria-label="Navigation: 50 out of 100"' in html
+    assert 'class="gauge poor " role="img" aria-label="Calls to action: 49 out of 100"' in html
+
+
+def test_sections_and_order(env: Environment, sample: dict) -> None:
+    html = render(env, sample)
+    text = " ".join(Parsed(html).text.split())
+    for heading in ["Summary", "What to fix first", "Above the fold", "Key facts", "Findings"]:
+        assert heading in text
+    # Pages keep the given order; backlog keeps its ranks.
+    positions = [html.index(f'id="page-{i}"') for i in range(1, 5)]
+    assert positions == sorted(positions)
+    assert text.index("Add a responsive viewport meta tag") < text.index("Put a call to action above the fold")
+    assert "Redirected to https://client.example/about/" in text
+    # Summary numbers.
+    assert '<div class="n">4</div><div class="l">pages audited</div>' in html
+    assert '<div class="n">2</div><div class="l">high-impact issues</div>' in html
+
+
+def test_key_facts_are_human_readable(env: Environment, sample: dict) -> None:
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "Load time 0.8 s 2.3 s" in text
+    assert "Page weight 338 KB 1.8 MB" in text
+    assert "Calls to action above the fold 1 of 1" in text
+    assert "1 form · 3 fields" in text
+    assert "not measured" in text  # null timings on the home page's mobile visit
+    assert "page is 980 px wide on a 390 px screen" in text
+
+
+def test_screenshot_frames_and_fold(env: Environment, sample: dict) -> None:
+    html = render(env, sample)
+    # Frames keep the viewport's aspect ratio: 768/1366 and 844/390.
+    assert "padding-top: 56.223%" in html
+    assert "padding-top: 216.410%" in html
+    assert html.count('<div class="fold"><span>fold</span></div>') == 4  # pages 2 and 3, two devices each
+    assert "No screenshot available" in html  # home page, mobile
+    assert "No screenshots were taken of this page." in html  # contact page
+    # The above-the-fold CTA is boxed at its place on the screenshot, not the one below the fold.
+    assert html.count('class="cta-box"') == 2
+    assert "left: 2.34%; top: 83.46%; width: 8.13%; height: 5.47%" in html
+
+
+def test_cta_boxes_follow_a_zoomed_out_phone_page(env: Environment, sample: dict) -> None:
+    # Page 2's mobile visit: no viewport tag and a 980 px wide page, so the phone shows it zoomed out to 390/980.
+    mobile = sample["pages"][1]["devices"]["mobile"]
+    mobile["ctas"][0].update(above_fold=True, x=300, y=20, width=100, height=40)
+    k = 390 / 980
+    box = "left: {:.2f}%; top: {:.2f}%; width: {:.2f}%; height: {:.2f}%".format(
+        300 * k / 390 * 100, 20 * k / 844 * 100, 100 * k / 390 * 100, 40 * k / 844 * 100
+    )
+    assert box in render(env, sample)
+    # With a viewport tag the zoom of an overflowing page is unknown: no box rather than a wrong one.
+    mobile["has_viewport_meta"] = True
+    assert render(env, sample).count('class="cta-box"') == 2  # the desktop boxes of pages 2 and 3 only
+
+
+def test_backticks_in_rule_text_become_code(env: Environment, sample: dict) -> None:
+    finding = sample["pages"][1]["findings"][0]
+    finding["recommendation"] = "Add `<meta name=viewport>` to the `<head>`."
+    finding["message"] = "Odd ` count stays text"
+    html = render(env, sample)
+    assert "<code>&lt;meta name=viewport&gt;</code> to the <code>&lt;head&gt;</code>." in html
+    assert "Odd ` count stays text" in html
+
+
+def test_devices_in_run_order(env: Environment, sample: dict) -> None:
+    page = sample["pages"][1]
+    page["devices"] = {"mobile": page["devices"]["mobile"], "desktop": page["devices"]["desktop"]}
+    section = render(env, sample).split('id="page-2"')[1].split('id="page-3"')[0]
+    assert section.index("<figcaption>Desktop") < section.index("<figcaption>Mobile")
+    assert section.index("<th>Desktop</th>") < section.index("<th>Mobile</th>")
+    sample["settings"]["devices"] = ["mobile", "desktop"]
+    section = render(env, sample).split('id="page-2"')[1].split('id="page-3"')[0]
+    assert section.index("<th>Mobile</th>") < section.index("<th>Desktop</th>")
+
+
+def test_evidence_rendering(env: Environment, sample: dict) -> None:
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "hero-20.jpg …and 5 more" in text
+    assert "hero-21.jpg" not in text
+    assert "Has viewport meta no" in text
+    assert "First CTA y 1,200" in text
+    assert "Page weight 1.8 MB" in text  # *_bytes and *_ms evidence is shown in readable units
+    assert "Main content visible (LCP) 2.7 s" in text
+    assert "Contrast ratio 4.5" in text
+    assert "Fields Email, Name, Message" in text
+
+
+def test_minimal_report_renders(env: Environment) -> None:
+    minimal = {
+        "schema_version": 1,
+        "tool": {"name": "cro-audit", "version": "0.1.0"},
+        "started_at": "2026-11-25T20:15:01Z",
+        "finished_at": "2026-11-25T20:15:09Z",
+        "partial": True,
+        "start_urls": ["https://client.example/"],
+        "settings": {"devices": ["desktop"], "max_pages": 1, "max_depth": 0, "timeout": 30},
+        "score": None,
+        "band": None,
+        "categories": {},
+        "summary": {"pages_audited": 0, "pages_failed": 0, "findings": {"high": 0, "medium": 0, "low": 0}},
+        "backlog": [],
+        "pages": [],
+    }
+    html = render(env, minimal)
+    assert "No issues to fix were found" in html
+    assert 'aria-label="Overall score: n/a"' in html
+
+
+# ---------------------------------------------------------------- index.html.j2
+
+
+def sites() -> list[dict]:
+    return [
+        {"name": "<script>alert(1)</script>", "start_url": "https://a.example/", "score": 38,
+         "report_href": "a-example/report.html", "pages": 12, "error": None},
+        {"name": "Bravo", "start_url": "javascript:alert(1)", "score": None, "report_href": "javascript:alert(1)",
+         "pages": 0, "error": '"><img src=x onerror=alert(1)>'},
+        {"name": "Charlie", "start_url": "https://c.example/", "score": 95, "report_href": "localhost:8000/report.html",
+         "pages": 3, "error": None},
+        {"name": "Delta", "start_url": "https://d.example/", "score": 70, "report_href": "./localhost:8000/report.html",
+         "pages": 3, "error": None},
+    ]
+
+
+def test_index_escapes_and_links_safely(env: Environment) -> None:
+    html = render_index(env, sites())
+    assert ESCAPED_SCRIPT in html and ESCAPED_IMG in html
+    assert_no_active_content(html)
+    hrefs = Parsed(html).attrs("a", "href")
+    assert hrefs == [
+        "https://a.example/", "a-example/report.html",
+        "https://c.example/",  # "localhost:8000/..." would be read as a URL scheme: not linked
+        "https://d.example/", "./localhost:8000/report.html",
+    ]
+    text = " ".join(Parsed(html).text.split())
+    assert "javascript:alert(1)" in text  # shown as text
+    assert 'aria-label="Bravo score: n/a"' in html
+    assert text.index("Bravo") < text.index("Charlie") < text.index("Delta")  # order as given
+    assert "Audit failed:" in text and "no report" in text
+    assert "@media print" in html and "<link" not in html.lower()
+
+
+def test_index_escapes_every_string(env: Environment) -> None:
+    html = render_index(env, _poison(sites()), _poison(BRANDING))
+    assert "<img src=x" not in html.lower()
+    assert_no_active_content(html)
+
+
+def test_index_with_no_sites(env: Environment) -> None:
+    assert "No sites were audited." in render_index(env, [])
+
+
+# ---------------------------------------------------------------- report.schema.json
+
+
+def test_schema_is_valid_draft_2020_12(schema: dict) -> None:
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_sample_report_matches_schema(schema: dict, sample: dict) -> None:
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator(schema).iter_errors(sample)]
+    assert errors == []
+
+
+def _set(report: dict, path: list, value: object) -> dict:
+    report = copy.deepcopy(report)
+    target = report
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return report
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["score"], 101),
+        (["score"], -1),
+        (["score"], "63"),
+        (["score"], 63.5),
+        (["score"], True),
+        (["schema_version"], 2),
+        (["pages"], KeyError),
+        (["partial"], "no"),
+        (["categories", "speed", "score"], 101),
+        (["pages", 1, "score"], 100.5),
+        (["pages", 1, "categories", "speed"], "90"),
+        (["pages", 1, "findings", 0, "severity"], "critical"),
+        (["pages", 1, "findings", 0, "evidence"], KeyError),
+        (["pages", 0, "error", "kind"], "gremlins"),
+        (["pages", 1, "devices", "desktop", "screenshot"], KeyError),
+        (["pages", 1, "devices", "desktop", "ctas", 0, "above_fold"], "yes"),
+        (["pages", 1, "unexpected"], 1),
+        (["backlog", 0, "pie"], 11),
+        (["summary", "findings", "high"], KeyError),
+    ],
+)
+def test_schema_rejects(schema: dict, sample: dict, path: list, value: object) -> None:
+    assert not validator(schema).is_valid(_set(sample, path, value))
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["score"], None),
+        (["score"], 0),
+        (["score"], 100),
+        (["band"], None),
+        (["something_new"], {"a": 1}),  # forward compatible at the top level
+        (["settings", "user_agent"], "x"),
+        (["pages", 1, "devices", "desktop", "new_fact"], [1, 2]),  # and in facts
+        (["pages", 1, "devices", "desktop", "ctas", 0, "new_fact"], 1),
+        (["pages", 1, "devices", "desktop", "cls"], None),
+        (["pages", 1, "findings", 0, "evidence"], {"nested": {"a": [1, "b", None]}}),
+    ],
+)
+def test_schema_accepts(schema: dict, sample: dict, path: list, value: object) -> None:
+    assert validator(schema).is_valid(_set(sample, path, value))
+
+
+# ---------------------------------------------------------------- the schema tracks auditor/facts.py
+
+
+def test_schema_matches_facts_dataclasses(schema: dict, sample: dict) -> None:
+    facts = pytest.importorskip("auditor.facts")
+    names = lambda cls: {f.name for f in dataclasses.fields(cls)}  # noqa: E731
+    defs = schema["$defs"]
+    assert set(defs["device_facts"]["required"]) == names(facts.DeviceFacts)
+    assert set(defs["cta"]["required"]) == names(facts.Cta)
+    assert set(defs["form"]["required"]) == names(facts.Form)
+    assert set(defs["finding"]["required"]) == names(facts.Finding)
+    assert set(defs["page_error"]["properties"]["kind"]["enum"]) == set(facts.ERROR_KINDS)
+    assert set(defs["page"]["required"]) == set(facts.PageResult(url="https://x.example/").to_dict())
+
+    page_validator = validator(schema, "page")
+    for page in sample["pages"]:
+        round_tripped = facts.PageResult.from_dict(page).to_dict()
+        assert list(page_validator.iter_errors(round_tripped)) == []
+
+
+def test_real_report_matches_schema_and_renders(schema: dict, sample: dict) -> None:
+    """auditor.report builds report.json from judged pages: it must validate, and render safely."""
+    report_mod = pytest.importorskip("auditor.report")
+    from auditor.config import Settings
+    from auditor.facts import PageResult
+    from auditor.rulebook import builtin_modules, load_rulebook
+    from auditor.score import judge_page
+
+    book = load_rulebook(modules=list(builtin_modules()))
+    pages = [judge_page(PageResult.from_dict(p), book) for p in sample["pages"]]
+    report = report_mod.build_report(
+        pages, book, Settings(), ["https://client.example/"], "2026-11-25T20:15:01Z", partial=False,
+        browser_version="Chromium 131",
+    )
+    report = json.loads(report_mod.to_json(report))
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator(schema).iter_errors(report)]
+    assert errors == []
+    assert report["backlog"], "the sample's facts should fail some rules"
+
+    html = report_mod.render_html(report, {"name": "Acme", "logo_data_uri": None, "accent": "#0b6bcb"})
+    assert "<img src=x" not in html.lower()
+    assert_no_active_content(html)
