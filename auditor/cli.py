@@ -6,7 +6,9 @@ browser; 130 interrupted (the partial report is written).
 
 from __future__ import annotations
 
+import re
 import sys
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -106,6 +108,12 @@ class _ProgressReporter:
             err.print(f"[{done}/{max(total, done)}] {page.url} {status}", markup=False, highlight=False, soft_wrap=True)
 
 
+def default_out(url: str) -> Path:
+    """reports/<host>: one folder per client site, so audits of different sites never overwrite each other."""
+    host = urlsplit(url if "://" in url else f"https://{url}").hostname or "site"
+    return Path("reports") / (re.sub(r"[^a-z0-9.-]+", "-", host.lower()).strip(".-") or "site")
+
+
 def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
     report = outcome.report
     score = report["score"]
@@ -135,12 +143,12 @@ def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
 @app.command()
 def audit(
     urls: Annotated[list[str], typer.Argument(help="Start URLs. The crawl stays on their sites.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder (report.html, report.json, screenshots).")] = Path("reports/latest"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Annotated[Optional[str], typer.Option(help="Device profiles: desktop,mobile (default both).")] = None,
-    max_pages: Annotated[Optional[int], typer.Option(help="Most pages to audit [default: 20].")] = None,
-    max_depth: Annotated[Optional[int], typer.Option(help="Link depth from the start URLs; 0 = only them [default: 3].")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds allowed per page [default: 30].")] = None,
-    concurrency: Annotated[Optional[int], typer.Option(help="Pages measured at once [default: from the CPU count].")] = None,
+    max_pages: Annotated[Optional[int], typer.Option(help="Most pages to audit \\[default: 20].")] = None,
+    max_depth: Annotated[Optional[int], typer.Option(help="Link depth from the start URLs; 0 = only them \\[default: 3].")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds allowed per page \\[default: 30].")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(help="Pages measured at once \\[default: from the CPU count].")] = None,
     rate: Annotated[Optional[float], typer.Option(help="Most page requests per second per host (0 = no limit).")] = None,
     fail_under: Annotated[Optional[float], typer.Option(help="Exit 1 when the site score is below this (for CI).")] = None,
     select: Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")] = None,
@@ -152,7 +160,7 @@ def audit(
     screenshots: Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off.")] = None,
     no_robots: Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt (only for sites you own).")] = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in the same --out folder.")] = False,
-    config: Annotated[Optional[Path], typer.Option(help="Config file [default: cro-audit.toml or [tool.cro-audit] in pyproject.toml].")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Config file \\[default: cro-audit.toml, or \\[tool.cro-audit] in pyproject.toml].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Audit a site: crawl from URLS, measure every page on desktop and mobile, and write the report.
@@ -168,8 +176,9 @@ def audit(
             "user_agent": user_agent, "screenshots": screenshots, "respect_robots": False if no_robots else None,
         })
         book = load_rulebook(settings.select, settings.ignore, settings.rules)
+        folder = out if out is not None else default_out(urls[0])
         with _ProgressReporter(quiet) as progress:
-            outcome = run_audit(urls, settings, book, out, resume=resume, progress=progress)
+            outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress)
     except (ConfigError, UsageError, ValueError) as exc:
         raise fail(str(exc)) from None
     except BrowserNotFound as exc:
