@@ -101,5 +101,6 @@ def run_audit(
     report = build_report(
         pages, book, settings, start_urls, started_at, partial=crawl.interrupted, browser_version=crawl.browser_version
     )
+    report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
     html_path = write_report(out_dir, report, branding)
     return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)

@@ -150,6 +150,7 @@ def audit(
     timeout: Annotated[Optional[float], typer.Option(help="Seconds allowed per page \\[default: 30].")] = None,
     concurrency: Annotated[Optional[int], typer.Option(help="Pages measured at once \\[default: from the CPU count].")] = None,
     rate: Annotated[Optional[float], typer.Option(help="Most page requests per second per host (0 = no limit).")] = None,
+    max_per_pattern: Annotated[Optional[int], typer.Option(help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")] = None,
     fail_under: Annotated[Optional[float], typer.Option(help="Exit 1 when the site score is below this (for CI).")] = None,
     select: Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")] = None,
     ignore: Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")] = None,
@@ -171,7 +172,7 @@ def audit(
         settings = _settings(config, {
             "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
             "max_pages": max_pages, "max_depth": max_depth, "timeout": timeout, "concurrency": concurrency,
-            "rate": rate, "fail_under": fail_under, "select": select, "ignore": ignore,
+            "rate": rate, "max_per_pattern": max_per_pattern, "fail_under": fail_under, "select": select, "ignore": ignore,
             "browser_path": browser_path, "browser_endpoints": browser_endpoint, "headers": _parse_headers(header),
             "user_agent": user_agent, "screenshots": screenshots, "respect_robots": False if no_robots else None,
         })

@@ -35,7 +35,7 @@ class Settings:
     concurrency: int = field(default_factory=default_concurrency)
     rate: float = 0.0  # page requests per second per host; 0 = no limit beyond robots.txt Crawl-delay
     retries: int = 2
-    max_per_pattern: int = 10  # pages sharing one URL shape (crawl-trap guard)
+    max_per_pattern: int = 25  # pages sharing one URL shape or query parameter (crawl-trap guard)
     respect_robots: bool = True
     sitemaps: bool = True
     user_agent: str = ""  # empty: the browser's own, with the auditor's token appended

@@ -131,6 +131,7 @@ class Crawl:
         self.results: dict[int, PageResult] = {}
         self.interrupted = False
         self.browser_version = ""
+        self.timings: Counter[str] = Counter()  # seconds per visit step, summed over visits
         self._browsers: list[Browser] = []
         self._relaunch_lock = asyncio.Lock()
         self._executable: str | None = None
@@ -295,6 +296,7 @@ class Crawl:
                 screenshot=shot,
                 screenshot_scale=self.settings.screenshots if self.settings.screenshots != "off" else "css",
             )
+            self.timings.update(result.timings)
             if result.crashed and crashes < 1:
                 crashes += 1
                 await self._relaunch(browser_index)

@@ -8,6 +8,7 @@ crashes, or is not an HTML page, comes back as a coded `PageError` instead of fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ OBSERVE_JS = resources.files("auditor").joinpath("observe.js").read_text(encodin
 MAX_LINKS = 5000
 MAX_NAVIGATIONS = 10  # a page that replaces itself more often than this (meta refresh, script loops) is a loop
 SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
+QUIET_S = 0.3  # the network counts as quiet after this long without a request starting or ending
 ANIMATION_CAP_MS = 1000  # and at most this long for entrance animations to finish
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TRANSIENT_STATUS = {502, 503, 504}
@@ -72,6 +74,12 @@ class Visit:
     links: list[str] = field(default_factory=list)
     transient: bool = False  # worth another try (connection reset, 503...)
     crashed: bool = False  # the browser itself went away
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step, for the benchmark and --profile
+
+    def lap(self, step: str, since: float) -> float:
+        now = time.monotonic()
+        self.timings[step] = self.timings.get(step, 0.0) + now - since
+        return now
 
 
 def classify(exc: BaseException) -> tuple[PageError, bool]:
@@ -106,11 +114,13 @@ async def visit(
 ) -> Visit:
     """Visit `url` as `device`; never raises for anything the page does, never outlives `timeout` by much."""
     result = Visit(device=device.name)
+    started = time.monotonic()
     try:
         context = await asyncio.wait_for(new_context(browser, device, user_agent, headers or {}), 30)
     except Exception as exc:  # noqa: BLE001 - the browser itself is gone
         result.error, result.crashed = PageError("browser_crash", f"The browser did not respond: {exc}"[:300]), True
         return result
+    result.lap("context", started)
     try:
         # Past the page timeout the visit is cut short, whatever it is doing.
         await asyncio.wait_for(_visit(context, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
@@ -121,7 +131,9 @@ async def visit(
         if result.facts is None:
             result.error, result.transient = classify(exc)
     finally:
+        closing = time.monotonic()
         await _close(context)
+        result.lap("close", closing)
     if not browser.is_connected():
         result.crashed = True
         if result.facts is None:
@@ -138,20 +150,24 @@ async def _visit(
     screenshot_scale: str,
     result: Visit,
 ) -> None:
-    deadline = time.monotonic() + timeout
+    mark = time.monotonic()
+    deadline = mark + timeout
 
     def remaining_ms() -> float:
         return max(1.0, (deadline - time.monotonic()) * 1000)
 
     await context.add_init_script(OBSERVE_JS)
     page = await context.new_page()
+    mark = result.lap("context", mark)
     # window.open spam: close every popup as soon as it appears.
     page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))
     page.set_default_timeout(remaining_ms())
     navigations = [0]
+    network = _Network(page)
     page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.__setitem__(0, navigations[0] + 1))
 
     response = await page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms())
+    mark = result.lap("navigate", mark)
     result.final_url = page.url
     if response is not None:
         result.status_code = response.status
@@ -164,13 +180,15 @@ async def _visit(
             result.error = PageError("not_html", f"The URL serves {content_type[:80]}, not an HTML page.")
             return
 
-    await _settle(page, deadline)
+    await _settle(page, network, deadline)
+    mark = result.lap("settle", mark)
     if navigations[0] > MAX_NAVIGATIONS:
         result.error = PageError(
             "redirect_loop", f"The page keeps replacing itself ({navigations[0]} navigations: a meta refresh or script loop)."
         )
         return
     data = await _measure(page, deadline)
+    mark = result.lap("measure", mark)
     result.final_url = page.url
     result.links = data.pop("links", [])
     facts = DeviceFacts.from_dict(
@@ -186,24 +204,51 @@ async def _visit(
             facts.screenshot = relative
         except PlaywrightError:
             facts.screenshot = None  # a page too busy to paint still has its facts
+        result.lap("screenshot", mark)
     result.facts = facts
 
 
-async def _settle(page: Page, deadline: float) -> None:
-    """After DOMContentLoaded: wait for load, a quiet network, and entrance animations; each bounded."""
+class _Network:
+    """In-flight requests of a page, so 'the network is quiet' can be judged without a fixed 500 ms wait."""
+
+    def __init__(self, page: Page) -> None:
+        self.in_flight = 0
+        self.last_change = time.monotonic()
+        page.on("request", lambda _: self._change(+1))
+        page.on("requestfinished", lambda _: self._change(-1))
+        page.on("requestfailed", lambda _: self._change(-1))
+
+    def _change(self, delta: int) -> None:
+        self.in_flight = max(0, self.in_flight + delta)
+        self.last_change = time.monotonic()
+
+    async def quiet(self, for_s: float, until: float) -> None:
+        while time.monotonic() < until:
+            if self.in_flight == 0 and time.monotonic() - self.last_change >= for_s:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def _settle(page: Page, network: _Network, deadline: float) -> None:
+    """After DOMContentLoaded: wait for load, then a quiet network and entrance animations; each bounded."""
     remaining = lambda: max(0.001, deadline - time.monotonic())  # noqa: E731
     try:
         await page.wait_for_load_state("load", timeout=remaining() * 1000)
     except PlaywrightTimeout:
         return  # load never fired (a hanging resource): measure what is there
+    until = time.monotonic() + min(SETTLE_CAP_S, remaining())
+    animations = asyncio.ensure_future(page.evaluate(_SETTLE_ANIMATIONS, ANIMATION_CAP_MS))
     try:
-        await page.wait_for_load_state("networkidle", timeout=min(SETTLE_CAP_S, remaining()) * 1000)
-    except PlaywrightTimeout:
-        pass  # long polling, analytics beacons: the page is as settled as it gets
-    try:
-        await asyncio.wait_for(page.evaluate(_SETTLE_ANIMATIONS, ANIMATION_CAP_MS), min(2.0, remaining()))
+        # Requests started by timers after load (lazy images, late widgets) get QUIET_S to show up.
+        await network.quiet(QUIET_S, until)
+        await asyncio.wait_for(animations, max(0.001, min(until, time.monotonic() + 1.5) - time.monotonic()))
     except (PlaywrightError, asyncio.TimeoutError):
         pass
+    finally:
+        if not animations.done():
+            animations.cancel()
+        with contextlib.suppress(BaseException):
+            await animations
 
 
 async def _measure(page: Page, deadline: float) -> dict:

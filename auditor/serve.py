@@ -36,6 +36,9 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a browser that closes a connection early (a cancelled image, a closed tab) is not news
+
 
 class StaticSite:
     """Serve a folder on a free loopback port for as long as the `with` block lasts."""

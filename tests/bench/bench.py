@@ -1,0 +1,213 @@
+"""Benchmark: the audit against a bare Playwright loop over the same pages, on this machine, in one run.
+
+    .venv/bin/python -m tests.bench.bench [--pages 100] [--concurrency N] [--repeat 1]
+
+It generates a site of realistic pages, serves it on 127.0.0.1, then runs each phase in its own process
+while sampling that process tree (Python, the Playwright driver and every Chromium process):
+
+- bare:  a Playwright loop that only opens each page on each device (fresh context, goto until load,
+         close) at the same concurrency: the floor any browser-based audit sits on.
+- audit: `run_audit` with both devices, the default settings (screenshots included) and the same pages.
+
+It prints wall time, visits and pages per second, CPU seconds, peak memory (PSS, so shared pages count
+once) and, for the audit, the time from start to the first finished page and where the visit time goes.
+Compare ratios within one run: the machine is shared and absolute seconds drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from auditor.config import default_concurrency
+from auditor.serve import StaticSite
+from tests.bench.site import generate
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---- sampling a process tree ----------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    seen, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        seen.append(p)
+        stack += _children(p)
+    return seen
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # own user + system; children are sampled themselves
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class TreeSampler(threading.Thread):
+    """Peak PSS of a process tree, and its CPU seconds (each process's last reading; a process that lives
+    less than one sampling interval is missed, so CPU figures are a slight undercount for both phases)."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak_kb = 0
+        self.cpu: dict[int, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            pids = _tree(self.pid)
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
+            for p in pids:
+                self.cpu[p] = max(self.cpu.get(p, 0.0), _cpu_s(p))
+            time.sleep(self.every)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu.values())
+
+
+# ---- the phases, each run in a child process ------------------------------------------------------
+async def bare_loop(urls: list[str], concurrency: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    from auditor import browser as browsers
+
+    started = time.monotonic()
+    async with async_playwright() as pw:
+        browser = await browsers.launch(pw, browsers.find_browser(None, pw))
+        agents = browsers.user_agents(browser.version, "bench")
+        queue: asyncio.Queue = asyncio.Queue()
+        for url in urls:
+            for device in ("desktop", "mobile"):
+                queue.put_nowait((url, device))
+
+        async def worker() -> None:
+            while not queue.empty():
+                url, device = queue.get_nowait()
+                profile = browsers.PROFILES[device]
+                context = await browser.new_context(**profile.context_options(agents[device]))
+                page = await context.new_page()
+                await page.goto(url, wait_until="load")
+                await context.close()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await browser.close()
+    return {"wall_s": time.monotonic() - started, "visits": 2 * len(urls)}
+
+
+def audit_run(start: str, pages: int, concurrency: int, out: Path) -> dict:
+    from auditor.audit import run_audit
+    from auditor.config import build
+    from auditor.rulebook import load_rulebook
+
+    started = time.monotonic()
+    first: list[float] = []
+
+    def progress(done, total, page) -> None:
+        if not first:
+            first.append(time.monotonic() - started)
+
+    # Every generated page shares one URL shape, which the crawl-trap cap would otherwise sample.
+    settings = build({}, {"max_pages": pages, "max_depth": 5, "concurrency": concurrency, "max_per_pattern": pages})
+    outcome = run_audit([start], settings, load_rulebook(), out, progress=progress)
+    errors = [p.error.kind for p in outcome.pages if p.error]
+    return {
+        "wall_s": time.monotonic() - started,
+        "first_page_s": first[0] if first else None,
+        "pages": len(outcome.pages),
+        "visits": sum(len(p.devices) for p in outcome.pages),
+        "errors": errors,
+        "score": outcome.report["score"],
+        "phases": outcome.report.get("timings"),
+    }
+
+
+def child_main(args: argparse.Namespace) -> None:
+    if args.phase == "bare":
+        result = asyncio.run(bare_loop(json.loads(args.urls), args.concurrency))
+    else:
+        result = audit_run(args.start, args.pages, args.concurrency, Path(args.out))
+    print(json.dumps(result))
+
+
+def run_phase(argv: list[str]) -> dict:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bench", *argv], stdout=subprocess.PIPE, text=True)
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
+    stdout, _ = proc.communicate()
+    sampler.done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"phase {argv[1]} failed with exit code {proc.returncode}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_mb"] = sampler.peak_kb / 1024
+    result["cpu_s"] = sampler.cpu_s
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=default_concurrency())
+    parser.add_argument("--phase", choices=["bare", "audit"], help=argparse.SUPPRESS)
+    parser.add_argument("--urls", help=argparse.SUPPRESS)
+    parser.add_argument("--start", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        child_main(args)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "site"
+        paths = generate(root, total=args.pages)[: args.pages]
+        with StaticSite(root) as site:
+            urls = [site.url + p.lstrip("/") for p in paths]
+            print(f"{args.pages} pages x 2 devices, concurrency {args.concurrency}, {os.cpu_count()} cores", flush=True)
+            bare = run_phase(["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)])
+            audit = run_phase(["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
+                               "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out")])
+    for name, r in (("bare loop", bare), ("audit", audit)):
+        print(f"{name:>10}: {r['wall_s']:6.1f} s wall, {r['visits'] / r['wall_s']:5.1f} visits/s, "
+              f"{r['cpu_s']:6.1f} CPU s, peak {r['peak_mb']:6.0f} MB")
+    print(f"     audit: {audit['pages']} pages, {audit['pages'] / audit['wall_s']:.2f} pages/s, first page after "
+          f"{audit['first_page_s']:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
+    print(f"     ratio: wall {audit['wall_s'] / bare['wall_s']:.2f}x, CPU {audit['cpu_s'] / bare['cpu_s']:.2f}x "
+          f"(goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
+    if audit.get("phases"):
+        total = sum(audit["phases"].values()) or 1
+        parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f}%)" for k, v in audit["phases"].items())
+        print(f"     where the audit's visit time goes (summed over visits): {parts}")
+
+
+if __name__ == "__main__":
+    main()
