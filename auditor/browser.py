@@ -6,10 +6,12 @@ then a system Chromium or Chrome on PATH. Remote browsers (`--browser-endpoint`)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Playwright
 
@@ -107,23 +109,46 @@ def find_browser(explicit: str | None, playwright: Playwright) -> str | None:
 
 
 async def launch(playwright: Playwright, executable: str | None) -> Browser:
-    return await playwright.chromium.launch(
-        executable_path=executable,
-        headless=True,
-        args=list(QUIET_FLAGS),
-        handle_sigint=False,  # the auditor owns Ctrl-C: it writes the partial report, then closes the browser
-        handle_sigterm=False,
-        handle_sighup=False,
+    try:
+        return await playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=list(QUIET_FLAGS),
+            handle_sigint=False,  # the auditor owns Ctrl-C: it writes the partial report, then closes the browser
+            handle_sigterm=False,
+            handle_sighup=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - a binary that is there but will not start
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BrowserNotFound(f"The browser {executable or '(Playwright build)'} did not start: {first[:200]}") from None
+
+
+async def connect(playwright: Playwright, endpoint: str, executable: str | None = None) -> Browser:
+    """A remote browser: Chrome DevTools Protocol (http(s)://, a /devtools/ websocket, or cdp+ws://) or a
+    Playwright server (ws://, wss://). `executable` asks a Playwright server started with --unsafe to launch
+    that binary; a server's own launches already carry Playwright's quiet flags."""
+    try:
+        if endpoint.startswith(("http://", "https://")) or "/devtools/browser" in endpoint:
+            return await playwright.chromium.connect_over_cdp(endpoint, timeout=30_000)
+        if endpoint.startswith("cdp+"):
+            return await playwright.chromium.connect_over_cdp(endpoint[4:], timeout=30_000)
+        if endpoint.startswith(("ws://", "wss://")):
+            headers = {"x-playwright-launch-options": json.dumps({"executablePath": executable})} if executable else None
+            return await playwright.chromium.connect(endpoint, timeout=30_000, headers=headers)
+    except Exception as exc:  # noqa: BLE001 - whatever the transport says, the user gets one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {first[:200]}") from None
+    raise BrowserNotFound(
+        f"Browser endpoint {redact(endpoint)} is neither http(s):// (DevTools) nor ws:// (DevTools or Playwright server)."
     )
 
 
-async def connect(playwright: Playwright, endpoint: str) -> Browser:
-    """A remote browser: Chrome DevTools Protocol (http(s):// or a /devtools/ websocket) or a Playwright server (ws://)."""
-    if endpoint.startswith(("http://", "https://")) or "/devtools/browser" in endpoint:
-        return await playwright.chromium.connect_over_cdp(endpoint, timeout=30_000)
-    if endpoint.startswith("cdp+"):
-        return await playwright.chromium.connect_over_cdp(endpoint[4:], timeout=30_000)
-    return await playwright.chromium.connect(endpoint, timeout=30_000)
+def redact(endpoint: str) -> str:
+    """An endpoint fit for a message: grid URLs often carry a token in the query or the user part."""
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return f"{parts.scheme}://{netloc}{parts.path}" + ("?..." if parts.query else "")
 
 
 async def new_context(browser: Browser, device: Device, user_agent: str, headers: dict[str, str]) -> BrowserContext:

@@ -132,6 +132,7 @@ class Crawl:
         self.interrupted = False
         self.browser_version = ""
         self.timings: Counter[str] = Counter()  # seconds per visit step, summed over visits
+        self.visits_per_browser: Counter[int] = Counter()  # how the visits spread over --browser-endpoint's
         self._browsers: list[Browser] = []
         self._relaunch_lock = asyncio.Lock()
         self._executable: str | None = None
@@ -206,7 +207,7 @@ class Crawl:
         assert self._playwright is not None
         if self.settings.browser_endpoints:
             for endpoint in self.settings.browser_endpoints:
-                self._browsers.append(await browsers.connect(self._playwright, endpoint))
+                self._browsers.append(await browsers.connect(self._playwright, endpoint, self.settings.browser_path))
         else:
             self._executable = browsers.find_browser(self.settings.browser_path, self._playwright)
             self._browsers.append(await browsers.launch(self._playwright, self._executable))
@@ -223,7 +224,9 @@ class Crawl:
                 return current
             assert self._playwright is not None
             if self.settings.browser_endpoints:
-                fresh = await browsers.connect(self._playwright, self.settings.browser_endpoints[index])
+                fresh = await browsers.connect(
+                    self._playwright, self.settings.browser_endpoints[index], self.settings.browser_path
+                )
             else:
                 fresh = await browsers.launch(self._playwright, self._executable)
             self._browsers[index] = fresh
@@ -285,7 +288,6 @@ class Crawl:
         attempt = 0
         crashes = 0
         while True:
-            await self.throttle.wait(page.url)
             result = await visit(
                 self._browsers[browser_index],
                 profile,
@@ -295,8 +297,10 @@ class Crawl:
                 headers=self.settings.headers,
                 screenshot=shot,
                 screenshot_scale=self.settings.screenshots if self.settings.screenshots != "off" else "css",
+                before_navigate=lambda: self.throttle.wait(page.url),
             )
             self.timings.update(result.timings)
+            self.visits_per_browser[browser_index] += 1
             if result.crashed and crashes < 1:
                 crashes += 1
                 await self._relaunch(browser_index)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -111,19 +112,27 @@ async def visit(
     headers: dict[str, str] | None = None,
     screenshot: tuple[Path, str] | None = None,
     screenshot_scale: str = "css",
+    before_navigate: Callable[[], Awaitable[None]] | None = None,
 ) -> Visit:
     """Visit `url` as `device`; never raises for anything the page does, never outlives `timeout` by much."""
     result = Visit(device=device.name)
     started = time.monotonic()
+    context: BrowserContext | None = None
     try:
         context = await asyncio.wait_for(new_context(browser, device, user_agent, headers or {}), 30)
+        await context.add_init_script(OBSERVE_JS)
+        page = await asyncio.wait_for(context.new_page(), 30)
     except Exception as exc:  # noqa: BLE001 - the browser itself is gone
+        if context is not None:
+            await _close(context)
         result.error, result.crashed = PageError("browser_crash", f"The browser did not respond: {exc}"[:300]), True
         return result
     result.lap("context", started)
     try:
+        if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out
+            await before_navigate()
         # Past the page timeout the visit is cut short, whatever it is doing.
-        await asyncio.wait_for(_visit(context, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
+        await asyncio.wait_for(_visit(page, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
     except (asyncio.TimeoutError, PlaywrightTimeout):
         if result.facts is None and result.error is None:
             result.error = PageError("timeout", "The page did not settle within the page timeout.")
@@ -142,7 +151,7 @@ async def visit(
 
 
 async def _visit(
-    context: BrowserContext,
+    page: Page,
     device: Device,
     url: str,
     timeout: float,
@@ -156,9 +165,6 @@ async def _visit(
     def remaining_ms() -> float:
         return max(1.0, (deadline - time.monotonic()) * 1000)
 
-    await context.add_init_script(OBSERVE_JS)
-    page = await context.new_page()
-    mark = result.lap("context", mark)
     # window.open spam: close every popup as soon as it appears.
     page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))
     page.set_default_timeout(remaining_ms())
