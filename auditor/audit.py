@@ -7,15 +7,18 @@ marked partial.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.config import Settings
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
-from auditor.report import branding_context, build_report, now_iso, write_report
+from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
 from auditor.store import RunStore
@@ -104,3 +107,81 @@ def run_audit(
     report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
     html_path = write_report(out_dir, report, branding)
     return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
+
+
+@dataclass
+class BatchSite:
+    name: str
+    urls: list[str]
+
+
+def read_sites(path: Path) -> list[BatchSite]:
+    """A sites file: one site per line, its start URL(s) separated by spaces; `#` starts a comment."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc})") from None
+    sites: list[BatchSite] = []
+    names: dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        tokens = line.split("#", 1)[0].split()
+        if not tokens:
+            continue
+        try:
+            urls = start_urls_from(tokens)
+        except UsageError as exc:
+            raise UsageError(f"{path}, line {number}: {exc}") from None
+        name = site_folder(urls[0])
+        names[name] = names.get(name, 0) + 1
+        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls))
+    if not sites:
+        raise UsageError(f"{path} lists no sites (one start URL per line)")
+    return sites
+
+
+def site_folder(url: str) -> str:
+    """A folder name for a site: its host, made safe for any file system."""
+    host = urlsplit(url).hostname or "site"
+    port = urlsplit(url).port
+    name = re.sub(r"[^a-z0-9.-]+", "-", host.lower()).strip(".-") or "site"
+    return f"{name}-{port}" if port else name
+
+
+def run_batch(
+    sites: list[BatchSite],
+    settings: Settings,
+    book: Rulebook,
+    out_dir: Path,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+    on_site: Callable[[BatchSite, Outcome | None, str | None], None] | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Audit each site into out_dir/<site>/, then write out_dir/index.html. Returns the index rows and
+    whether the batch was interrupted. One site's failure is a row with an error, never the batch's end."""
+    rows: list[dict[str, Any]] = []
+    interrupted = False
+    branding = branding_context(settings)
+    for site in sites:
+        outcome, error = None, None
+        try:
+            outcome = run_audit(site.urls, settings, book, out_dir / site.name, resume=resume, progress=progress)
+        except (UsageError, ValueError) as exc:
+            error = str(exc)
+        if outcome is not None and outcome.unreachable:
+            error = f"cannot load {outcome.unreachable[0].url}: {outcome.unreachable[0].error.message}"
+        if on_site is not None:
+            on_site(site, outcome, error)
+        rows.append({
+            "name": site.name,
+            "start_url": site.urls[0],
+            "score": outcome.report["score"] if outcome and not error else None,
+            "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
+            "report_href": f"{site.name}/report.html" if outcome else None,
+            "error": error,
+        })
+        if outcome is not None and outcome.interrupted:
+            interrupted = True
+            break
+    write_atomic(out_dir / "index.html", render_index(rows, branding))
+    write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "partial": interrupted, "sites": rows}))
+    return rows, interrupted

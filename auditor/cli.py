@@ -6,9 +6,7 @@ browser; 130 interrupted (the partial report is written).
 
 from __future__ import annotations
 
-import re
 import sys
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -17,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from auditor import __version__
-from auditor.audit import Outcome, UsageError, run_audit
+from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, find_config, load_file
 from auditor.facts import PageResult
@@ -110,8 +108,7 @@ class _ProgressReporter:
 
 def default_out(url: str) -> Path:
     """reports/<host>: one folder per client site, so audits of different sites never overwrite each other."""
-    host = urlsplit(url if "://" in url else f"https://{url}").hostname or "site"
-    return Path("reports") / (re.sub(r"[^a-z0-9.-]+", "-", host.lower()).strip(".-") or "site")
+    return Path("reports") / site_folder(url if "://" in url else f"https://{url}")
 
 
 def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
@@ -140,51 +137,122 @@ def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
     return EXIT_OK
 
 
+# Options shared by `audit` and `batch`: declared once, so both commands read and document them alike.
+Devices = Annotated[Optional[str], typer.Option(help="Device profiles: desktop,mobile (default both).")]
+MaxPages = Annotated[Optional[int], typer.Option(help="Most pages to audit per site \\[default: 20].")]
+MaxDepth = Annotated[Optional[int], typer.Option(help="Link depth from the start URLs; 0 = only them \\[default: 3].")]
+Timeout = Annotated[Optional[float], typer.Option(help="Seconds allowed per page \\[default: 30].")]
+Concurrency = Annotated[Optional[int], typer.Option(help="Pages measured at once \\[default: from the CPU count].")]
+Rate = Annotated[Optional[float], typer.Option(help="Most page requests per second per host (0 = no limit).")]
+MaxPerPattern = Annotated[Optional[int], typer.Option(
+    help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
+FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
+Select = Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")]
+Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")]
+BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
+BrowserEndpoint = Annotated[Optional[list[str]], typer.Option(
+    help="Remote browser: DevTools http(s)/ws URL or Playwright ws:// server (repeatable: pages are spread over them).")]
+Header = Annotated[Optional[list[str]], typer.Option(
+    help="Extra HTTP header 'Name: value' on every request, e.g. staging auth (never reported).")]
+UserAgent = Annotated[Optional[str], typer.Option(help="Replace the user agent.")]
+Screenshots = Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off.")]
+NoRobots = Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt (only for sites you own).")]
+Resume = Annotated[bool, typer.Option(help="Continue an interrupted run in the same --out folder.")]
+Config = Annotated[Optional[Path], typer.Option(
+    help="Config file \\[default: cro-audit.toml, or \\[tool.cro-audit] in pyproject.toml].")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+
+
+def _settings_from_flags(config: Path | None, devices: str | None, header: list[str] | None, no_robots: bool,
+                         browser_endpoint: list[str] | None, **flags: Any) -> Settings:
+    return _settings(config, {
+        **flags,
+        "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
+        "headers": _parse_headers(header),
+        "respect_robots": False if no_robots else None,
+        "browser_endpoints": browser_endpoint,
+    })
+
+
 @app.command()
 def audit(
     urls: Annotated[list[str], typer.Argument(help="Start URLs. The crawl stays on their sites.", show_default=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
-    devices: Annotated[Optional[str], typer.Option(help="Device profiles: desktop,mobile (default both).")] = None,
-    max_pages: Annotated[Optional[int], typer.Option(help="Most pages to audit \\[default: 20].")] = None,
-    max_depth: Annotated[Optional[int], typer.Option(help="Link depth from the start URLs; 0 = only them \\[default: 3].")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds allowed per page \\[default: 30].")] = None,
-    concurrency: Annotated[Optional[int], typer.Option(help="Pages measured at once \\[default: from the CPU count].")] = None,
-    rate: Annotated[Optional[float], typer.Option(help="Most page requests per second per host (0 = no limit).")] = None,
-    max_per_pattern: Annotated[Optional[int], typer.Option(help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")] = None,
-    fail_under: Annotated[Optional[float], typer.Option(help="Exit 1 when the site score is below this (for CI).")] = None,
-    select: Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")] = None,
-    browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")] = None,
-    browser_endpoint: Annotated[Optional[list[str]], typer.Option(help="Remote browser: CDP http(s)/ws URL or Playwright ws:// server (repeatable).")] = None,
-    header: Annotated[Optional[list[str]], typer.Option(help="Extra HTTP header 'Name: value' for every request, e.g. staging auth (never reported).")] = None,
-    user_agent: Annotated[Optional[str], typer.Option(help="Replace the user agent.")] = None,
-    screenshots: Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off.")] = None,
-    no_robots: Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt (only for sites you own).")] = False,
-    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in the same --out folder.")] = False,
-    config: Annotated[Optional[Path], typer.Option(help="Config file \\[default: cro-audit.toml, or \\[tool.cro-audit] in pyproject.toml].")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
+    devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
+    concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
+    fail_under: FailUnder = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    browser_endpoint: BrowserEndpoint = None, header: Header = None, user_agent: UserAgent = None,
+    screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
+    quiet: Quiet = False,
 ) -> None:
     """Audit a site: crawl from URLS, measure every page on desktop and mobile, and write the report.
 
     Example: cro-audit audit https://client.example --out reports/client --fail-under 70
     """
     try:
-        settings = _settings(config, {
-            "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
-            "max_pages": max_pages, "max_depth": max_depth, "timeout": timeout, "concurrency": concurrency,
-            "rate": rate, "max_per_pattern": max_per_pattern, "fail_under": fail_under, "select": select, "ignore": ignore,
-            "browser_path": browser_path, "browser_endpoints": browser_endpoint, "headers": _parse_headers(header),
-            "user_agent": user_agent, "screenshots": screenshots, "respect_robots": False if no_robots else None,
-        })
+        settings = _settings_from_flags(
+            config, devices, header, no_robots, browser_endpoint, max_pages=max_pages, max_depth=max_depth,
+            timeout=timeout, concurrency=concurrency, rate=rate, max_per_pattern=max_per_pattern,
+            fail_under=fail_under, select=select, ignore=ignore, browser_path=browser_path, user_agent=user_agent,
+            screenshots=screenshots,
+        )
         book = load_rulebook(settings.select, settings.ignore, settings.rules)
         folder = out if out is not None else default_out(urls[0])
         with _ProgressReporter(quiet) as progress:
             outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress)
-    except (ConfigError, UsageError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    except BrowserNotFound as exc:
+    except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(_finish(outcome, settings.fail_under, quiet))
+
+
+@app.command()
+def batch(
+    sites_file: Annotated[Path, typer.Argument(
+        help="A text file: one site per line (its start URL, or several separated by spaces); # starts a comment.",
+        show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
+    devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
+    concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
+    fail_under: FailUnder = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    browser_endpoint: BrowserEndpoint = None, header: Header = None, user_agent: UserAgent = None,
+    screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
+    quiet: Quiet = False,
+) -> None:
+    """Audit many sites, one after another: a report folder each, and index.html ranking them all.
+
+    Example: cro-audit batch clients.txt --out reports/2026-11 --max-pages 30
+    """
+    try:
+        settings = _settings_from_flags(
+            config, devices, header, no_robots, browser_endpoint, max_pages=max_pages, max_depth=max_depth,
+            timeout=timeout, concurrency=concurrency, rate=rate, max_per_pattern=max_per_pattern,
+            fail_under=fail_under, select=select, ignore=ignore, browser_path=browser_path, user_agent=user_agent,
+            screenshots=screenshots,
+        )
+        book = load_rulebook(settings.select, settings.ignore, settings.rules)
+        sites = read_sites(sites_file)
+
+        def announce(site, outcome, error) -> None:
+            if quiet:
+                return
+            score = outcome.report["score"] if outcome is not None and not error else None
+            status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}"
+            err.print(f"{site.name}: {status}", markup=False, highlight=False, soft_wrap=True)
+
+        with _ProgressReporter(quiet) as progress:
+            rows, interrupted = run_batch(sites, settings, book, out, resume=resume, progress=progress, on_site=announce)
+    except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
+        raise fail(str(exc)) from None
+    print(out / "index.html")
+    if interrupted:
+        err.print("Interrupted: the index lists the sites finished so far (resume with --resume).")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    threshold = settings.fail_under
+    below = [r for r in rows if threshold is not None and (r["score"] is None or r["score"] < threshold)]
+    if below:
+        err.print(f"{len(below)} site(s) under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.")
+        raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
 @app.command()

@@ -1,0 +1,64 @@
+"""`cro-audit batch`: many sites, a report folder each, one index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from auditor.audit import UsageError, read_sites
+from auditor.serve import StaticSite
+from tests.test_cli import closed_port
+from tests.test_crawl import page, write
+
+
+def test_sites_file_format(tmp_path):
+    path = tmp_path / "sites.txt"
+    path.write_text("# clients\nhttps://a.example/  https://a.example/pricing  # two start URLs\n\n"
+                    "http://127.0.0.1:8080/\nhttps://a.example/blog\n")
+    sites = read_sites(path)
+    assert [(s.name, s.urls) for s in sites] == [
+        ("a.example", ["https://a.example/", "https://a.example/pricing"]),
+        ("127.0.0.1-8080", ["http://127.0.0.1:8080/"]),
+        ("a.example-2", ["https://a.example/blog"]),
+    ]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "lists no sites"),
+    ("https://ok.example/\nftp://bad.example/\n", "line 2: ftp://bad.example/: only http and https"),
+])
+def test_bad_sites_file_is_refused_before_any_crawl(tmp_path, content, message):
+    path = tmp_path / "sites.txt"
+    path.write_text(content)
+    with pytest.raises(UsageError, match=message):
+        read_sites(path)
+
+
+def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
+    write(tmp_path / "one", {"index.html": page("One", [], '<button style="padding:14px 24px">Buy now</button>')})
+    write(tmp_path / "two", {"index.html": page("Two", [f"/p{i}.html" for i in range(12)])})
+    with StaticSite(tmp_path / "one") as one, StaticSite(tmp_path / "two") as two:
+        dead = f"http://127.0.0.1:{closed_port()}/"
+        (tmp_path / "sites.txt").write_text(f"{one.url}\n{dead}\n{two.url}\n")
+        out = tmp_path / "out"
+        result = subprocess.run(
+            [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(out),
+             "--devices", "desktop", "--max-depth", "0", "--fail-under", "95"],
+            capture_output=True, text=True, timeout=300,
+        )
+    assert result.returncode == 1, result.stderr  # the crowded site scores under 95
+    assert result.stdout.strip() == str(out / "index.html")
+    index = json.loads((out / "index.json").read_text())
+    names = [s["name"] for s in index["sites"]]
+    assert names == [one.url.split("/")[2].replace(":", "-"), dead.split("/")[2].replace(":", "-"),
+                     two.url.split("/")[2].replace(":", "-")]
+    first, unreachable, crowded = index["sites"]
+    assert first["score"] == 100 and first["error"] is None and (out / first["report_href"]).is_file()
+    assert unreachable["score"] is None and "Connection refused" in unreachable["error"]
+    assert crowded["score"] < 95
+    html = (out / "index.html").read_text()
+    assert all(name in html for name in names)
+    assert "under --fail-under 95" in result.stderr
