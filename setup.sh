@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
-say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+if [ -t 2 ]; then say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }; else say() { printf 'setup: %s\n' "$*" >&2; }; fi
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
 apt_install() {
   command -v apt-get >/dev/null || return 1

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from auditor.config import Settings
 from auditor.crawl import Crawl, ProgressFn
@@ -24,7 +24,6 @@ from auditor.score import judge_page
 from auditor.store import RunStore
 from auditor.urls import BadURL, normalize
 
-UNREACHABLE = {"network", "timeout", "redirect_loop"}
 
 
 class UsageError(ValueError):
@@ -41,13 +40,23 @@ class Outcome:
 
     @property
     def unreachable(self) -> list[PageResult]:
-        """Start URLs that could not be loaded at all, when nothing else could be either."""
-        if any(p.score is not None for p in self.pages):
+        """The start URLs, when none of them could be audited and nothing else was: no usable start URL."""
+        if self.interrupted or any(p.score is not None for p in self.pages):
             return []
         starts = [p for p in self.pages if p.depth == 0]
-        if starts and all(p.error is not None and p.error.kind in UNREACHABLE for p in starts):
-            return starts
-        return []
+        return starts if starts and all(p.error is not None for p in starts) else []
+
+
+def credentials_in(raw: list[str]) -> str | None:
+    """`user:password` written into a start URL (https://user:pw@staging.example/), taken out of it."""
+    for text in raw:
+        try:
+            parts = urlsplit(text.strip())
+            if parts.username is not None:
+                return f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        except ValueError:
+            continue
+    return None
 
 
 def start_urls_from(raw: list[str]) -> list[str]:
@@ -72,7 +81,9 @@ def run_audit(
     resume: bool = False,
     progress: ProgressFn | None = None,
 ) -> Outcome:
-    start_urls = start_urls_from(raw_urls)
+    start_urls = start_urls_from(raw_urls)  # user:password is dropped from the URLs here...
+    if settings.auth is None:
+        settings.auth = credentials_in(raw_urls)  # ...and kept only as the site's HTTP auth
     branding = branding_context(settings)  # a broken logo fails before the crawl, not after
     started_at = now_iso()
     try:
@@ -97,6 +108,12 @@ def run_audit(
 
     try:
         pages = asyncio.run(main())
+    except BaseException:
+        if not (crawl.interrupted or caught):
+            raise
+        # Interrupted while the browser was starting or stopping: keep what was finished.
+        crawl.interrupted = True
+        pages = [crawl.results[k] for k in sorted(crawl.results)]
     finally:
         store.close()
     for page in pages:
@@ -168,7 +185,7 @@ def run_batch(
         except (UsageError, ValueError) as exc:
             error = str(exc)
         if outcome is not None and outcome.unreachable:
-            error = f"cannot load {outcome.unreachable[0].url}: {outcome.unreachable[0].error.message}"
+            error = f"cannot audit {outcome.unreachable[0].url}: {outcome.unreachable[0].error.message}"
         if on_site is not None:
             on_site(site, outcome, error)
         rows.append({

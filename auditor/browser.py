@@ -151,11 +151,17 @@ def redact(endpoint: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}" + ("?..." if parts.query else "")
 
 
-async def new_context(browser: Browser, device: Device, user_agent: str, headers: dict[str, str]) -> BrowserContext:
-    """A fresh context per visit: no cookie, cache or storage leaks from one measurement into the next."""
+async def new_context(
+    browser: Browser, device: Device, user_agent: str, headers: dict[str, str], credentials: dict | None = None
+) -> BrowserContext:
+    """A fresh context per visit: no cookie, cache or storage leaks from one measurement into the next.
+
+    `credentials` ({username, password, origin}) answer HTTP auth challenges from that origin only, so a
+    staging password never goes to the third parties a page loads."""
     context = await browser.new_context(
         **device.context_options(user_agent),
         extra_http_headers=headers or None,
+        http_credentials={**credentials, "send": "unauthorized"} if credentials else None,
         service_workers="block",  # a service worker would serve later visits from its cache
         accept_downloads=False,
         java_script_enabled=True,

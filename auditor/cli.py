@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from auditor import __version__
@@ -35,7 +36,7 @@ err = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {message}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -58,7 +59,7 @@ def _settings(config: Path | None, flags: dict[str, Any]) -> Settings:
     path = config if config is not None else find_config(Path.cwd())
     if config is not None and not config.is_file():
         raise ConfigError(f"{config}: no such config file")
-    return build(load_file(path) if path else {}, flags)
+    return build(load_file(path) if path else {}, flags, source=path)
 
 
 def _parse_headers(values: list[str] | None) -> dict[str, str] | None:
@@ -116,7 +117,8 @@ def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
     score = report["score"]
     if outcome.unreachable:
         for page in outcome.unreachable:
-            err.print(f"[bold red]error:[/bold red] cannot load {page.url}: {page.error.message}", soft_wrap=True)
+            err.print(f"[bold red]error:[/bold red] {escape(f'cannot audit {page.url}: {page.error.message}')}",
+                      soft_wrap=True)
         return EXIT_USAGE
     if not quiet:
         summary = report["summary"]
@@ -129,10 +131,10 @@ def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
     print(outcome.html_path)
     if outcome.interrupted:
         err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "
-                  "(resume with --resume).")
+                  "(resume with --resume).", soft_wrap=True)
         return EXIT_INTERRUPTED
     if fail_under is not None and (score is None or score < fail_under):
-        err.print(f"Score {score} is under --fail-under {fail_under:g}.")
+        err.print(f"Score {'n/a' if score is None else score} is under --fail-under {fail_under:g}.")
         return EXIT_BELOW_THRESHOLD
     return EXIT_OK
 
@@ -153,7 +155,10 @@ BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary
 BrowserEndpoint = Annotated[Optional[list[str]], typer.Option(
     help="Remote browser: DevTools http(s)/ws URL or Playwright ws:// server (repeatable: pages are spread over them).")]
 Header = Annotated[Optional[list[str]], typer.Option(
-    help="Extra HTTP header 'Name: value' on every request, e.g. staging auth (never reported).")]
+    help="Extra HTTP header 'Name: value' on every request the pages make, third parties included (never reported); for a password use --auth.")]
+Auth = Annotated[Optional[str], typer.Option(
+    envvar="CRO_AUDIT_AUTH", show_envvar=True,
+    help="'user:password' for HTTP auth on the audited site only (staging); better from the environment. Never reported.")]
 UserAgent = Annotated[Optional[str], typer.Option(help="Replace the user agent.")]
 Screenshots = Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off.")]
 NoRobots = Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt (only for sites you own).")]
@@ -182,7 +187,7 @@ def audit(
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
     fail_under: FailUnder = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
-    browser_endpoint: BrowserEndpoint = None, header: Header = None, user_agent: UserAgent = None,
+    browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
 ) -> None:
@@ -195,7 +200,7 @@ def audit(
             config, devices, header, no_robots, browser_endpoint, max_pages=max_pages, max_depth=max_depth,
             timeout=timeout, concurrency=concurrency, rate=rate, max_per_pattern=max_per_pattern,
             fail_under=fail_under, select=select, ignore=ignore, browser_path=browser_path, user_agent=user_agent,
-            screenshots=screenshots,
+            screenshots=screenshots, auth=auth,
         )
         book = load_rulebook(settings.select, settings.ignore, settings.rules)
         folder = out if out is not None else default_out(urls[0])
@@ -215,7 +220,7 @@ def batch(
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
     fail_under: FailUnder = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
-    browser_endpoint: BrowserEndpoint = None, header: Header = None, user_agent: UserAgent = None,
+    browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
 ) -> None:
@@ -228,7 +233,7 @@ def batch(
             config, devices, header, no_robots, browser_endpoint, max_pages=max_pages, max_depth=max_depth,
             timeout=timeout, concurrency=concurrency, rate=rate, max_per_pattern=max_per_pattern,
             fail_under=fail_under, select=select, ignore=ignore, browser_path=browser_path, user_agent=user_agent,
-            screenshots=screenshots,
+            screenshots=screenshots, auth=auth,
         )
         book = load_rulebook(settings.select, settings.ignore, settings.rules)
         sites = read_sites(sites_file)
@@ -251,7 +256,7 @@ def batch(
     threshold = settings.fail_under
     below = [r for r in rows if threshold is not None and (r["score"] is None or r["score"] < threshold)]
     if below:
-        err.print(f"{len(below)} site(s) under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.")
+        err.print(f"{len(below)} site(s) under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.", markup=False)
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
@@ -290,7 +295,7 @@ def list_rules(
         print(f"{rule.id}  {rule.category:<10} w{rule.weight:<3g} {rule.name:<24} {rule.summary}")
         if verbose:
             print()
-            for line in rule.doc.splitlines():
+            for line in rule.doc.split("\n\n", 1)[-1].splitlines():  # the summary line is printed above
                 print(f"    {line}")
             print(f"    Thresholds: {rule.thresholds or 'none'}; devices: {', '.join(rule.devices)}; ease {rule.ease}/10")
             print(f"    Fix: {rule.recommendation}")
@@ -328,5 +333,6 @@ def doctor(
 def main() -> None:
     try:
         app()
-    except KeyboardInterrupt:  # Ctrl-C outside an audit (the audit handles its own)
+    except KeyboardInterrupt:  # Ctrl-C before an audit started (the audit handles its own)
+        err.print("Interrupted before any page was audited.")
         sys.exit(EXIT_INTERRUPTED)

@@ -47,9 +47,11 @@ class Settings:
     ignore: list[str] = field(default_factory=list)  # rule id prefixes to skip
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-rule threshold overrides
     branding: dict[str, str] = field(default_factory=dict)  # name, logo (path), accent
-    headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers (e.g. staging auth); never reported
+    headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers on every request; never reported
+    auth: str | None = None  # "user:password" for HTTP auth on the audited site only; never reported
 
     def check(self) -> Settings:
+        self.devices = list(dict.fromkeys(self.devices))  # --devices mobile,mobile is one mobile pass
         unknown = [d for d in self.devices if d not in DEVICES]
         if unknown or not self.devices:
             raise ConfigError(f"devices must be a non-empty list drawn from {', '.join(DEVICES)}; got {self.devices}")
@@ -63,6 +65,8 @@ class Settings:
             raise ConfigError("timeout must be a positive number of seconds")
         if self.screenshots not in ("css", "device", "off"):
             raise ConfigError("screenshots must be one of css, device, off")
+        if self.auth is not None and ":" not in self.auth:
+            raise ConfigError("auth must be 'user:password'")
         if self.fail_under is not None and not 0 <= self.fail_under <= 100:
             raise ConfigError("fail-under must be a score between 0 and 100")
         return self
@@ -71,7 +75,8 @@ class Settings:
         return f"{DEFAULT_USER_AGENT_TOKEN}/{__version__}"
 
     def public(self) -> dict[str, Any]:
-        """The settings worth recording in a report: no headers, paths or endpoints (they may hold secrets)."""
+        """The settings that shaped the result, for the report: never headers, auth, paths or endpoints
+        (they may hold secrets)."""
         return {
             "devices": self.devices,
             "max_pages": self.max_pages,
@@ -79,6 +84,11 @@ class Settings:
             "timeout": self.timeout,
             "concurrency": self.concurrency,
             "respect_robots": self.respect_robots,
+            "rate": self.rate,
+            "screenshots": self.screenshots,
+            "select": self.select,
+            "ignore": self.ignore,
+            "thresholds": self.rules,
         }
 
 
@@ -115,25 +125,62 @@ def load_file(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         name = key.replace("-", "_")
         if name not in _FIELD_TYPES:
-            raise ConfigError(f"{path}: unknown setting {key!r}")
+            hint = " (in cro-audit.toml the settings sit at the top level, without [tool.cro-audit])" if name == "tool" else ""
+            raise ConfigError(f"{path}: unknown setting {key!r}{hint}")
         table[name] = value
+    logo = table.get("branding", {}).get("logo") if isinstance(table.get("branding"), dict) else None
+    if isinstance(logo, str) and not Path(logo).is_absolute():
+        table["branding"] = {**table["branding"], "logo": str(path.parent / logo)}  # relative to the file
     return table
 
 
-def build(file_values: dict[str, Any], flag_values: dict[str, Any]) -> Settings:
+# What each setting must hold. "int" refuses 2.5; "number" takes both; lists and tables say what is inside.
+_KINDS = {
+    "devices": "strings", "max_pages": "int", "max_depth": "int", "timeout": "number", "concurrency": "int",
+    "rate": "number", "retries": "int", "max_per_pattern": "int", "respect_robots": "bool", "sitemaps": "bool",
+    "user_agent": "string", "screenshots": "string", "browser_path": "string", "browser_endpoints": "strings",
+    "fail_under": "number", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
+    "headers": "string-table", "auth": "string",
+}
+BRANDING_KEYS = ("name", "logo", "accent")
+
+
+def _check_kind(name: str, value: Any) -> Any:
+    kind, label = _KINDS[name], name.replace("_", "-")
+    ok = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "string": lambda v: isinstance(v, str),
+        "strings": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+        "string-table": lambda v: isinstance(v, dict) and all(isinstance(i, str) for i in v.values()),
+        "branding": lambda v: isinstance(v, dict) and set(v) <= set(BRANDING_KEYS)
+        and all(isinstance(i, str) for i in v.values()),
+        "rules": lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
+    }[kind](value)
+    if not ok:
+        wanted = {
+            "int": "a whole number", "number": "a number", "bool": "true or false", "string": "a string",
+            "strings": "a list of strings", "string-table": "a table of strings",
+            "branding": f"a table of strings with keys {', '.join(BRANDING_KEYS)}",
+            "rules": "a table of tables, like [rules.SPD001]",
+        }[kind]
+        raise ConfigError(f"{label} must be {wanted}, not {value!r}")
+    if name in ("select", "ignore"):  # like a linter: --select SPD,mob001
+        value = [part.strip().upper() for item in value for part in item.split(",") if part.strip()]
+    return value
+
+
+def build(file_values: dict[str, Any], flag_values: dict[str, Any], source: Path | None = None) -> Settings:
     """Defaults, overlaid by the file, overlaid by the flags that were given (None = not given)."""
     settings = Settings()
-    for source in (file_values, {k: v for k, v in flag_values.items() if v is not None}):
-        for name, value in source.items():
-            default = getattr(settings, name)
-            if isinstance(default, bool) and not isinstance(value, bool):
-                raise ConfigError(f"{name.replace('_', '-')} must be true or false")
-            if isinstance(default, (int, float)) and not isinstance(default, bool):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ConfigError(f"{name.replace('_', '-')} must be a number, not {value!r}")
-            if isinstance(default, list) and not isinstance(value, list):
-                raise ConfigError(f"{name.replace('_', '-')} must be a list")
-            if isinstance(default, dict) and not isinstance(value, dict):
-                raise ConfigError(f"{name.replace('_', '-')} must be a table")
-            setattr(settings, name, value)
-    return settings.check()
+    for origin, values in ((source, file_values), (None, {k: v for k, v in flag_values.items() if v is not None})):
+        for name, value in values.items():
+            try:
+                setattr(settings, name, _check_kind(name, value))
+            except ConfigError as exc:
+                raise ConfigError(f"{origin}: {exc}" if origin else str(exc)) from None
+    try:
+        return settings.check()
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}" if source and file_values else str(exc)) from None

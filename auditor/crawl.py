@@ -179,8 +179,10 @@ class Crawl:
         agent = self.settings.user_agent_token()
         headers = {"User-Agent": self.settings.user_agent or f"Mozilla/5.0 (compatible; {agent})", **self.settings.headers}
         limits = httpx.Limits(max_connections=4)
+        auth = tuple(self.settings.auth.split(":", 1)) if self.settings.auth else None
         async with httpx.AsyncClient(
-            headers=headers, timeout=min(10.0, self.settings.timeout), follow_redirects=True, max_redirects=5, limits=limits
+            headers=headers, timeout=min(10.0, self.settings.timeout), follow_redirects=True, max_redirects=5,
+            limits=limits, auth=auth,
         ) as client:
             for url in self.start_urls:
                 origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
@@ -197,6 +199,13 @@ class Crawl:
                 self.throttle.interval[urlsplit(url).netloc] = gap
                 for i, page in enumerate(rules.sitemap_urls):
                     self.frontier.offer(page, 1, (float("inf"), i))
+
+    def _credentials(self) -> dict | None:
+        """HTTP auth for the audited site's origin (the first start URL's), from --auth or the URL's user:password."""
+        if not self.settings.auth:
+            return None
+        user, _, password = self.settings.auth.partition(":")
+        return {"username": user, "password": password, "origin": "{0.scheme}://{0.netloc}".format(urlsplit(self.start_urls[0]))}
 
     def _allowed(self, url: str) -> bool:
         rules = self.site_rules.get("{0.scheme}://{0.netloc}".format(urlsplit(url)))
@@ -298,6 +307,8 @@ class Crawl:
                 screenshot=shot,
                 screenshot_scale=self.settings.screenshots if self.settings.screenshots != "off" else "css",
                 before_navigate=lambda: self.throttle.wait(page.url),
+                credentials=self._credentials(),
+                header_scope=self.scope.same_origin,
             )
             self.timings.update(result.timings)
             self.visits_per_browser[browser_index] += 1

@@ -8,7 +8,6 @@ crashes, or is not an HTML page, comes back as a coded `PageError` instead of fa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ MAX_LINKS = 5000
 MAX_NAVIGATIONS = 10  # a page that replaces itself more often than this (meta refresh, script loops) is a loop
 SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
 QUIET_S = 0.3  # the network counts as quiet after this long without a request starting or ending
+MIN_SETTLE_S = 0.5  # the least time from DOMContentLoaded to measuring: timers that reveal content fire by then
 ANIMATION_CAP_MS = 1000  # and at most this long for entrance animations to finish
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TRANSIENT_STATUS = {502, 503, 504}
@@ -88,6 +88,9 @@ def classify(exc: BaseException) -> tuple[PageError, bool]:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, (PlaywrightTimeout, asyncio.TimeoutError)) or "ERR_TIMED_OUT" in text:
         return PageError("timeout", "The page did not load within the page timeout."), False
+    if "ERR_INVALID_AUTH_CREDENTIALS" in text:
+        return PageError("http_error", "The site asks for a login (HTTP 401): pass --auth user:password, "
+                                       "or set CRO_AUDIT_AUTH."), False
     if "ERR_TOO_MANY_REDIRECTS" in text:
         return PageError("redirect_loop", "The URL redirects in a loop or through too many hops."), False
     if "Download is starting" in text or "ERR_ABORTED" in text:
@@ -113,13 +116,20 @@ async def visit(
     screenshot: tuple[Path, str] | None = None,
     screenshot_scale: str = "css",
     before_navigate: Callable[[], Awaitable[None]] | None = None,
+    credentials: dict | None = None,
+    header_scope: Callable[[str], bool] | None = None,
 ) -> Visit:
     """Visit `url` as `device`; never raises for anything the page does, never outlives `timeout` by much."""
     result = Visit(device=device.name)
     started = time.monotonic()
     context: BrowserContext | None = None
     try:
-        context = await asyncio.wait_for(new_context(browser, device, user_agent, headers or {}), 30)
+        scoped = bool(headers) and header_scope is not None
+        context = await asyncio.wait_for(
+            new_context(browser, device, user_agent, {} if scoped else headers or {}, credentials), 30
+        )
+        if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
+            await context.route(header_scope, _adding_headers(headers))
         await context.add_init_script(OBSERVE_JS)
         page = await asyncio.wait_for(context.new_page(), 30)
     except Exception as exc:  # noqa: BLE001 - the browser itself is gone
@@ -139,6 +149,8 @@ async def visit(
     except Exception as exc:  # noqa: BLE001 - anything a page provokes ends as a coded error, not a crash of the run
         if result.facts is None:
             result.error, result.transient = classify(exc)
+            if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
+                result.status_code = 401
     finally:
         closing = time.monotonic()
         await _close(context)
@@ -236,25 +248,30 @@ class _Network:
 
 
 async def _settle(page: Page, network: _Network, deadline: float) -> None:
-    """After DOMContentLoaded: wait for load, then a quiet network and entrance animations; each bounded."""
+    """After DOMContentLoaded: wait for load, then a quiet network and entrance animations; each bounded.
+
+    Templates often reveal content from timers shortly after load, so the page gets at least MIN_SETTLE_S
+    after DOMContentLoaded, and animations are awaited twice: ones started while waiting count too."""
     remaining = lambda: max(0.001, deadline - time.monotonic())  # noqa: E731
+    earliest = time.monotonic() + MIN_SETTLE_S
     try:
         await page.wait_for_load_state("load", timeout=remaining() * 1000)
     except PlaywrightTimeout:
         return  # load never fired (a hanging resource): measure what is there
     until = time.monotonic() + min(SETTLE_CAP_S, remaining())
-    animations = asyncio.ensure_future(page.evaluate(_SETTLE_ANIMATIONS, ANIMATION_CAP_MS))
-    try:
-        # Requests started by timers after load (lazy images, late widgets) get QUIET_S to show up.
-        await network.quiet(QUIET_S, until)
-        await asyncio.wait_for(animations, max(0.001, min(until, time.monotonic() + 1.5) - time.monotonic()))
-    except (PlaywrightError, asyncio.TimeoutError):
-        pass
-    finally:
-        if not animations.done():
-            animations.cancel()
-        with contextlib.suppress(BaseException):
-            await animations
+    await network.quiet(QUIET_S, until)  # requests started by timers after load get QUIET_S to show up
+    if time.monotonic() < earliest:
+        await asyncio.sleep(earliest - time.monotonic())
+    for _ in range(2):
+        budget = min(until - time.monotonic(), ANIMATION_CAP_MS / 1000 + 0.5)
+        if budget <= 0:
+            return
+        try:
+            running = await asyncio.wait_for(page.evaluate(_SETTLE_ANIMATIONS, ANIMATION_CAP_MS), budget)
+        except (PlaywrightError, asyncio.TimeoutError):
+            return
+        if not running:
+            return
 
 
 async def _measure(page: Page, deadline: float) -> dict:
@@ -272,6 +289,16 @@ async def _measure(page: Page, deadline: float) -> dict:
             except PlaywrightTimeout:
                 pass
     raise AssertionError("unreachable")
+
+
+def _adding_headers(headers: dict[str, str]) -> Callable:
+    async def handler(route) -> None:
+        try:
+            await route.continue_(headers={**await route.request.all_headers(), **headers})
+        except PlaywrightError:
+            pass  # the page or request went away meanwhile
+
+    return handler
 
 
 async def _quiet(awaitable) -> None:

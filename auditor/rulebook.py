@@ -68,7 +68,14 @@ class Rule:
         unknown = set(overrides) - set(self.thresholds)
         if unknown:
             raise ValueError(f"rule {self.id} has no threshold {sorted(unknown)[0]!r} (it has: {', '.join(self.thresholds)})")
+        for key, value in overrides.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"rule {self.id} threshold {key} must be a number of 0 or more, not {value!r}")
         merged = {**self.thresholds, **overrides}
+        for key, value in merged.items():  # log-normal curves need 0 < p10 < median
+            twin = key.replace("p10", "median")
+            if twin != key and twin in merged and not 0 < value < merged[twin]:
+                raise ValueError(f"rule {self.id}: {key} ({value}) must be above 0 and below {twin} ({merged[twin]})")
         return Rule(**{**self.__dict__, "thresholds": merged})
 
 

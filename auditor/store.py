@@ -20,9 +20,11 @@ class RunStore:
     def __init__(self, folder: Path, start_urls: list[str], resume: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / STORE_NAME
-        if not resume:
+        if not resume:  # a fresh run starts clean: no pages or screenshots of an earlier run stay behind
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            for old in (folder / "screenshots").glob("*.jpg"):
+                old.unlink()
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -79,9 +79,23 @@ class Scope:
 
     def __init__(self, start_urls: list[str]) -> None:
         self.sites = {site_key(u) for u in start_urls}
+        self.origins = {_origin_key(u) for u in start_urls}
 
     def __contains__(self, url: str) -> bool:
         return site_key(url) in self.sites
+
+    def same_origin(self, url: str) -> bool:
+        """Stricter than scope: scheme, host (www. or not) and port of a start URL. Secrets go only here."""
+        try:
+            return _origin_key(url) in self.origins
+        except ValueError:
+            return False
+
+
+def _origin_key(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, site_key(url), parts.port or _DEFAULT_PORTS.get(scheme)
 
 
 _NUMERIC = re.compile(r"\d+")

@@ -61,7 +61,7 @@ def closed_port() -> int:
 def test_unreachable_start_url_is_one_line_exit_2(tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/"
     result = run("audit", url, "--out", str(tmp_path / "r"), "--quiet", "--timeout", "10")
-    assert_one_line_error(result, 2, f"cannot load {url}", "Connection refused")
+    assert_one_line_error(result, 2, f"cannot audit {url}", "Connection refused")
 
 
 def test_unreachable_url_among_several_is_an_error_page(site, tmp_path):
@@ -88,11 +88,41 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("devices = ['tablet']", "devices must be"),
         ("select = ['ZZZ']", "no rule id starts with 'ZZZ'"),
         ("[rules.SPD001]\nfast_ms = 3", "has no threshold 'fast_ms'"),
+        ("[rules.SPD001]\np10_ms = 'fast'", "threshold p10_ms must be a number of 0 or more"),
+        ("[rules.SPD001]\np10_ms = 5000", "p10_ms (5000) must be above 0 and below median_ms (4000)"),
+        ("[rules.SPD001]\np10_ms = 0", "p10_ms (0) must be above 0"),
+        ("max-pages = 2.5", "cro-audit.toml: max-pages must be a whole number, not 2.5"),
+        ("user-agent = 5", "cro-audit.toml: user-agent must be a string"),
+        ("select = [1]", "select must be a list of strings"),
+        ("[branding]\ncolour = 'red'", "branding must be a table of strings with keys name, logo, accent"),
+        ("[headers]\nAuthorization = 5", "headers must be a table of strings"),
+        ("[branding]\nlogo = 'missing.png'", "missing.png does not exist"),
+        ("[tool.cro-audit]\nmax-pages = 3", "without [tool.cro-audit]"),
     ],
 )
 def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
     (tmp_path / "cro-audit.toml").write_text(content)
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
+
+
+def test_select_takes_commas_and_any_case(site, tmp_path):
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--select", "spd,mob001", "--max-depth", "0", "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["settings"]["select"] == ["SPD", "MOB001"]
+    assert {f["rule_id"][:3] for p in report["pages"] for f in p["findings"]} <= {"SPD", "MOB"}
+
+
+def test_branding_logo_is_found_next_to_the_config_file(site, tmp_path):
+    project = tmp_path / "project"
+    (project / "brand").mkdir(parents=True)
+    (project / "brand" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    (project / "cro-audit.toml").write_text('[branding]\nname = "Acme Agency"\nlogo = "brand/logo.svg"\n')
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--config", str(project / "cro-audit.toml"),
+                 "--max-depth", "0", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "Acme Agency" in html and "data:image/svg+xml;base64," in html
 
 
 def test_config_from_pyproject_is_used(site, tmp_path):

@@ -62,3 +62,12 @@ def test_pattern_key_folds_numbers_and_query_values():
     b = pattern_key("https://x.example/calendar/1999/02?view=day")
     assert a == b == "x.example/calendar/N/N?view"
     assert pattern_key("https://x.example/shop?color=red") != pattern_key("https://x.example/shop?size=m")
+
+
+def test_same_origin_is_stricter_than_scope():
+    scope = Scope(["https://www.shop.example/"])
+    assert scope.same_origin("https://shop.example/cart") and scope.same_origin("https://www.shop.example:443/x")
+    assert not scope.same_origin("http://shop.example/")  # another scheme
+    assert not scope.same_origin("https://shop.example:8443/")  # another port
+    assert not scope.same_origin("https://cdn.example/x") and not scope.same_origin("data:text/plain,x")
+    assert not scope.same_origin("http://[::1:bad/")

@@ -1,0 +1,141 @@
+"""Staging credentials open the site, and never reach a report, the run store, or the output."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_crawl import page
+from tests.test_resilience import RecordingServer
+
+SECRET = "pa55-w0rd-xyz"
+
+
+def guarded(secret_user: str = "staging", secret: str = SECRET) -> dict:
+    """A site that answers 401 with a Basic challenge unless the right credentials come."""
+    good = "Basic " + base64.b64encode(f"{secret_user}:{secret}".encode()).decode()
+    pages = {"/": page("Staging home", ["/next.html"], "<button>Buy</button>"), "/next.html": page("Next", [])}
+
+    def serve(path):
+        return lambda attempt: (200, pages[path])
+
+    return {path: serve(path) for path in pages}, good
+
+
+class AuthServer(RecordingServer):
+    def __init__(self) -> None:
+        routes, self.good = guarded()
+        super().__init__(routes)
+        handler = self.server.RequestHandlerClass
+        original = handler.do_GET
+        outer = self
+
+        self.authorizations: list[str | None] = []
+
+        def do_get(self) -> None:
+            outer.authorizations.append(self.headers.get("Authorization"))
+            if self.headers.get("Authorization") != outer.good and not self.path.startswith("/robots"):
+                body = b"<h1>Login required</h1>"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="staging"')
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            original(self)
+
+        handler.do_GET = do_get
+
+
+def audit(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "auditor", "audit", *args], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **(env or {})})
+
+
+def assert_secret_nowhere(out, result) -> None:
+    assert SECRET not in result.stdout + result.stderr
+    encoded = base64.b64encode(f"staging:{SECRET}".encode()).decode()
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert SECRET.encode() not in data and encoded.encode() not in data, path
+
+
+@pytest.mark.parametrize("how", ["flag", "env", "url"])
+def test_staging_auth_opens_the_site_and_stays_secret(how, tmp_path):
+    out = tmp_path / "r"
+    with AuthServer() as server:
+        url = server.url
+        args, env = [url, "--out", str(out), "--devices", "desktop,mobile"], None
+        if how == "flag":
+            args += ["--auth", f"staging:{SECRET}"]
+        elif how == "env":
+            env = {"CRO_AUDIT_AUTH": f"staging:{SECRET}"}
+        else:
+            args[0] = url.replace("http://", f"http://staging:{SECRET}@")
+        result = audit(args, env)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    assert [p["error"] for p in report["pages"]] == [None, None]
+    assert report["start_urls"] == [url]
+    assert_secret_nowhere(out, result)
+
+
+def test_without_credentials_it_says_how_to_give_them(tmp_path):
+    with AuthServer() as server:
+        result = audit([server.url, "--out", str(tmp_path / "r"), "--devices", "desktop"])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "asks for a login (HTTP 401): pass --auth user:password" in result.stderr
+    import json
+
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["pages"][0]["error"]["kind"] == "http_error" and report["pages"][0]["status_code"] == 401
+
+
+def test_extra_headers_go_to_the_audited_site_only(tmp_path):
+    with RecordingServer({"/pixel.png": "x"}) as other:
+        with RecordingServer({"/": page("Home", [], f'<img src="{other.url}pixel.png"><button>Go</button>')}) as site:
+            site_headers: list = []
+            handler = site.server.RequestHandlerClass
+            original = handler.do_GET
+
+            def spy(self) -> None:
+                site_headers.append(self.headers.get("X-Staging-Token"))
+                original(self)
+
+            handler.do_GET = spy
+            other_handler = other.server.RequestHandlerClass
+            other_original = other_handler.do_GET
+            other_headers: list = []
+
+            def other_spy(self) -> None:
+                other_headers.append(self.headers.get("X-Staging-Token"))
+                other_original(self)
+
+            other_handler.do_GET = other_spy
+            result = audit([site.url, "--out", str(tmp_path / "r"), "--devices", "desktop",
+                            "--header", f"X-Staging-Token: {SECRET}"])
+    assert result.returncode == 0, result.stderr
+    assert SECRET in site_headers  # the page itself got it
+    assert other_headers and SECRET not in other_headers  # the third-party image did not
+    assert SECRET not in (tmp_path / "r" / "report.json").read_text()
+
+
+def test_credentials_are_not_offered_to_other_origins(tmp_path):
+    """A page that pulls a resource from another origin which challenges: the staging password stays home."""
+    with AuthServer() as other:
+        seen: list[str] = []
+        third_party = other.url + "pixel.png"
+        with RecordingServer({"/": page("Home", [], f'<img src="{third_party}"><button>Go</button>')}) as site:
+            result = audit([site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--auth", f"staging:{SECRET}"])
+        seen = list(other.authorizations)
+    assert result.returncode == 0, result.stderr
+    assert seen and not any(seen)  # the third party was asked for its image, challenged, and got no credentials
+    assert_secret_nowhere(tmp_path / "r", result)
