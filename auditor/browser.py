@@ -90,6 +90,8 @@ def user_agents(browser_version: str, token: str, override: str = "") -> dict[st
 def find_browser(explicit: str | None, playwright: Playwright) -> str | None:
     """The executable to launch, or None to let Playwright use its own Chromium."""
     explicit = explicit or os.environ.get("CRO_AUDIT_BROWSER") or None
+    if os.environ.get("SELENIUM_REMOTE_URL") and not explicit:
+        return None  # Playwright's launch() starts the browser on that Selenium Grid instead
     if explicit:
         path = shutil.which(explicit) or explicit
         if not Path(path).is_file():

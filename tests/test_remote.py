@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -80,9 +81,9 @@ def test_pages_spread_over_two_devtools_endpoints(devtools_pair, site, tmp_path)
 
 
 def test_playwright_server_endpoint(executable, site, tmp_path):
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # its own process group: the node server under the python wrapper stops too
         [sys.executable, "-m", "playwright", "run-server", "--host", "127.0.0.1", "--port", "0", "--unsafe"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )
     try:
         line = server.stdout.readline()
@@ -93,7 +94,7 @@ def test_playwright_server_endpoint(executable, site, tmp_path):
         assert [p.error for p in outcome.pages] == [None, None]
         assert outcome.report["tool"]["browser"]
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
 
 

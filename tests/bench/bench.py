@@ -37,11 +37,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # ---- sampling a process tree ----------------------------------------------------------------------
 def _children(pid: int) -> list[int]:
     out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
             out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
+    except OSError:  # the process ended while we looked
+        pass
     return out
 
 
