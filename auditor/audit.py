@@ -10,7 +10,7 @@ import asyncio
 import re
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -82,8 +82,8 @@ def run_audit(
     progress: ProgressFn | None = None,
 ) -> Outcome:
     start_urls = start_urls_from(raw_urls)  # user:password is dropped from the URLs here...
-    if settings.auth is None:
-        settings.auth = credentials_in(raw_urls)  # ...and kept only as the site's HTTP auth
+    if settings.auth is None:  # ...and kept only as this site's HTTP auth (a copy: batch sites share settings)
+        settings = replace(settings, auth=credentials_in(raw_urls))
     branding = branding_context(settings)  # a broken logo fails before the crawl, not after
     started_at = now_iso()
     try:

@@ -168,15 +168,22 @@ Config = Annotated[Optional[Path], typer.Option(
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 
 
-def _settings_from_flags(config: Path | None, devices: str | None, header: list[str] | None, no_robots: bool,
-                         browser_endpoint: list[str] | None, **flags: Any) -> Settings:
-    return _settings(config, {
-        **flags,
+# Flags that map one to one onto settings of the same name.
+_SETTING_FLAGS = ("max_pages", "max_depth", "timeout", "concurrency", "rate", "max_per_pattern", "fail_under", "select",
+                  "ignore", "browser_path", "user_agent", "screenshots", "auth")
+
+
+def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
+    """Settings and rulebook from a command's parameters (its locals()), the config file and the defaults."""
+    devices = params["devices"]
+    settings = _settings(params["config"], {
+        **{name: params[name] for name in _SETTING_FLAGS},
         "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
-        "headers": _parse_headers(header),
-        "respect_robots": False if no_robots else None,
-        "browser_endpoints": browser_endpoint,
+        "headers": _parse_headers(params["header"]),
+        "respect_robots": False if params["no_robots"] else None,
+        "browser_endpoints": params["browser_endpoint"],
     })
+    return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
 
 
 @app.command()
@@ -196,13 +203,7 @@ def audit(
     Example: cro-audit audit https://client.example --out reports/client --fail-under 70
     """
     try:
-        settings = _settings_from_flags(
-            config, devices, header, no_robots, browser_endpoint, max_pages=max_pages, max_depth=max_depth,
-            timeout=timeout, concurrency=concurrency, rate=rate, max_per_pattern=max_per_pattern,
-            fail_under=fail_under, select=select, ignore=ignore, browser_path=browser_path, user_agent=user_agent,
-            screenshots=screenshots, auth=auth,
-        )
-        book = load_rulebook(settings.select, settings.ignore, settings.rules)
+        settings, book = _prepare(locals())
         folder = out if out is not None else default_out(urls[0])
         with _ProgressReporter(quiet) as progress:
             outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress)
@@ -229,13 +230,7 @@ def batch(
     Example: cro-audit batch clients.txt --out reports/2026-11 --max-pages 30
     """
     try:
-        settings = _settings_from_flags(
-            config, devices, header, no_robots, browser_endpoint, max_pages=max_pages, max_depth=max_depth,
-            timeout=timeout, concurrency=concurrency, rate=rate, max_per_pattern=max_per_pattern,
-            fail_under=fail_under, select=select, ignore=ignore, browser_path=browser_path, user_agent=user_agent,
-            screenshots=screenshots, auth=auth,
-        )
-        book = load_rulebook(settings.select, settings.ignore, settings.rules)
+        settings, book = _prepare(locals())
         sites = read_sites(sites_file)
 
         def announce(site, outcome, error) -> None:

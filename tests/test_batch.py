@@ -62,3 +62,31 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     html = (out / "index.html").read_text()
     assert all(name in html for name in names)
     assert "under --fail-under 95" in result.stderr
+
+
+def test_a_password_in_one_sites_url_is_not_used_for_the_next(tmp_path):
+    from auditor.audit import run_batch
+    from auditor.config import build
+    from auditor.rulebook import load_rulebook
+    from auditor.audit import BatchSite
+
+    write(tmp_path / "a", {"index.html": page("A", [])})
+    with StaticSite(tmp_path / "a") as a, StaticSite(tmp_path / "a") as b:
+        settings = build({}, {"devices": ["desktop"], "screenshots": "off", "max_depth": 0})
+        seen = []
+        import auditor.audit as audit_module
+
+        original = audit_module.Crawl
+
+        class Spy(original):
+            def __init__(self, s, *args, **kwargs):
+                seen.append(s.auth)
+                super().__init__(s, *args, **kwargs)
+
+        audit_module.Crawl = Spy
+        try:
+            run_batch([BatchSite("a", [a.url.replace("http://", "http://u:secret@")]), BatchSite("b", [b.url])],
+                      settings, load_rulebook(), tmp_path / "out")
+        finally:
+            audit_module.Crawl = original
+    assert seen == ["u:secret", None] and settings.auth is None
