@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from auditor import browser as browsers
 from auditor.config import Settings
 from auditor.discover import SiteRules, discover
 from auditor.facts import PageError, PageResult
-from auditor.measure import Visit, visit
+from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
 from auditor.urls import BadURL, Scope, normalize, pattern_key
 
@@ -243,7 +243,8 @@ class Crawl:
 
     # ---- visiting -------------------------------------------------------------------------
     async def _run_level(self, level: list[tuple[str, int]], done_before: dict[str, tuple[int, PageResult]]) -> None:
-        queue: asyncio.Queue = asyncio.Queue()
+        # One queue per device: a worker keeps to one device, so it needs one reusable tab, not one per device.
+        queues: dict[str, deque] = {device: deque() for device in self.settings.devices}
         pending_pages: dict[int, dict] = {}
         for url, depth in level:
             if url in done_before:
@@ -258,11 +259,12 @@ class Crawl:
                 continue
             pending_pages[position] = {"page": page, "visits": {}}
             for device in self.settings.devices:
-                queue.put_nowait((position, device))
-        if queue.empty():
+                queues[device].append(position)
+        total = sum(len(q) for q in queues.values())
+        if not total:
             return
-        count = min(self.settings.concurrency * max(1, len(self._browsers)), queue.qsize())
-        self._workers = [asyncio.create_task(self._worker(i, queue, pending_pages)) for i in range(count)]
+        count = min(self.settings.concurrency * max(1, len(self._browsers)), total)
+        self._workers = [asyncio.create_task(self._worker(i, queues, pending_pages)) for i in range(count)]
         results = await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
         for outcome in results:
@@ -277,17 +279,40 @@ class Crawl:
         self._taken.add(self._last_position)
         return self._last_position
 
-    async def _worker(self, index: int, queue: asyncio.Queue, pending_pages: dict[int, dict]) -> None:
+    async def _worker(self, index: int, queues: dict[str, deque], pending_pages: dict[int, dict]) -> None:
         browser_index = index % len(self._browsers)
-        while not queue.empty():
-            position, device = queue.get_nowait()
-            entry = pending_pages[position]
-            result = await self._visit_with_retries(browser_index, entry["page"], device, position)
-            entry["visits"][device] = result
-            if len(entry["visits"]) == len(self.settings.devices):
-                self._finish(position, self._assemble(entry["page"], entry["visits"]))
+        devices = list(queues)
+        own = devices[index % len(devices)]  # both device passes run side by side, each on its own workers
+        tabs: dict[str, Tab] = {}  # reusable tabs: its own device's, and another's if it helps out at the end
+        try:
+            while True:
+                device = own if queues[own] else next((d for d in devices if queues[d]), None)
+                if device is None:
+                    break
+                if device != own and own in tabs:
+                    await tabs.pop(own).close()  # helping out: one tab at a time keeps memory flat
+                position = queues[device].popleft()
+                entry = pending_pages[position]
+                result = await self._visit_with_retries(browser_index, entry["page"], device, position, tabs)
+                entry["visits"][device] = result
+                if len(entry["visits"]) == len(self.settings.devices):
+                    self._finish(position, self._assemble(entry["page"], entry["visits"]))
+        finally:
+            for tab in tabs.values():
+                await tab.close()
 
-    async def _visit_with_retries(self, browser_index: int, page: PageResult, device: str, position: int) -> Visit:
+    def _tab(self, tabs: dict[str, Tab], browser_index: int, device: str) -> Tab:
+        """The worker's tab for a device, on the current browser (a relaunched browser gets new tabs)."""
+        browser = self._browsers[browser_index]
+        tab = tabs.get(device)
+        if tab is None or tab.browser is not browser:
+            tab = tabs[device] = Tab(browser, browsers.PROFILES[device], self._user_agents[device],
+                                     self.settings.headers, self._credentials(), self.scope.same_origin)
+        return tab
+
+    async def _visit_with_retries(
+        self, browser_index: int, page: PageResult, device: str, position: int, tabs: dict[str, Tab]
+    ) -> Visit:
         profile = browsers.PROFILES[device]
         shot = None
         if self.settings.screenshots != "off":
@@ -307,8 +332,7 @@ class Crawl:
                 screenshot=shot,
                 screenshot_scale=self.settings.screenshots if self.settings.screenshots != "off" else "css",
                 before_navigate=lambda: self.throttle.wait(page.url),
-                credentials=self._credentials(),
-                header_scope=self.scope.same_origin,
+                tab=self._tab(tabs, browser_index, device),
             )
             self.timings.update(result.timings)
             self.visits_per_browser[browser_index] += 1

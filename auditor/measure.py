@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
@@ -26,6 +27,7 @@ MEASURE_JS = resources.files("auditor").joinpath("measure.js").read_text(encodin
 OBSERVE_JS = resources.files("auditor").joinpath("observe.js").read_text(encoding="utf-8")
 
 MAX_LINKS = 5000
+TAB_VISITS = 25  # visits a tab serves before it is replaced
 MAX_NAVIGATIONS = 10  # a page that replaces itself more often than this (meta refresh, script loops) is a loop
 SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
 QUIET_S = 0.3  # the network counts as quiet after this long without a request starting or ending
@@ -105,6 +107,66 @@ def classify(exc: BaseException) -> tuple[PageError, bool]:
     return PageError("measure_failed", f"The page could not be measured: {text[:200]}"), False
 
 
+class Tab:
+    """One device's context and page, kept across a worker's visits.
+
+    A fresh context per visit costs a new renderer process, about three times the visit itself; so the tab
+    is reused, and what would leak from one measurement into the next (cookies, the HTTP cache, storage)
+    is wiped after each visit. After a visit that went wrong (a timeout, a crash, a loop) the tab is
+    thrown away and the next visit gets a new one.
+    """
+
+    def __init__(self, browser: Browser, device: Device, user_agent: str, headers: dict[str, str] | None = None,
+                 credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None) -> None:
+        self.browser, self.device, self.user_agent = browser, device, user_agent
+        self.headers, self.credentials, self.header_scope = headers or {}, credentials, header_scope
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+        self._cdp = None
+        self.network: _Network | None = None
+        self.navigations = 0
+        self.visits = 0
+
+    async def open(self) -> Page:
+        if self.page is not None and self.visits >= TAB_VISITS:
+            await self.close()  # a renderer that served many pages holds on to memory; start afresh
+        self.visits += 1
+        if self.page is not None:
+            return self.page
+        scoped = bool(self.headers) and self.header_scope is not None
+        self.context = await asyncio.wait_for(new_context(
+            self.browser, self.device, self.user_agent, {} if scoped else self.headers, self.credentials), 30)
+        if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
+            await self.context.route(self.header_scope, _adding_headers(self.headers))
+        await self.context.add_init_script(OBSERVE_JS)
+        page = await asyncio.wait_for(self.context.new_page(), 30)
+        page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))  # window.open spam
+        page.on("framenavigated", self._navigated)
+        self.network = _Network(page)
+        self._cdp = await self.context.new_cdp_session(page)
+        self.page = page
+        return page
+
+    def _navigated(self, frame) -> None:
+        if self.page is not None and frame == self.page.main_frame:
+            self.navigations += 1
+
+    async def wipe(self, url: str | None) -> None:
+        """Forget everything the last page left: cookies, HTTP cache, and storage of the origin it was on."""
+        assert self.context is not None and self._cdp is not None
+        await self.context.clear_cookies()
+        await self._cdp.send("Network.clearBrowserCache")
+        if url and url.startswith(("http://", "https://")):
+            origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+            await self._cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+
+    async def close(self) -> None:
+        context, self.context, self.page, self._cdp = self.context, None, None, None
+        self.visits = 0
+        if context is not None:
+            await _close(context)
+
+
 async def visit(
     browser: Browser,
     device: Device,
@@ -118,31 +180,34 @@ async def visit(
     before_navigate: Callable[[], Awaitable[None]] | None = None,
     credentials: dict | None = None,
     header_scope: Callable[[str], bool] | None = None,
+    tab: Tab | None = None,
 ) -> Visit:
-    """Visit `url` as `device`; never raises for anything the page does, never outlives `timeout` by much."""
+    """Visit `url` as `device`; never raises for anything the page does, never outlives `timeout` by much.
+
+    With a `tab` the visit reuses it (and leaves it wiped, or closed if the visit went wrong); without one
+    it uses a tab of its own and closes it."""
+    own = tab is None
+    if tab is None:
+        tab = Tab(browser, device, user_agent, headers, credentials, header_scope)
     result = Visit(device=device.name)
     started = time.monotonic()
-    context: BrowserContext | None = None
     try:
-        scoped = bool(headers) and header_scope is not None
-        context = await asyncio.wait_for(
-            new_context(browser, device, user_agent, {} if scoped else headers or {}, credentials), 30
-        )
-        if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
-            await context.route(header_scope, _adding_headers(headers))
-        await context.add_init_script(OBSERVE_JS)
-        page = await asyncio.wait_for(context.new_page(), 30)
+        page = await tab.open()
     except Exception as exc:  # noqa: BLE001 - the browser itself is gone
-        if context is not None:
-            await _close(context)
+        await tab.close()
         result.error, result.crashed = PageError("browser_crash", f"The browser did not respond: {exc}"[:300]), True
         return result
     result.lap("context", started)
+    healthy = False
     try:
         if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out
             await before_navigate()
+        tab.navigations = 0
+        if tab.network is not None:
+            tab.network.in_flight = 0  # what the last page left in flight is not this page's
         # Past the page timeout the visit is cut short, whatever it is doing.
-        await asyncio.wait_for(_visit(page, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
+        await asyncio.wait_for(_visit(page, tab, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
+        healthy = result.error is None or result.error.kind in ("http_error", "not_html")
     except (asyncio.TimeoutError, PlaywrightTimeout):
         if result.facts is None and result.error is None:
             result.error = PageError("timeout", "The page did not settle within the page timeout.")
@@ -153,7 +218,13 @@ async def visit(
                 result.status_code = 401
     finally:
         closing = time.monotonic()
-        await _close(context)
+        if own or not healthy:
+            await tab.close()
+        else:
+            try:
+                await asyncio.wait_for(tab.wipe(result.final_url or url), 10)
+            except Exception:  # noqa: BLE001 - a tab that cannot be wiped is not reused
+                await tab.close()
         result.lap("close", closing)
     if not browser.is_connected():
         result.crashed = True
@@ -164,6 +235,7 @@ async def visit(
 
 async def _visit(
     page: Page,
+    tab: Tab,
     device: Device,
     url: str,
     timeout: float,
@@ -177,12 +249,7 @@ async def _visit(
     def remaining_ms() -> float:
         return max(1.0, (deadline - time.monotonic()) * 1000)
 
-    # window.open spam: close every popup as soon as it appears.
-    page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))
     page.set_default_timeout(remaining_ms())
-    navigations = [0]
-    network = _Network(page)
-    page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.__setitem__(0, navigations[0] + 1))
 
     response = await page.goto(url, wait_until="domcontentloaded", timeout=remaining_ms())
     mark = result.lap("navigate", mark)
@@ -198,11 +265,11 @@ async def _visit(
             result.error = PageError("not_html", f"The URL serves {content_type[:80]}, not an HTML page.")
             return
 
-    await _settle(page, network, deadline)
+    await _settle(page, tab.network, deadline)
     mark = result.lap("settle", mark)
-    if navigations[0] > MAX_NAVIGATIONS:
+    if tab.navigations > MAX_NAVIGATIONS:
         result.error = PageError(
-            "redirect_loop", f"The page keeps replacing itself ({navigations[0]} navigations: a meta refresh or script loop)."
+            "redirect_loop", f"The page keeps replacing itself ({tab.navigations} navigations: a meta refresh or script loop)."
         )
         return
     data = await _measure(page, deadline)

@@ -5,8 +5,9 @@
 It generates a site of realistic pages, serves it on 127.0.0.1, then runs each phase in its own process
 while sampling that process tree (Python, the Playwright driver and every Chromium process):
 
-- bare:  a Playwright loop that only opens each page on each device (fresh context, goto until load,
-         close) at the same concurrency: the floor any browser-based audit sits on.
+- bare:  a Playwright loop that only opens each page on each device (a reused page per device and
+         worker, goto until load) at the same concurrency: the floor any browser-based audit sits on.
+- bare cold: the same, emptying the HTTP cache before each visit, as the audit does to measure a first visit.
 - audit: `run_audit` with both devices, the default settings (screenshots included) and the same pages.
 
 It prints wall time, visits and pages per second, CPU seconds, peak memory (PSS, so shared pages count
@@ -97,7 +98,7 @@ class TreeSampler(threading.Thread):
 
 
 # ---- the phases, each run in a child process ------------------------------------------------------
-async def bare_loop(urls: list[str], concurrency: int) -> dict:
+async def bare_loop(urls: list[str], concurrency: int, cold: bool) -> dict:
     from playwright.async_api import async_playwright
 
     from auditor import browser as browsers
@@ -112,13 +113,18 @@ async def bare_loop(urls: list[str], concurrency: int) -> dict:
                 queue.put_nowait((url, device))
 
         async def worker() -> None:
+            pages, sessions = {}, {}  # one context and page per device, reused: the cheapest way to open pages
             while not queue.empty():
                 url, device = queue.get_nowait()
-                profile = browsers.PROFILES[device]
-                context = await browser.new_context(**profile.context_options(agents[device]))
-                page = await context.new_page()
-                await page.goto(url, wait_until="load")
-                await context.close()
+                if device not in pages:
+                    context = await browser.new_context(**browsers.PROFILES[device].context_options(agents[device]))
+                    pages[device] = await context.new_page()
+                    sessions[device] = await context.new_cdp_session(pages[device])
+                if cold:  # what every visit of the audit pays to measure a first visit: an empty HTTP cache
+                    await sessions[device].send("Network.clearBrowserCache")
+                await pages[device].goto(url, wait_until="load")
+            for page in pages.values():
+                await page.context.close()
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         await browser.close()
@@ -154,7 +160,7 @@ def audit_run(start: str, pages: int, concurrency: int, out: Path) -> dict:
 
 def child_main(args: argparse.Namespace) -> None:
     if args.phase == "bare":
-        result = asyncio.run(bare_loop(json.loads(args.urls), args.concurrency))
+        result = asyncio.run(bare_loop(json.loads(args.urls), args.concurrency, args.cold))
     else:
         result = audit_run(args.start, args.pages, args.concurrency, Path(args.out))
     print(json.dumps(result))
@@ -180,6 +186,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=default_concurrency())
     parser.add_argument("--phase", choices=["bare", "audit"], help=argparse.SUPPRESS)
+    parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)
     parser.add_argument("--start", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -193,16 +200,20 @@ def main() -> None:
         with StaticSite(root) as site:
             urls = [site.url + p.lstrip("/") for p in paths]
             print(f"{args.pages} pages x 2 devices, concurrency {args.concurrency}, {os.cpu_count()} cores", flush=True)
-            bare = run_phase(["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)])
+            bare_args = ["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)]
+            bare = run_phase(bare_args)
+            cold = run_phase([*bare_args, "--cold"])
             audit = run_phase(["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
                                "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out")])
-    for name, r in (("bare loop", bare), ("audit", audit)):
+    for name, r in (("bare loop", bare), ("bare cold", cold), ("audit", audit)):
         print(f"{name:>10}: {r['wall_s']:6.1f} s wall, {r['visits'] / r['wall_s']:5.1f} visits/s, "
               f"{r['cpu_s']:6.1f} CPU s, peak {r['peak_mb']:6.0f} MB")
     print(f"     audit: {audit['pages']} pages, {audit['pages'] / audit['wall_s']:.2f} pages/s, first page after "
           f"{audit['first_page_s']:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
     print(f"     ratio: wall {audit['wall_s'] / bare['wall_s']:.2f}x, CPU {audit['cpu_s'] / bare['cpu_s']:.2f}x "
           f"(goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
+    print(f"  vs. cold: wall {audit['wall_s'] / cold['wall_s']:.2f}x, CPU {audit['cpu_s'] / cold['cpu_s']:.2f}x "
+          f"(the bare loop with the HTTP cache emptied before each visit, as the audit must to measure a first visit)")
     if audit.get("phases"):
         total = sum(audit["phases"].values()) or 1
         parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f}%)" for k, v in audit["phases"].items())

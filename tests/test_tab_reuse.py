@@ -1,0 +1,72 @@
+"""A reused tab forgets each page: no cookie, storage or cache reaches the next measurement."""
+
+from __future__ import annotations
+
+from auditor import browser as browsers
+from auditor.measure import Tab, visit
+
+LEAVES_TRACES = (
+    '<!doctype html><title>x</title><link rel="icon" href="data:,">'
+    "<script>document.cookie = 'seen=1; path=/'; localStorage.setItem('k', 'v'); sessionStorage.setItem('s', '1');</script>"
+    '<img src="img/known-20000.svg">'
+)
+READS_TRACES = (
+    '<!doctype html><link rel="icon" href="data:,"><title>-</title>'
+    "<script>document.title = 'cookie=' + document.cookie + ' local=' + localStorage.getItem('k') + "
+    "' session=' + sessionStorage.getItem('s');</script>"
+)
+
+
+def test_reused_tab_starts_every_visit_clean(chromium, pages_site, tmp_path):
+    root = pages_site.url
+    # the fixture server serves tests/fixtures/pages; write two pages beside it for this test
+    from tests.conftest import PAGES
+
+    (PAGES / "_traces.html").write_text(LEAVES_TRACES)
+    (PAGES / "_reads.html").write_text(READS_TRACES)
+    try:
+        async def run():
+            tab = Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"])
+            try:
+                first = await visit(chromium.browser, tab.device, root + "_traces.html", timeout=15,
+                                    user_agent=tab.user_agent, tab=tab)
+                again = await visit(chromium.browser, tab.device, root + "_traces.html", timeout=15,
+                                    user_agent=tab.user_agent, tab=tab)
+                reads = await visit(chromium.browser, tab.device, root + "_reads.html", timeout=15,
+                                    user_agent=tab.user_agent, tab=tab)
+                reused = tab.page is not None
+            finally:
+                await tab.close()
+            return first, again, reads, reused
+
+        first, again, reads, reused = chromium.call(run())
+    finally:
+        (PAGES / "_traces.html").unlink()
+        (PAGES / "_reads.html").unlink()
+    assert reused  # the same tab served all three visits
+    assert first.facts.transfer_bytes >= 20000
+    assert again.facts.transfer_bytes == first.facts.transfer_bytes  # nothing came from the cache
+    assert again.facts.request_count == first.facts.request_count
+    assert reads.facts.title == "cookie= local=null session=null"
+
+
+def test_a_tab_that_timed_out_is_replaced(chromium, pages_site):
+    async def run():
+        tab = Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"])
+        try:
+            await visit(chromium.browser, tab.device, pages_site.url + "plain.html", timeout=15,
+                        user_agent=tab.user_agent, tab=tab)
+            before = tab.page
+            hung = await visit(chromium.browser, tab.device, pages_site.url + "slow/20000/plain.html", timeout=2,
+                               user_agent=tab.user_agent, tab=tab)
+            after_timeout = tab.page
+            ok = await visit(chromium.browser, tab.device, pages_site.url + "plain.html", timeout=15,
+                             user_agent=tab.user_agent, tab=tab)
+            return before, hung, after_timeout, ok, tab.page
+        finally:
+            await tab.close()
+
+    before, hung, after_timeout, ok, fresh = chromium.call(run())
+    assert before is not None and hung.error.kind == "timeout"
+    assert after_timeout is None  # thrown away...
+    assert ok.error is None and fresh is not None and fresh is not before  # ...and a new one took over
