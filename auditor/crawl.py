@@ -148,10 +148,16 @@ class Crawl:
         self._taken.update(position for position, _ in done_before.values())
         for i, url in enumerate(self.start_urls):
             self.frontier.offer(url, 0, (0, i))
-        await self._discover()
         async with async_playwright() as playwright:
             self._playwright = playwright
-            await self._start_browsers()
+            # robots.txt and sitemaps are fetched while the browser starts: both are on the way to the first page
+            discovering = asyncio.ensure_future(self._discover())
+            try:
+                await self._start_browsers()
+            except BaseException:
+                discovering.cancel()
+                raise
+            await discovering
             try:
                 depth = 0
                 while depth <= self.settings.max_depth and not self.interrupted:
