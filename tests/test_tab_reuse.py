@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 from auditor import browser as browsers
 from auditor.measure import Tab, visit
+from auditor.serve import StaticSite
+from tests.conftest import PAGES
 
 LEAVES_TRACES = (
     '<!doctype html><title>x</title><link rel="icon" href="data:,">'
@@ -17,14 +21,14 @@ READS_TRACES = (
 )
 
 
-def test_reused_tab_starts_every_visit_clean(chromium, pages_site, tmp_path):
-    root = pages_site.url
-    # the fixture server serves tests/fixtures/pages; write two pages beside it for this test
-    from tests.conftest import PAGES
+def test_reused_tab_starts_every_visit_clean(chromium, tmp_path):
+    (tmp_path / "img").mkdir()
+    shutil.copy(PAGES / "img" / "known-20000.svg", tmp_path / "img")
+    (tmp_path / "_traces.html").write_text(LEAVES_TRACES)
+    (tmp_path / "_reads.html").write_text(READS_TRACES)
+    with StaticSite(tmp_path) as site:
+        root = site.url
 
-    (PAGES / "_traces.html").write_text(LEAVES_TRACES)
-    (PAGES / "_reads.html").write_text(READS_TRACES)
-    try:
         async def run():
             tab = Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"])
             try:
@@ -40,9 +44,6 @@ def test_reused_tab_starts_every_visit_clean(chromium, pages_site, tmp_path):
             return first, again, reads, reused
 
         first, again, reads, reused = chromium.call(run())
-    finally:
-        (PAGES / "_traces.html").unlink()
-        (PAGES / "_reads.html").unlink()
     assert reused  # the same tab served all three visits
     assert first.facts.transfer_bytes >= 20000
     assert again.facts.transfer_bytes == first.facts.transfer_bytes  # nothing came from the cache
