@@ -31,7 +31,7 @@ TAB_VISITS = 25  # visits a tab serves before it is replaced
 MAX_NAVIGATIONS = 10  # a page that replaces itself more often than this (meta refresh, script loops) is a loop
 SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
 QUIET_S = 0.3  # the network counts as quiet after this long without a request starting or ending
-MIN_SETTLE_S = 0.5  # the least time from DOMContentLoaded to measuring: timers that reveal content fire by then
+TIMER_CAP_S = 1.0  # from DOMContentLoaded, the longest wait for the page's short timers (polling never ends)
 ANIMATION_CAP_MS = 1000  # and at most this long for entrance animations to finish
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TRANSIENT_STATUS = {502, 503, 504}
@@ -53,6 +53,8 @@ NET_ERRORS = {
     "ERR_INVALID_RESPONSE": "the server sent a response the browser could not read",
     "ERR_CONTENT_DECODING_FAILED": "the server sent a body that could not be decoded",
 }
+
+_PENDING_TIMERS = "() => (window.__croObserved && window.__croObserved.timers ? window.__croObserved.timers() : 0)"
 
 _SETTLE_ANIMATIONS = """(cap) => new Promise((done) => {
   const finite = (document.getAnimations ? document.getAnimations() : []).filter((a) => {
@@ -315,20 +317,27 @@ class _Network:
 
 
 async def _settle(page: Page, network: _Network, deadline: float) -> None:
-    """After DOMContentLoaded: wait for load, then a quiet network and entrance animations; each bounded.
-
-    Templates often reveal content from timers shortly after load, so the page gets at least MIN_SETTLE_S
-    after DOMContentLoaded, and animations are awaited twice: ones started while waiting count too."""
+    """After DOMContentLoaded: wait for load, a quiet network, the short timers the page set (templates
+    reveal content from them) and entrance animations; each bounded. Animations are awaited twice: ones
+    that timers started while waiting count too."""
     remaining = lambda: max(0.001, deadline - time.monotonic())  # noqa: E731
-    earliest = time.monotonic() + MIN_SETTLE_S
+    timers_until = time.monotonic() + TIMER_CAP_S
     try:
         await page.wait_for_load_state("load", timeout=remaining() * 1000)
     except PlaywrightTimeout:
         return  # load never fired (a hanging resource): measure what is there
     until = time.monotonic() + min(SETTLE_CAP_S, remaining())
-    await network.quiet(QUIET_S, until)  # requests started by timers after load get QUIET_S to show up
-    if time.monotonic() < earliest:
-        await asyncio.sleep(earliest - time.monotonic())
+    while True:
+        await network.quiet(QUIET_S, until)  # requests started by timers after load get QUIET_S to show up
+        if time.monotonic() >= min(until, timers_until):
+            break
+        try:
+            pending = await asyncio.wait_for(page.evaluate(_PENDING_TIMERS), 1.0)
+        except (PlaywrightError, asyncio.TimeoutError):
+            break
+        if not pending:
+            break
+        await asyncio.sleep(0.05)
     for _ in range(2):
         budget = min(until - time.monotonic(), ANIMATION_CAP_MS / 1000 + 0.5)
         if budget <= 0:

@@ -10,7 +10,24 @@
     window.prompt = () => null;
   } catch (e) {}
   if (window !== window.top || window.__croObserved) return;
-  const seen = (window.__croObserved = { lcp: null, cls: null });
+  const seen = (window.__croObserved = { lcp: null, cls: null, timers: () => 0 });
+  // Short timers: templates reveal content from them just after load. Counting the ones still pending lets
+  // the auditor wait for exactly those (up to a bound) instead of pausing a fixed time on every page.
+  try {
+    const pending = new Set();
+    const setT = window.setTimeout;
+    const clearT = window.clearTimeout;
+    window.setTimeout = function (handler, delay, ...args) {
+      const ms = delay === undefined ? 0 : Number(delay);
+      if (typeof handler !== "function" || !(ms <= 1000)) return setT.call(this, handler, delay, ...args);
+      let id;
+      id = setT.call(this, function (...a) { pending.delete(id); return handler.apply(this, a); }, delay, ...args);
+      pending.add(id);
+      return id;
+    };
+    window.clearTimeout = function (id) { pending.delete(id); return clearT.call(this, id); };
+    seen.timers = () => pending.size;
+  } catch (e) {}
   try { performance.setResourceTimingBufferSize(10000); } catch (e) {}
   try {
     new PerformanceObserver((list) => {
