@@ -65,6 +65,19 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def _kind(pid: int) -> str:
+    """Which part of the stack a process is: python, driver (node), browser, renderer, gpu, utility."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    if "--type=" in cmd:
+        return cmd.split("--type=", 1)[1].split()[0].replace("-process", "")
+    if "python" in cmd.split(" ")[0]:
+        return "python"
+    return "driver" if "node" in cmd.split(" ")[0] else "browser"
+
+
 def _cpu_s(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -82,6 +95,7 @@ class TreeSampler(threading.Thread):
         self.pid, self.every = pid, every
         self.peak_kb = 0
         self.cpu: dict[int, float] = {}
+        self.kinds: dict[int, str] = {}
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -90,11 +104,20 @@ class TreeSampler(threading.Thread):
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
             for p in pids:
                 self.cpu[p] = max(self.cpu.get(p, 0.0), _cpu_s(p))
+                if p not in self.kinds:
+                    self.kinds[p] = _kind(p)
             time.sleep(self.every)
 
     @property
     def cpu_s(self) -> float:
         return sum(self.cpu.values())
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, seconds in self.cpu.items():
+            kind = self.kinds.get(pid, "gone")
+            out[kind] = out.get(kind, 0.0) + seconds
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 # ---- the phases, each run in a child process ------------------------------------------------------
@@ -178,6 +201,7 @@ def run_phase(argv: list[str]) -> dict:
     result = json.loads(stdout.strip().splitlines()[-1])
     result["peak_mb"] = sampler.peak_kb / 1024
     result["cpu_s"] = sampler.cpu_s
+    result["cpu_by_kind"] = sampler.cpu_by_kind()
     return result
 
 
@@ -214,6 +238,8 @@ def main() -> None:
           f"(goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
     print(f"  vs. cold: wall {audit['wall_s'] / cold['wall_s']:.2f}x, CPU {audit['cpu_s'] / cold['cpu_s']:.2f}x "
           f"(the bare loop with the HTTP cache emptied before each visit, as the audit must to measure a first visit)")
+    for name, r in (("bare cold", cold), ("audit", audit)):
+        print(f"{name:>10}: CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["cpu_by_kind"].items()))
     if audit.get("phases"):
         total = sum(audit["phases"].values()) or 1
         parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f}%)" for k, v in audit["phases"].items())
