@@ -24,7 +24,7 @@ from auditor.discover import SiteRules, discover
 from auditor.facts import PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
-from auditor.urls import BadURL, Scope, normalize, pattern_key
+from auditor.urls import BadURL, Scope, normalize, origin_of, pattern_key
 
 
 @dataclass(order=True)
@@ -191,7 +191,7 @@ class Crawl:
             limits=limits, auth=auth,
         ) as client:
             for url in self.start_urls:
-                origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+                origin = origin_of(url)
                 if origin in self.site_rules:
                     continue
                 if not (self.settings.respect_robots or self.settings.sitemaps):
@@ -211,10 +211,10 @@ class Crawl:
         if not self.settings.auth:
             return None
         user, _, password = self.settings.auth.partition(":")
-        return {"username": user, "password": password, "origin": "{0.scheme}://{0.netloc}".format(urlsplit(self.start_urls[0]))}
+        return {"username": user, "password": password, "origin": origin_of(self.start_urls[0])}
 
     def _allowed(self, url: str) -> bool:
-        rules = self.site_rules.get("{0.scheme}://{0.netloc}".format(urlsplit(url)))
+        rules = self.site_rules.get(origin_of(url))
         return rules is None or rules.allows(url, "cro-audit")
 
     # ---- browsers -------------------------------------------------------------------------
@@ -319,7 +319,6 @@ class Crawl:
     async def _visit_with_retries(
         self, browser_index: int, page: PageResult, device: str, position: int, tabs: dict[str, Tab]
     ) -> Visit:
-        profile = browsers.PROFILES[device]
         shot = None
         if self.settings.screenshots != "off":
             name = f"screenshots/{position:04d}-{device}.jpg"
@@ -329,16 +328,12 @@ class Crawl:
         crashes = 0
         while True:
             result = await visit(
-                self._browsers[browser_index],
-                profile,
+                self._tab(tabs, browser_index, device),
                 page.url,
                 timeout=self.settings.timeout,
-                user_agent=self._user_agents[device],
-                headers=self.settings.headers,
                 screenshot=shot,
                 screenshot_scale=self.settings.screenshots if self.settings.screenshots != "off" else "css",
                 before_navigate=lambda: self.throttle.wait(page.url),
-                tab=self._tab(tabs, browser_index, device),
             )
             self.timings.update(result.timings)
             self.visits_per_browser[browser_index] += 1

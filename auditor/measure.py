@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
@@ -22,6 +21,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from auditor.browser import Device, new_context
 from auditor.facts import DeviceFacts, PageError
+from auditor.urls import origin_of
 
 MEASURE_JS = resources.files("auditor").joinpath("measure.js").read_text(encoding="utf-8")
 OBSERVE_JS = resources.files("auditor").joinpath("observe.js").read_text(encoding="utf-8")
@@ -159,8 +159,7 @@ class Tab:
         await self.context.clear_cookies()
         await self._cdp.send("Network.clearBrowserCache")
         if url and url.startswith(("http://", "https://")):
-            origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-            await self._cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            await self._cdp.send("Storage.clearDataForOrigin", {"origin": origin_of(url), "storageTypes": "all"})
 
     async def close(self) -> None:
         context, self.context, self.page, self._cdp = self.context, None, None, None
@@ -170,27 +169,21 @@ class Tab:
 
 
 async def visit(
-    browser: Browser,
-    device: Device,
+    tab: Tab,
     url: str,
     *,
     timeout: float,
-    user_agent: str,
-    headers: dict[str, str] | None = None,
     screenshot: tuple[Path, str] | None = None,
     screenshot_scale: str = "css",
     before_navigate: Callable[[], Awaitable[None]] | None = None,
-    credentials: dict | None = None,
-    header_scope: Callable[[str], bool] | None = None,
-    tab: Tab | None = None,
+    keep: bool = True,
 ) -> Visit:
-    """Visit `url` as `device`; never raises for anything the page does, never outlives `timeout` by much.
+    """Visit `url` in `tab` (its browser, device and user agent); never raises for anything the page does,
+    never outlives `timeout` by much.
 
-    With a `tab` the visit reuses it (and leaves it wiped, or closed if the visit went wrong); without one
-    it uses a tab of its own and closes it."""
-    own = tab is None
-    if tab is None:
-        tab = Tab(browser, device, user_agent, headers, credentials, header_scope)
+    With `keep` the tab is left wiped for the next visit (or closed if this one went wrong); without, it is
+    closed: a one-off visit."""
+    browser, device = tab.browser, tab.device
     result = Visit(device=device.name)
     started = time.monotonic()
     try:
@@ -220,7 +213,7 @@ async def visit(
                 result.status_code = 401
     finally:
         closing = time.monotonic()
-        if own or not healthy:
+        if not keep or not healthy:
             await tab.close()
         else:
             try:

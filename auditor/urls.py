@@ -68,6 +68,12 @@ def _is_tracking(name: str) -> bool:
     return name.startswith("utm_") or name in TRACKING_PARAMS
 
 
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, as browsers and robots.txt scope things."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def site_key(url: str) -> str:
     """The host that defines a site: `www.` and the bare domain are one site."""
     host = (urlsplit(url).hostname or "").lower().rstrip(".")

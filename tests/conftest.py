@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from auditor import browser as browsers
-from auditor.measure import Visit, visit
+from auditor.measure import Tab, Visit, visit
 from auditor.serve import StaticSite
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -39,9 +39,11 @@ class BrowserThread:
 
     def visit(self, url: str, device: str = "desktop", timeout: float = 15, screenshot=None) -> Visit:
         return self.call(
-            visit(self.browser, browsers.PROFILES[device], url, timeout=timeout,
-                  user_agent=self.agents[device], screenshot=screenshot)
+            visit(self.tab(device), url, timeout=timeout, screenshot=screenshot, keep=False)
         )
+
+    def tab(self, device: str = "desktop") -> Tab:
+        return Tab(self.browser, browsers.PROFILES[device], self.agents[device])
 
     def close(self) -> None:
         async def stop() -> None:

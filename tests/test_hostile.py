@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from auditor import browser as browsers
 from auditor.audit import run_audit
 from auditor.config import build
 from auditor.measure import visit
@@ -30,10 +29,7 @@ def outcomes(chromium, hostile):
     async def one(name: str, gate: asyncio.Semaphore):
         async with gate:
             started = time.monotonic()
-            result = await visit(
-                chromium.browser, browsers.PROFILES["desktop"], hostile.url_for(name), timeout=PAGE_TIMEOUT,
-                user_agent=chromium.agents["desktop"],
-            )
+            result = await visit(chromium.tab("desktop"), hostile.url_for(name), timeout=PAGE_TIMEOUT, keep=False)
             outcome = result.error.kind if result.error else "facts"
             return name, (outcome, time.monotonic() - started, result)
 

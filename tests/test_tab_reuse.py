@@ -32,12 +32,9 @@ def test_reused_tab_starts_every_visit_clean(chromium, tmp_path):
         async def run():
             tab = Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"])
             try:
-                first = await visit(chromium.browser, tab.device, root + "_traces.html", timeout=15,
-                                    user_agent=tab.user_agent, tab=tab)
-                again = await visit(chromium.browser, tab.device, root + "_traces.html", timeout=15,
-                                    user_agent=tab.user_agent, tab=tab)
-                reads = await visit(chromium.browser, tab.device, root + "_reads.html", timeout=15,
-                                    user_agent=tab.user_agent, tab=tab)
+                first = await visit(tab, root + "_traces.html", timeout=15)
+                again = await visit(tab, root + "_traces.html", timeout=15)
+                reads = await visit(tab, root + "_reads.html", timeout=15)
                 reused = tab.page is not None
             finally:
                 await tab.close()
@@ -55,14 +52,11 @@ def test_a_tab_that_timed_out_is_replaced(chromium, pages_site):
     async def run():
         tab = Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"])
         try:
-            await visit(chromium.browser, tab.device, pages_site.url + "plain.html", timeout=15,
-                        user_agent=tab.user_agent, tab=tab)
+            await visit(tab, pages_site.url + "plain.html", timeout=15)
             before = tab.page
-            hung = await visit(chromium.browser, tab.device, pages_site.url + "slow/20000/plain.html", timeout=2,
-                               user_agent=tab.user_agent, tab=tab)
+            hung = await visit(tab, pages_site.url + "slow/20000/plain.html", timeout=2)
             after_timeout = tab.page
-            ok = await visit(chromium.browser, tab.device, pages_site.url + "plain.html", timeout=15,
-                             user_agent=tab.user_agent, tab=tab)
+            ok = await visit(tab, pages_site.url + "plain.html", timeout=15)
             return before, hung, after_timeout, ok, tab.page
         finally:
             await tab.close()
