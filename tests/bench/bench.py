@@ -1,6 +1,6 @@
 """Benchmark: the audit against a bare Playwright loop over the same pages, on this machine, in one run.
 
-    .venv/bin/python -m tests.bench.bench [--pages 100] [--concurrency N] [--repeat 1]
+    .venv/bin/python -m tests.bench.bench [--pages 100] [--concurrency N] [--phases bare,cold,audit]
 
 It generates a site of realistic pages, serves it on 127.0.0.1, then runs each phase in its own process
 while sampling that process tree (Python, the Playwright driver and every Chromium process):
@@ -73,9 +73,10 @@ def _kind(pid: int) -> str:
         return "gone"
     if "--type=" in cmd:
         return cmd.split("--type=", 1)[1].split()[0].replace("-process", "")
-    if "python" in cmd.split(" ")[0]:
+    program = Path(cmd.split(" ")[0]).name  # the path alone would call the driver, under site-packages/python3.11, python
+    if program.startswith("python"):
         return "python"
-    return "driver" if "node" in cmd.split(" ")[0] else "browser"
+    return "driver" if program == "node" else "browser"
 
 
 def _cpu_s(pid: int) -> float:
@@ -209,6 +210,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=default_concurrency())
+    parser.add_argument("--phases", default="bare,cold,audit",
+                        help="which phases to run, comma-separated (default: all three; ratios need two)")
     parser.add_argument("--phase", choices=["bare", "audit"], help=argparse.SUPPRESS)
     parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)
@@ -225,22 +228,29 @@ def main() -> None:
             urls = [site.url + p.lstrip("/") for p in paths]
             print(f"{args.pages} pages x 2 devices, concurrency {args.concurrency}, {os.cpu_count()} cores", flush=True)
             bare_args = ["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)]
-            bare = run_phase(bare_args)
-            cold = run_phase([*bare_args, "--cold"])
-            audit = run_phase(["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
-                               "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out")])
-    for name, r in (("bare loop", bare), ("bare cold", cold), ("audit", audit)):
+            wanted = set(args.phases.split(","))
+            bare = run_phase(bare_args) if "bare" in wanted else None
+            cold = run_phase([*bare_args, "--cold"]) if "cold" in wanted else None
+            audit = None
+            if "audit" in wanted:
+                audit = run_phase(["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
+                                   "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out")])
+    ran = [(name, r) for name, r in (("bare loop", bare), ("bare cold", cold), ("audit", audit)) if r]
+    for name, r in ran:
         print(f"{name:>10}: {r['wall_s']:6.1f} s wall, {r['visits'] / r['wall_s']:5.1f} visits/s, "
               f"{r['cpu_s']:6.1f} CPU s, peak {r['peak_mb']:6.0f} MB")
-    print(f"     audit: {audit['pages']} pages, {audit['pages'] / audit['wall_s']:.2f} pages/s, first page after "
-          f"{audit['first_page_s']:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
-    print(f"     ratio: wall {audit['wall_s'] / bare['wall_s']:.2f}x, CPU {audit['cpu_s'] / bare['cpu_s']:.2f}x "
-          f"(goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
-    print(f"  vs. cold: wall {audit['wall_s'] / cold['wall_s']:.2f}x, CPU {audit['cpu_s'] / cold['cpu_s']:.2f}x "
-          f"(the bare loop with the HTTP cache emptied before each visit, as the audit must to measure a first visit)")
-    for name, r in (("bare cold", cold), ("audit", audit)):
+    if audit:
+        print(f"     audit: {audit['pages']} pages, {audit['pages'] / audit['wall_s']:.2f} pages/s, first page after "
+              f"{audit['first_page_s']:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
+    if audit and bare:
+        print(f"     ratio: wall {audit['wall_s'] / bare['wall_s']:.2f}x, CPU {audit['cpu_s'] / bare['cpu_s']:.2f}x "
+              f"(goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
+    if audit and cold:
+        print(f"  vs. cold: wall {audit['wall_s'] / cold['wall_s']:.2f}x, CPU {audit['cpu_s'] / cold['cpu_s']:.2f}x "
+              f"(the bare loop with the HTTP cache emptied before each visit, as the audit must to measure a first visit)")
+    for name, r in ran:
         print(f"{name:>10}: CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["cpu_by_kind"].items()))
-    if audit.get("phases"):
+    if audit and audit.get("phases"):
         total = sum(audit["phases"].values()) or 1
         parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f}%)" for k, v in audit["phases"].items())
         print(f"     where the audit's visit time goes (summed over visits): {parts}")
