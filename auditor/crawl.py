@@ -85,24 +85,43 @@ class Frontier:
 
 
 class HostThrottle:
-    """Spaces page requests to one host by `--rate` or robots.txt Crawl-delay, whichever is slower."""
+    """Spaces page requests to one host by `--rate` or robots.txt Crawl-delay, whichever is slower.
+
+    The gap runs from the moment the browser actually sends a request, not from when a worker was let
+    go: on a busy machine a navigation can leave late, and the next one must still keep its distance."""
 
     def __init__(self) -> None:
         self.interval: dict[str, float] = {}
         self._next: dict[str, float] = {}
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def wait(self, url: str) -> None:
+    async def wait(self, url: str) -> Callable[[], None] | None:
+        """Wait for this host's turn; the caller calls the returned `sent` once its request has left
+        (or failed to), which starts the gap before the next one. None: this host is not limited."""
         host = urlsplit(url).netloc
         gap = self.interval.get(host, 0.0)
         if gap <= 0:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next.get(host, 0.0))
-            self._next[host] = at + gap
-        if at > now:
-            await asyncio.sleep(at - now)
+            return None
+        lock = self._locks.setdefault(host, asyncio.Lock())
+        await lock.acquire()
+        try:
+            delay = self._next.get(host, 0.0) - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        except BaseException:
+            lock.release()
+            raise
+
+        done = False
+
+        def sent() -> None:  # once: a second call would free the lock another worker now holds
+            nonlocal done
+            if not done:
+                done = True
+                self._next[host] = time.monotonic() + gap
+                lock.release()
+
+        return sent
 
 
 ProgressFn = Callable[[int, int, PageResult], None]

@@ -178,7 +178,7 @@ async def visit(
     timeout: float,
     screenshot: tuple[Path, str] | None = None,
     screenshot_scale: str = "css",
-    before_navigate: Callable[[], Awaitable[None]] | None = None,
+    before_navigate: Callable[[], Awaitable[Callable[[], None] | None]] | None = None,
     keep: bool = True,
 ) -> Visit:
     """Visit `url` in `tab` (its browser, device and user agent); never raises for anything the page does,
@@ -197,12 +197,14 @@ async def visit(
         return result
     result.lap("context", started)
     healthy = False
+    sent: Callable[[], None] | None = None
     try:
-        if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out
-            await before_navigate()
+        if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out,
+            sent = await before_navigate()  # and is told when that request leaves
         tab.navigations = 0
         if tab.network is not None:
             tab.network.in_flight = 0  # what the last page left in flight is not this page's
+            tab.network.on_request = sent
         # Past the page timeout the visit is cut short, whatever it is doing.
         await asyncio.wait_for(_visit(page, tab, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
         healthy = result.error is None or result.error.kind in ("http_error", "not_html")
@@ -215,6 +217,10 @@ async def visit(
             if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
                 result.status_code = 401
     finally:
+        if sent is not None:
+            sent()  # no request left at all (a bad URL), or it has: either way the next one may go
+            if tab.network is not None:
+                tab.network.on_request = None
         closing = time.monotonic()
         if not keep or not healthy:
             await tab.close()
@@ -297,6 +303,7 @@ class _Network:
     def __init__(self, page: Page) -> None:
         self.in_flight = 0
         self.last_change = time.monotonic()
+        self.on_request: Callable[[], None] | None = None  # told of the next request (the rate limit's cue)
         page.on("request", lambda _: self._change(+1))
         page.on("requestfinished", lambda _: self._change(-1))
         page.on("requestfailed", lambda _: self._change(-1))
@@ -304,6 +311,9 @@ class _Network:
     def _change(self, delta: int) -> None:
         self.in_flight = max(0, self.in_flight + delta)
         self.last_change = time.monotonic()
+        if delta > 0 and self.on_request is not None:
+            cue, self.on_request = self.on_request, None
+            cue()
 
     async def quiet(self, for_s: float, until: float) -> None:
         while time.monotonic() < until:

@@ -111,11 +111,12 @@ def page_request_gaps(server: RecordingServer) -> list[float]:
 
 def test_rate_limit_spaces_page_requests(tmp_path):
     with RecordingServer(site_of(4)) as server:
-        run_audit([server.url], settings(rate=2.0, concurrency=4), load_rulebook(), tmp_path / "out")
+        run_audit([server.url], settings(rate=1.0, concurrency=4), load_rulebook(), tmp_path / "out")
         gaps = page_request_gaps(server)
-    # Requests leave 0.5 s apart; on a busy machine each may arrive up to ~0.2 s late, so judge the span
-    # (unthrottled, four workers would send them within a fraction of a second).
-    assert len(gaps) == 4 and sum(gaps) >= 1.7 and min(gaps) >= 0.15
+    # Requests leave the browser 1 s apart. This server shares the auditor's process (and its GIL), so on
+    # a busy machine one may be logged up to ~0.4 s late; unthrottled, four workers would send them all
+    # within a fraction of a second.
+    assert len(gaps) == 4 and sum(gaps) >= 3.6 and min(gaps) >= 0.5
 
 
 def test_robots_crawl_delay_is_honoured(tmp_path):
