@@ -39,8 +39,18 @@ if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra
 fi
 rm -f "$log"
 
+# The test suite drives chromedriver as a stand-in WebDriver server; Debian's matches Debian's Chromium.
+test_extras() {
+  [ -n "$extras" ] || return 0
+  command -v chromedriver >/dev/null && return 0
+  command -v dpkg >/dev/null && dpkg -s chromium >/dev/null 2>&1 || return 0
+  say "installing chromium-driver (for the test of WebDriver endpoints)"
+  apt_install chromium-driver || say "chromium-driver did not install; that one test will be skipped"
+}
+
 if .venv/bin/cro-audit doctor >/dev/null 2>&1; then
   say "browser: $(.venv/bin/cro-audit doctor)"
+  test_extras
   exit 0
 fi
 say "no usable Chromium yet; trying Playwright's build"
@@ -54,3 +64,4 @@ fi
 .venv/bin/cro-audit doctor >/dev/null 2>&1 ||
   { .venv/bin/cro-audit doctor || true; say "the browser did not start (see above)"; exit 2; }
 say "browser: $(.venv/bin/cro-audit doctor)"
+test_extras

@@ -11,8 +11,9 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
+import httpx
 from playwright.async_api import Browser, BrowserContext, Playwright
 
 # Flags that keep Chromium quiet and startable as root or in a container. Playwright passes most of these
@@ -90,8 +91,6 @@ def user_agents(browser_version: str, token: str, override: str = "") -> dict[st
 def find_browser(explicit: str | None, playwright: Playwright) -> str | None:
     """The executable to launch, or None to let Playwright use its own Chromium."""
     explicit = explicit or os.environ.get("CRO_AUDIT_BROWSER") or None
-    if os.environ.get("SELENIUM_REMOTE_URL") and not explicit:
-        return None  # Playwright's launch() starts the browser on that Selenium Grid instead
     if explicit:
         path = shutil.which(explicit) or explicit
         if not Path(path).is_file():
@@ -126,10 +125,13 @@ async def launch(playwright: Playwright, executable: str | None) -> Browser:
 
 
 async def connect(playwright: Playwright, endpoint: str, executable: str | None = None) -> Browser:
-    """A remote browser: Chrome DevTools Protocol (http(s)://, a /devtools/ websocket, or cdp+ws://) or a
-    Playwright server (ws://, wss://). `executable` asks a Playwright server started with --unsafe to launch
-    that binary; a server's own launches already carry Playwright's quiet flags."""
+    """A remote browser: Chrome DevTools Protocol (http(s)://, a /devtools/ websocket, or cdp+ws://), a
+    Playwright server (ws://, wss://) or a Selenium Grid 4 / WebDriver server (selenium+http(s)://).
+    `executable` asks a Playwright server started with --unsafe to launch that binary; a server's own
+    launches already carry Playwright's quiet flags."""
     try:
+        if endpoint.startswith("selenium+"):
+            return await _connect_webdriver(playwright, endpoint[len("selenium+"):])
         if endpoint.startswith(("http://", "https://")) or "/devtools/browser" in endpoint:
             return await playwright.chromium.connect_over_cdp(endpoint, timeout=30_000)
         if endpoint.startswith("cdp+"):
@@ -137,12 +139,95 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
         if endpoint.startswith(("ws://", "wss://")):
             headers = {"x-playwright-launch-options": json.dumps({"executablePath": executable})} if executable else None
             return await playwright.chromium.connect(endpoint, timeout=30_000, headers=headers)
+    except BrowserNotFound:
+        raise
     except Exception as exc:  # noqa: BLE001 - whatever the transport says, the user gets one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {first[:200]}") from None
     raise BrowserNotFound(
-        f"Browser endpoint {redact(endpoint)} is neither http(s):// (DevTools) nor ws:// (DevTools or Playwright server)."
+        f"Browser endpoint {redact(endpoint)} is neither http(s):// (DevTools), ws:// (DevTools or Playwright server) "
+        "nor selenium+http(s):// (Selenium Grid)."
     )
+
+
+async def close(browser: Browser) -> None:
+    """Close a browser; one borrowed from a Selenium Grid is handed back (its WebDriver session ended)."""
+    try:
+        await browser.close()
+    finally:
+        session = _grid_sessions.pop(id(browser), None)
+        if session is not None:
+            await _end_session(*session)
+
+
+# ---- Selenium Grid 4 (and any W3C WebDriver server for Chrome) ------------------------------------
+# A grid hands out browsers as WebDriver sessions. Grid 4 proxies each session's DevTools websocket and
+# names it in the `se:cdp` capability; a bare chromedriver (or Grid 3) names the browser's own DevTools
+# address in goog:chromeOptions.debuggerAddress instead. Either way cro-audit then drives the browser over
+# CDP, as it does any remote Chromium, and ends the session when done so the grid gets its slot back.
+_grid_sessions: dict[int, tuple[str, str, tuple[str, str] | None]] = {}  # id(browser) -> (grid URL, session, auth)
+
+
+def _grid_capabilities() -> dict:
+    args = ["--headless=new", *QUIET_FLAGS]
+    return {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"args": args}}}}
+
+
+async def _connect_webdriver(playwright: Playwright, grid: str) -> Browser:
+    parts = urlsplit(grid)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BrowserNotFound(f"A Selenium Grid endpoint looks like selenium+http://grid:4444, not {redact(grid)}.")
+    # http://user:key@grid:4444 for grids behind basic auth; the key stays out of every message.
+    auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+    base = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path.rstrip("/"), "", ""))
+    async with httpx.AsyncClient(timeout=120, auth=auth) as client:  # a grid queues requests until a slot frees
+        try:
+            response = await client.post(f"{base}/session", json=_grid_capabilities())
+        except httpx.HTTPError as exc:
+            raise BrowserNotFound(f"Cannot reach the Selenium Grid at {redact(grid)}: {exc or type(exc).__name__}") from None
+        try:
+            value = response.json().get("value") or {}
+        except ValueError:
+            value = {}
+        if response.status_code >= 400 or "sessionId" not in value:
+            why = value.get("message") or value.get("error") or f"HTTP {response.status_code}"
+            raise BrowserNotFound(f"The Selenium Grid at {redact(grid)} gave no browser: {str(why).splitlines()[0][:200]}")
+    session_id, capabilities = value["sessionId"], value.get("capabilities") or {}
+    try:
+        cdp = _devtools_address(capabilities, parts.hostname or "")
+        browser = await playwright.chromium.connect_over_cdp(cdp, timeout=30_000)
+    except Exception as exc:  # noqa: BLE001 - hand the slot back before reporting
+        await _end_session(base, session_id, auth)
+        if isinstance(exc, BrowserNotFound):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BrowserNotFound(f"The Selenium Grid at {redact(grid)} gave a browser cro-audit cannot drive: {first[:200]}") from None
+    _grid_sessions[id(browser)] = (base, session_id, auth)
+    return browser
+
+
+def _devtools_address(capabilities: dict, grid_host: str) -> str:
+    """The session's DevTools endpoint, as reachable from here: a grid that says "localhost" means itself."""
+    address = capabilities.get("se:cdp")
+    if not address:
+        options = capabilities.get("goog:chromeOptions") or {}
+        debugger = options.get("debuggerAddress") if isinstance(options, dict) else None
+        if not debugger:
+            raise BrowserNotFound("The Selenium Grid's browser has no DevTools endpoint (se:cdp): "
+                                  "cro-audit needs a Chrome or Chromium node.")
+        address = f"http://{debugger}"
+    parts = urlsplit(address)
+    if parts.hostname in ("localhost", "127.0.0.1", "::1") and grid_host not in ("localhost", "127.0.0.1", "::1", ""):
+        address = urlunsplit(parts._replace(netloc=f"{grid_host}:{parts.port}" if parts.port else grid_host))
+    return address
+
+
+async def _end_session(base: str, session_id: str, auth: tuple[str, str] | None) -> None:
+    try:
+        async with httpx.AsyncClient(timeout=10, auth=auth) as client:
+            await client.delete(f"{base}/session/{session_id}")
+    except httpx.HTTPError:
+        pass  # the grid reaps idle sessions itself
 
 
 def redact(endpoint: str) -> str:

@@ -153,9 +153,10 @@ Select = Annotated[Optional[list[str]], typer.Option(help="Only rules whose id s
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")]
 BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
 BrowserEndpoint = Annotated[Optional[list[str]], typer.Option(
-    help="Remote browser: DevTools http(s)/ws URL or Playwright ws:// server (repeatable: pages are spread over them).")]
+    help="Remote browser: DevTools http(s)/ws URL, Playwright ws:// server, or selenium+http://grid:4444 "
+         "(repeatable: pages are spread over them).")]
 Header = Annotated[Optional[list[str]], typer.Option(
-    help="Extra HTTP header 'Name: value' on every request the pages make, third parties included (never reported); for a password use --auth.")]
+    help="Extra HTTP header 'Name: value' on every request to the audited origin, never to third parties (never reported).")]
 Auth = Annotated[Optional[str], typer.Option(
     envvar="CRO_AUDIT_AUTH", show_envvar=True,
     help="'user:password' for HTTP auth on the audited site only (staging); better from the environment. Never reported.")]

@@ -188,7 +188,7 @@ class Crawl:
             finally:
                 for b in self._browsers:
                     try:
-                        await asyncio.wait_for(b.close(), 10)
+                        await asyncio.wait_for(browsers.close(b), 15)
                     except Exception:  # noqa: BLE001 - already gone
                         pass
         return [self.results[k] for k in sorted(self.results)]
@@ -257,6 +257,10 @@ class Crawl:
             if current.is_connected():
                 return current
             assert self._playwright is not None
+            try:
+                await asyncio.wait_for(browsers.close(current), 15)  # a grid gets the dead session's slot back
+            except Exception:  # noqa: BLE001 - it is gone already
+                pass
             if self.settings.browser_endpoints:
                 fresh = await browsers.connect(
                     self._playwright, self.settings.browser_endpoints[index], self.settings.browser_path

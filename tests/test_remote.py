@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -114,4 +116,165 @@ def test_cli_reports_a_bad_endpoint_in_one_line(site, tmp_path):
         capture_output=True, text=True, timeout=60, env={**os.environ},
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "neither http(s):// (DevTools) nor ws://" in result.stderr
+    assert "neither http(s):// (DevTools), ws:// (DevTools or Playwright server) nor selenium+" in result.stderr
+
+
+# ---- Selenium Grid 4 ---------------------------------------------------------------------------------
+class StandInGrid:
+    """What a Selenium Grid 4 hub does for a Chrome session, on loopback: POST /session starts a real
+    Chromium and answers with its DevTools websocket in `se:cdp`; DELETE /session/<id> stops it.
+    `mode` makes it misbehave: "full" (no free slot), "firefox" (a node without DevTools)."""
+
+    def __init__(self, executable: str, profiles: Path, mode: str = "ok", user: str = "", key: str = "") -> None:
+        import base64
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict] = []
+        self.sessions: dict[str, subprocess.Popen] = {}
+        self.ended: list[str] = []
+        grid = self
+        expected_auth = "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode() if user else None
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def answer(self, status: int, value: dict) -> None:
+                body = json.dumps({"value": value}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                if expected_auth and self.headers.get("Authorization") != expected_auth:
+                    return self.answer(401, {"error": "unauthorized", "message": "Basic auth required"})
+                grid.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                if mode == "full":
+                    return self.answer(500, {"error": "session not created",
+                                             "message": "Could not start a new session. No free slot\nBuild info: ..."})
+                session = f"s{len(grid.requests)}"
+                if mode == "firefox":
+                    return self.answer(200, {"sessionId": session, "capabilities": {"browserName": "firefox"}})
+                proc, endpoint = start_devtools_chromium(executable, profiles / session)
+                grid.sessions[session] = proc
+                with httpx.Client() as client:
+                    ws = client.get(f"{endpoint}/json/version").json()["webSocketDebuggerUrl"]
+                self.answer(200, {"sessionId": session, "capabilities": {"browserName": "chrome", "se:cdp": ws}})
+
+            def do_DELETE(self) -> None:
+                session = self.path.rstrip("/").rsplit("/", 1)[-1]
+                grid.ended.append(session)
+                proc = grid.sessions.pop(session, None)
+                if proc:
+                    proc.terminate()
+                    proc.wait(10)
+                self.answer(200, {})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        for proc in self.sessions.values():
+            proc.terminate()
+            proc.wait(10)
+
+
+@pytest.fixture
+def grid(executable, tmp_path):
+    made = []
+
+    def make(**kwargs) -> StandInGrid:
+        made.append(StandInGrid(executable, tmp_path, **kwargs))
+        return made[-1]
+
+    yield make
+    for g in made:
+        g.close()
+
+
+def test_selenium_grid_session_drives_the_audit_and_is_handed_back(grid, site, tmp_path):
+    hub = grid()
+    settings = build({}, {"browser_endpoints": [f"selenium+{hub.url}"], "screenshots": "off"})
+    outcome = run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+    assert len(outcome.pages) == 6 and all(p.error is None for p in outcome.pages)
+    assert outcome.pages[0].devices["mobile"].viewport_width == 390
+    # One session asked for a headless Chrome with the quiet flags, and was ended when the audit finished.
+    [request] = hub.requests
+    wanted = request["capabilities"]["alwaysMatch"]
+    assert wanted["browserName"] == "chrome"
+    assert {"--headless=new", "--disable-background-networking", "--disable-component-update"} <= set(
+        wanted["goog:chromeOptions"]["args"])
+    assert hub.ended == ["s1"] and hub.sessions == {}
+
+
+def test_selenium_grid_behind_basic_auth_keeps_the_key_out_of_messages(grid, site, tmp_path):
+    hub = grid(user="agency", key="k3y")
+    host = hub.url.removeprefix("http://")
+    settings = build({}, {"browser_endpoints": [f"selenium+http://agency:k3y@{host}"], "screenshots": "off",
+                          "max_pages": 1})
+    outcome = run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+    assert outcome.pages[0].error is None and hub.ended == ["s1"]
+    wrong = build({}, {"browser_endpoints": [f"selenium+http://agency:nope@{host}"], "max_pages": 1})
+    with pytest.raises(BrowserNotFound) as caught:
+        run_audit([site.url], wrong, load_rulebook(), tmp_path / "out2")
+    assert str(caught.value) == f"The Selenium Grid at http://{host} gave no browser: Basic auth required"
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("full", "The Selenium Grid at {url} gave no browser: Could not start a new session. No free slot"),
+        ("firefox", "The Selenium Grid's browser has no DevTools endpoint (se:cdp): cro-audit needs a Chrome or Chromium node."),
+    ],
+)
+def test_selenium_grid_refusals_are_one_line(grid, site, tmp_path, mode, message):
+    hub = grid(mode=mode)
+    settings = build({}, {"browser_endpoints": [f"selenium+{hub.url}"]})
+    with pytest.raises(BrowserNotFound) as caught:
+        run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+    assert str(caught.value) == message.format(url=hub.url)
+    if mode == "firefox":
+        assert hub.ended == ["s1"]  # a session it cannot use is handed straight back
+
+
+def test_selenium_grid_unreachable(site, tmp_path):
+    settings = build({}, {"browser_endpoints": ["selenium+http://127.0.0.1:1/wd/hub"]})
+    with pytest.raises(BrowserNotFound) as caught:
+        run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+    assert str(caught.value).startswith("Cannot reach the Selenium Grid at http://127.0.0.1:1/wd/hub: ")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.skipif(not shutil.which("chromedriver"), reason="chromedriver is not installed (apt-get install chromium-driver)")
+def test_chromedriver_as_a_webdriver_endpoint(site, tmp_path):
+    """chromedriver speaks the same W3C WebDriver protocol as a grid, and names the browser's DevTools
+    address the Selenium 3 way (goog:chromeOptions.debuggerAddress)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    driver = subprocess.Popen([shutil.which("chromedriver"), f"--port={port}", "--allowed-ips=127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/status").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        settings = build({}, {"browser_endpoints": [f"selenium+http://127.0.0.1:{port}"], "max_pages": 2,
+                              "screenshots": "off"})
+        outcome = run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+        assert [p.error for p in outcome.pages] == [None, None]
+        assert httpx.get(f"http://127.0.0.1:{port}/status").json()["value"]["ready"] is True  # the session ended
+    finally:
+        driver.terminate()
+        driver.wait(10)
