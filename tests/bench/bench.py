@@ -1,6 +1,6 @@
 """Benchmark: the audit against a bare Playwright loop over the same pages, on this machine, in one run.
 
-    .venv/bin/python -m tests.bench.bench [--pages 100] [--concurrency N] [--phases bare,cold,audit]
+    .venv/bin/python -m tests.bench.bench [--pages 100] [--concurrency N] [--phases bare,cold,audit] [--repeat 3]
 
 It generates a site of realistic pages, serves it on 127.0.0.1, then runs each phase in its own process
 while sampling that process tree (Python, the Playwright driver and every Chromium process):
@@ -212,6 +212,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=default_concurrency())
     parser.add_argument("--phases", default="bare,cold,audit",
                         help="which phases to run, comma-separated (default: all three; ratios need two)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of the phases, interleaved; each phase is reported by its median round")
     parser.add_argument("--phase", choices=["bare", "audit"], help=argparse.SUPPRESS)
     parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)
@@ -226,35 +228,60 @@ def main() -> None:
         paths = generate(root, total=args.pages)[: args.pages]
         with StaticSite(root) as site:
             urls = [site.url + p.lstrip("/") for p in paths]
-            print(f"{args.pages} pages x 2 devices, concurrency {args.concurrency}, {os.cpu_count()} cores", flush=True)
+            print(f"{args.pages} pages x 2 devices, concurrency {args.concurrency}, {os.cpu_count()} cores, "
+                  f"{args.repeat} round(s)", flush=True)
             bare_args = ["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)]
-            wanted = set(args.phases.split(","))
-            bare = run_phase(bare_args) if "bare" in wanted else None
-            cold = run_phase([*bare_args, "--cold"]) if "cold" in wanted else None
-            audit = None
-            if "audit" in wanted:
-                audit = run_phase(["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
-                                   "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out")])
-    ran = [(name, r) for name, r in (("bare loop", bare), ("bare cold", cold), ("audit", audit)) if r]
-    for name, r in ran:
-        print(f"{name:>10}: {r['wall_s']:6.1f} s wall, {r['visits'] / r['wall_s']:5.1f} visits/s, "
-              f"{r['cpu_s']:6.1f} CPU s, peak {r['peak_mb']:6.0f} MB")
+            argv = {
+                "bare": bare_args,
+                "cold": [*bare_args, "--cold"],
+                "audit": ["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
+                          "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out")],
+            }
+            wanted = [p for p in ("bare", "cold", "audit") if p in args.phases.split(",")]
+            runs: dict[str, list[dict]] = {p: [] for p in wanted}
+            for n in range(args.repeat):  # rounds interleave the phases, so a slow spell of the machine hits all
+                for phase in wanted:
+                    runs[phase].append(run_phase(argv[phase]))
+                if args.repeat > 1:
+                    print(f"  round {n + 1}: " + ", ".join(f"{p} {runs[p][-1]['wall_s']:.1f} s" for p in wanted), flush=True)
+    report(runs)
+
+
+def _median_run(runs: list[dict]) -> dict:
+    return sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+
+
+def report(runs: dict[str, list[dict]]) -> None:
+    """Each phase by its median round (by wall time); ratios of medians, and their spread over rounds."""
+    chosen = {phase: _median_run(r) for phase, r in runs.items()}
+    names = {"bare": "bare loop", "cold": "bare cold", "audit": "audit"}
+    for phase, r in chosen.items():
+        peak = max(x["peak_mb"] for x in runs[phase])
+        print(f"{names[phase]:>10}: {r['wall_s']:6.1f} s wall, {r['visits'] / r['wall_s']:5.1f} visits/s, "
+              f"{r['cpu_s']:6.1f} CPU s, peak {peak:6.0f} MB")
+    audit, bare, cold = chosen.get("audit"), chosen.get("bare"), chosen.get("cold")
+
+    def spread(floor: str) -> str:
+        ratios = [a["wall_s"] / b["wall_s"] for a, b in zip(runs["audit"], runs[floor])]
+        return f", rounds {min(ratios):.2f}-{max(ratios):.2f}x" if len(ratios) > 1 else ""
+
     if audit:
+        firsts = sorted(a["first_page_s"] for a in runs["audit"] if a["first_page_s"] is not None)
         print(f"     audit: {audit['pages']} pages, {audit['pages'] / audit['wall_s']:.2f} pages/s, first page after "
-              f"{audit['first_page_s']:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
+              f"{firsts[len(firsts) // 2]:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
     if audit and bare:
-        print(f"     ratio: wall {audit['wall_s'] / bare['wall_s']:.2f}x, CPU {audit['cpu_s'] / bare['cpu_s']:.2f}x "
-              f"(goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
+        print(f"     ratio: wall {audit['wall_s'] / bare['wall_s']:.2f}x, CPU {audit['cpu_s'] / bare['cpu_s']:.2f}x"
+              f"{spread('bare')} (goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
     if audit and cold:
-        print(f"  vs. cold: wall {audit['wall_s'] / cold['wall_s']:.2f}x, CPU {audit['cpu_s'] / cold['cpu_s']:.2f}x "
-              f"(the bare loop with the HTTP cache emptied before each visit, as the audit must to measure a first visit)")
-    for name, r in ran:
-        print(f"{name:>10}: CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["cpu_by_kind"].items()))
+        print(f"  vs. cold: wall {audit['wall_s'] / cold['wall_s']:.2f}x, CPU {audit['cpu_s'] / cold['cpu_s']:.2f}x"
+              f"{spread('cold')} (the bare loop with the HTTP cache emptied before each visit, as the audit must "
+              f"to measure a first visit)")
+    for phase, r in chosen.items():
+        print(f"{names[phase]:>10}: CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["cpu_by_kind"].items()))
     if audit and audit.get("phases"):
         total = sum(audit["phases"].values()) or 1
         parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f}%)" for k, v in audit["phases"].items())
         print(f"     where the audit's visit time goes (summed over visits): {parts}")
-
 
 if __name__ == "__main__":
     main()
