@@ -85,7 +85,7 @@ ERROR_KINDS = {
     "http_error": "The server answered with an HTTP error status (400 or above).",
     "not_html": "The URL does not serve an HTML document.",
     "redirect_loop": "The URL redirects in a loop or through too many hops.",
-    "out_of_scope": "The page redirected to another site.",
+    "out_of_scope": "The page redirected, or tried to navigate, to another site; the auditor did not follow.",
     "network": "The server could not be reached.",
     "browser_crash": "The browser tab or the browser crashed while measuring.",
     "blocked_by_robots": "robots.txt disallows this URL for the auditor.",

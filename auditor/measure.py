@@ -122,12 +122,16 @@ class Tab:
     """
 
     def __init__(self, browser: Browser, device: Device, user_agent: str, headers: dict[str, str] | None = None,
-                 credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None) -> None:
+                 credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None,
+                 site_scope: Callable[[str], bool] | None = None) -> None:
         self.browser, self.device, self.user_agent = browser, device, user_agent
         self.headers, self.credentials, self.header_scope = headers or {}, credentials, header_scope
+        self.site_scope = site_scope
+        self.left_site: str | None = None  # where the page tried to take the tab, outside the site
         self.context: BrowserContext | None = None
         self.page: Page | None = None
         self._cdp = None
+        self._main_frame: str | None = None
         self.network: _Network | None = None
         self.navigations = 0
         self.visits = 0
@@ -149,8 +153,31 @@ class Tab:
         page.on("framenavigated", self._navigated)
         self.network = _Network(page)
         self._cdp = await self.context.new_cdp_session(page)
+        if self.site_scope is not None:
+            await self._guard_navigations()
         self.page = page
         return page
+
+    async def _guard_navigations(self) -> None:
+        """Stop the tab leaving the site: a redirect or script that sends the page elsewhere is refused
+        before its request goes out. Only documents are held (one round trip per navigation), and only the
+        top frame's are judged: embeds (videos, maps, payment widgets) are part of the page."""
+        assert self._cdp is not None
+        self._main_frame = (await self._cdp.send("Target.getTargetInfo"))["targetInfo"]["targetId"]
+        self._cdp.on("Fetch.requestPaused", lambda event: asyncio.ensure_future(self._judge_document(event)))
+        await self._cdp.send("Fetch.enable", {"patterns": [{"resourceType": "Document", "requestStage": "Request"}]})
+
+    async def _judge_document(self, event: dict) -> None:
+        cdp, url = self._cdp, event["request"]["url"]
+        if cdp is None:
+            return
+        leaving = (event.get("frameId") == self._main_frame and url.startswith(("http://", "https://"))
+                   and self.site_scope is not None and not self.site_scope(url))
+        if leaving:
+            self.left_site = self.left_site or url
+            await _quiet(cdp.send("Fetch.failRequest", {"requestId": event["requestId"], "errorReason": "BlockedByClient"}))
+        else:
+            await _quiet(cdp.send("Fetch.continueRequest", {"requestId": event["requestId"]}))
 
     def _navigated(self, frame) -> None:
         if self.page is not None and frame == self.page.main_frame:
@@ -202,6 +229,7 @@ async def visit(
         if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out,
             sent = await before_navigate()  # and is told when that request leaves
         tab.navigations = 0
+        tab.left_site = None
         if tab.network is not None:
             tab.network.in_flight = 0  # what the last page left in flight is not this page's
             tab.network.on_request = sent
@@ -230,6 +258,10 @@ async def visit(
             except Exception:  # noqa: BLE001 - a tab that cannot be wiped is not reused
                 await tab.close()
         result.lap("close", closing)
+    if tab.left_site is not None:  # whatever the page showed after the refused navigation is not the site
+        result.facts, result.links, result.transient = None, [], False
+        result.error = PageError("out_of_scope", f"The page tried to leave the site, for {tab.left_site[:200]}; "
+                                                 "cro-audit does not follow it.")
     if not browser.is_connected():
         result.crashed = True
         if result.facts is None:

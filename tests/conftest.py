@@ -42,8 +42,8 @@ class BrowserThread:
             visit(self.tab(device), url, timeout=timeout, screenshot=screenshot, keep=False)
         )
 
-    def tab(self, device: str = "desktop") -> Tab:
-        return Tab(self.browser, browsers.PROFILES[device], self.agents[device])
+    def tab(self, device: str = "desktop", site_scope=None) -> Tab:
+        return Tab(self.browser, browsers.PROFILES[device], self.agents[device], site_scope=site_scope)
 
     def close(self) -> None:
         async def stop() -> None:

@@ -11,6 +11,7 @@ from auditor.audit import run_audit
 from auditor.config import build
 from auditor.measure import visit
 from auditor.rulebook import load_rulebook
+from auditor.urls import Scope
 from tests.hostile.server import CASES, HostileServer
 
 PAGE_TIMEOUT = 12.0
@@ -29,9 +30,12 @@ def outcomes(chromium, hostile):
     async def one(name: str, gate: asyncio.Semaphore):
         async with gate:
             started = time.monotonic()
-            result = await visit(chromium.tab("desktop"), hostile.url_for(name), timeout=PAGE_TIMEOUT, keep=False)
+            tab = chromium.tab("desktop", site_scope=site.__contains__)  # kept on the site, as the crawler keeps it
+            result = await visit(tab, hostile.url_for(name), timeout=PAGE_TIMEOUT, keep=False)
             outcome = result.error.kind if result.error else "facts"
             return name, (outcome, time.monotonic() - started, result)
+
+    site = Scope([hostile.url])
 
     async def all_cases():
         gate = asyncio.Semaphore(3)

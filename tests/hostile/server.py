@@ -31,8 +31,8 @@ Why each case exists:
   page until dismissed. beforeunload: a trap that must not stop the auditor closing or leaving the page.
   window-open: 50 popups on load, which must be closed and never audited.
 - navigate-away: the page replaces itself 200 ms after load, under a running measurement.
-  navigate-offsite: the same, to http://example.invalid/; the browser may try, it must simply fail
-  (.invalid never resolves), and the auditor must not follow it.
+  navigate-offsite: the same, to http://example.invalid/; the auditor refuses the navigation before its
+  request leaves (out_of_scope). Had it gone, .invalid never resolves.
 - invalid-utf8, malformed: bytes and markup that break naive decoders and parsers.
 - memory-hog: a script that fills typed arrays up to 1.5 GB (then stops, so it cannot take the machine
   down) to see whether the tab, not the auditor, pays.
@@ -74,9 +74,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-_ALL_FAILURES = frozenset(
-    {"timeout", "http_error", "not_html", "redirect_loop", "network", "browser_crash", "measure_failed"}
-)
+from auditor.facts import ERROR_KINDS
+
+_ALL_FAILURES = frozenset(ERROR_KINDS)
 
 
 def _case(path: str, expect: str, *also: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ CASES: dict[str, dict[str, Any]] = {
     "beforeunload": _case("/beforeunload", "facts"),
     "window-open": _case("/window-open", "facts"),
     "navigate-away": _case("/navigate-away", "facts", "measure_failed"),
-    "navigate-offsite": _case("/navigate-offsite", "facts", "measure_failed"),
+    "navigate-offsite": _case("/navigate-offsite", "out_of_scope"),
     "invalid-utf8": _case("/invalid-utf8", "facts"),
     "malformed": _case("/malformed", "facts"),
     "memory-hog": _case("/memory-hog", "facts", "browser_crash", "timeout", "measure_failed"),
