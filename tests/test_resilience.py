@@ -18,11 +18,13 @@ from tests.test_crawl import page
 
 
 class RecordingServer:
-    """Serves `pages` (path -> html, or a callable(attempt) -> (status, html)), recording time and user agent."""
+    """Serves `pages` (path -> html, a callable(attempt) -> (status, html), or ("redirect", location)),
+    recording time and user agent of each request in `log`, and the host it was sent to in `hosts`."""
 
     def __init__(self, pages: dict) -> None:
         self.pages = pages
         self.log: list[tuple[float, str, str]] = []
+        self.hosts: list[tuple[str, str]] = []  # (Host header without port, path)
         self.attempts: dict[str, int] = defaultdict(int)
         outer = self
 
@@ -30,8 +32,15 @@ class RecordingServer:
             def do_GET(self) -> None:  # noqa: N802
                 path = self.path.split("?")[0]
                 outer.log.append((time.monotonic(), path, self.headers.get("User-Agent", "")))
+                outer.hosts.append((self.headers.get("Host", "").rsplit(":", 1)[0], path))
                 outer.attempts[path] += 1
                 entry = outer.pages.get(path)
+                if isinstance(entry, tuple):
+                    self.send_response(302)
+                    self.send_header("Location", entry[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if entry is None:
                     status, body = 404, "<h1>Not found</h1>"
                 elif callable(entry):
@@ -50,7 +59,8 @@ class RecordingServer:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
 
     def __enter__(self) -> RecordingServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

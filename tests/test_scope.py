@@ -7,77 +7,34 @@ same test server: its log shows whether the browser went there.
 
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 
 from auditor.audit import run_audit
 from auditor.config import build
 from auditor.rulebook import load_rulebook
 from tests.test_crawl import page
-
-
-class HostLoggingServer:
-    """Serves `routes` (path -> html, or ("redirect", location)); logs (Host header, path) of each request."""
-
-    def __init__(self, routes: dict) -> None:
-        self.log: list[tuple[str, str]] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                outer.log.append((self.headers.get("Host", "").split(":")[0], self.path))
-                entry = routes.get(self.path, "<h1>Not found</h1>")
-                if isinstance(entry, tuple):
-                    self.send_response(302)
-                    self.send_header("Location", entry[1].format(port=outer.port))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                data = entry.format(port=outer.port).encode()
-                self.send_response(200 if self.path in routes else 404)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def hosts(self) -> set[str]:
-        return {host for host, _ in self.log}
-
-    def close(self) -> None:
-        self.server.shutdown()
+from tests.test_resilience import RecordingServer
 
 
 LEAVE_AFTER_LOAD = ("<script>addEventListener('load', () => setTimeout(() => "
-                    "{{ location.href = 'http://offsite.localhost:{port}/landing'; }}, 50));</script>")
+                    "{{ location.href = '{offsite}/landing'; }}, 50));</script>")
 
 
 @pytest.fixture
 def server():
-    routes = {
-        "/": page("Home", ["/go", "/leave", "/embed", "/moved"]),
-        "/go": ("redirect", "http://offsite.localhost:{port}/landing"),
-        "/leave": page("Leaving", []).replace("</body>", LEAVE_AFTER_LOAD + "</body>"),
-        "/embed": page("Embed", []).replace(
-            "</body>", '<iframe src="http://offsite.localhost:{port}/widget"></iframe></body>'),
-        "/moved": ("redirect", "/home-again"),
-        "/home-again": page("Moved here", []),
-        "/landing": page("Another site", []),
-        "/widget": "<p>widget</p>",
-    }
-    served = HostLoggingServer(routes)
-    yield served
-    served.close()
+    with RecordingServer({}) as served:
+        offsite = f"http://offsite.localhost:{served.port}"
+        served.pages.update({
+            "/": page("Home", ["/go", "/leave", "/embed", "/moved"]),
+            "/go": ("redirect", f"{offsite}/landing"),
+            "/leave": page("Leaving", []).replace("</body>", LEAVE_AFTER_LOAD.format(offsite=offsite) + "</body>"),
+            "/embed": page("Embed", []).replace("</body>", f'<iframe src="{offsite}/widget"></iframe></body>'),
+            "/moved": ("redirect", "/home-again"),
+            "/home-again": page("Moved here", []),
+            "/landing": page("Another site", []),
+            "/widget": "<p>widget</p>",
+        })
+        yield served
 
 
 def test_the_browser_never_follows_a_page_off_the_site(server, tmp_path):
@@ -93,9 +50,9 @@ def test_the_browser_never_follows_a_page_off_the_site(server, tmp_path):
         assert error.message.endswith(f"for {landing}; cro-audit does not follow it.")
         assert by_path[path].devices == {} and by_path[path].links == []
     # The browser never asked the other site for the landing page, on either device...
-    assert ("offsite.localhost", "/landing") not in server.log
+    assert ("offsite.localhost", "/landing") not in server.hosts
     # ...but an embed from another host is part of the page, and loads; a redirect within the site is followed.
-    assert by_path["/embed"].error is None and server.log.count(("offsite.localhost", "/widget")) == 2
+    assert by_path["/embed"].error is None and server.hosts.count(("offsite.localhost", "/widget")) == 2
     assert by_path["/moved"].error is None and by_path["/moved"].final_url == server.url + "home-again"
 
 
@@ -103,4 +60,4 @@ def test_a_start_url_that_redirects_off_site_is_refused(server, tmp_path):
     settings = build({}, {"screenshots": "off", "max_pages": 1})
     outcome = run_audit([server.url + "go"], settings, load_rulebook(), tmp_path / "out")
     assert outcome.pages[0].error.kind == "out_of_scope"
-    assert "offsite.localhost" not in server.hosts()
+    assert all(host != "offsite.localhost" for host, _ in server.hosts)
