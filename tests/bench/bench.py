@@ -252,7 +252,7 @@ def _median_run(runs: list[dict]) -> dict:
 
 
 def report(runs: dict[str, list[dict]]) -> None:
-    """Each phase by its median round (by wall time); ratios of medians, and their spread over rounds."""
+    """Each phase by its median round (by wall time); the audit's ratios to the floors, round by round."""
     chosen = {phase: _median_run(r) for phase, r in runs.items()}
     names = {"bare": "bare loop", "cold": "bare cold", "audit": "audit"}
     for phase, r in chosen.items():
@@ -261,21 +261,22 @@ def report(runs: dict[str, list[dict]]) -> None:
               f"{r['cpu_s']:6.1f} CPU s, peak {peak:6.0f} MB")
     audit, bare, cold = chosen.get("audit"), chosen.get("bare"), chosen.get("cold")
 
-    def spread(floor: str) -> str:
-        ratios = [a["wall_s"] / b["wall_s"] for a, b in zip(runs["audit"], runs[floor])]
-        return f", rounds {min(ratios):.2f}-{max(ratios):.2f}x" if len(ratios) > 1 else ""
+    def ratio(floor: str) -> str:
+        """Median and spread of the per-round ratios: each round's phases ran back to back."""
+        walls = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(runs["audit"], runs[floor]))
+        cpus = sorted(a["cpu_s"] / b["cpu_s"] for a, b in zip(runs["audit"], runs[floor]))
+        text = f"wall {walls[len(walls) // 2]:.2f}x, CPU {cpus[len(cpus) // 2]:.2f}x"
+        return text + (f" (median of rounds; rounds {walls[0]:.2f}-{walls[-1]:.2f}x)" if len(walls) > 1 else "")
 
     if audit:
         firsts = sorted(a["first_page_s"] for a in runs["audit"] if a["first_page_s"] is not None)
         print(f"     audit: {audit['pages']} pages, {audit['pages'] / audit['wall_s']:.2f} pages/s, first page after "
               f"{firsts[len(firsts) // 2]:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
     if audit and bare:
-        print(f"     ratio: wall {audit['wall_s'] / bare['wall_s']:.2f}x, CPU {audit['cpu_s'] / bare['cpu_s']:.2f}x"
-              f"{spread('bare')} (goal: wall <= 1.5x; peak < 1500 MB; first page < 2 s)")
+        print(f"     ratio: {ratio('bare')}; goal: wall <= 1.5x, peak < 1500 MB, first page < 2 s")
     if audit and cold:
-        print(f"  vs. cold: wall {audit['wall_s'] / cold['wall_s']:.2f}x, CPU {audit['cpu_s'] / cold['cpu_s']:.2f}x"
-              f"{spread('cold')} (the bare loop with the HTTP cache emptied before each visit, as the audit must "
-              f"to measure a first visit)")
+        print(f"  vs. cold: {ratio('cold')}; the bare loop with the HTTP cache emptied before each visit, as the "
+              f"audit must to measure a first visit")
     for phase, r in chosen.items():
         print(f"{names[phase]:>10}: CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["cpu_by_kind"].items()))
     if audit and audit.get("phases"):
