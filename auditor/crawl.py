@@ -320,6 +320,7 @@ class Crawl:
                     break
                 if device != own and own in tabs:
                     await tabs.pop(own).close()  # helping out: one tab at a time keeps memory flat
+                    continue  # other workers ran meanwhile: look at the queues again
                 position = queues[device].popleft()
                 entry = pending_pages[position]
                 result = await self._visit_with_retries(browser_index, entry["page"], device, position, tabs)
