@@ -130,6 +130,7 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
     `executable` asks a Playwright server started with --unsafe to launch that binary; a server's own
     launches already carry Playwright's quiet flags."""
     try:
+        urlsplit(endpoint.removeprefix("selenium+").removeprefix("cdp+")).port  # a malformed URL fails here, named
         if endpoint.startswith("selenium+"):
             return await _connect_webdriver(playwright, endpoint[len("selenium+"):])
         if endpoint.startswith(("http://", "https://")) or "/devtools/browser" in endpoint:
@@ -141,6 +142,8 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
             return await playwright.chromium.connect(endpoint, timeout=30_000, headers=headers)
     except BrowserNotFound:
         raise
+    except ValueError as exc:  # urllib's verdict on a malformed URL (a bad port, a broken IPv6 address)
+        raise BrowserNotFound(f"Browser endpoint {redact(endpoint)} is not a valid URL: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - whatever the transport says, the user gets one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {first[:200]}") from None
@@ -176,7 +179,8 @@ def _grid_capabilities() -> dict:
 async def _connect_webdriver(playwright: Playwright, grid: str) -> Browser:
     parts = urlsplit(grid)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BrowserNotFound(f"A Selenium Grid endpoint looks like selenium+http://grid:4444, not {redact(grid)}.")
+        given = f", not selenium+{redact(grid)}" if grid else ""
+        raise BrowserNotFound(f"A Selenium Grid endpoint looks like selenium+http://grid:4444{given}.")
     # http://user:key@grid:4444 for grids behind basic auth; the key stays out of every message.
     auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
     base = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path.rstrip("/"), "", ""))
@@ -184,7 +188,8 @@ async def _connect_webdriver(playwright: Playwright, grid: str) -> Browser:
         try:
             response = await client.post(f"{base}/session", json=_grid_capabilities())
         except httpx.HTTPError as exc:
-            raise BrowserNotFound(f"Cannot reach the Selenium Grid at {redact(grid)}: {exc or type(exc).__name__}") from None
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BrowserNotFound(f"Cannot reach the Selenium Grid at {redact(grid)}: {why}") from None
         try:
             value = response.json().get("value") or {}
         except ValueError:
@@ -232,9 +237,13 @@ async def _end_session(base: str, session_id: str, auth: tuple[str, str] | None)
 
 def redact(endpoint: str) -> str:
     """An endpoint fit for a message: grid URLs often carry a token in the query or the user part."""
-    parts = urlsplit(endpoint)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    try:
+        parts = urlsplit(endpoint)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # a malformed port or IPv6 address: keep what follows the user part
+        parts = urlsplit("")._replace(scheme=endpoint.partition(":")[0])
+        netloc = endpoint.partition("://")[2].rpartition("@")[2].split("/")[0].split("?")[0]
     return f"{parts.scheme}://{netloc}{parts.path}" + ("?..." if parts.query else "")
 
 

@@ -69,7 +69,8 @@ def _parse_headers(values: list[str] | None) -> dict[str, str] | None:
     for item in values:
         name, sep, value = item.partition(":")
         if not sep or not name.strip():
-            raise ConfigError(f"--header takes 'Name: value', not {item!r}")
+            raise ConfigError("--header takes 'Name: value'; one was given without a name or colon "
+                              "(not repeated here: header values are often secrets)")
         headers[name.strip()] = value.strip()
     return headers
 
@@ -153,10 +154,12 @@ Select = Annotated[Optional[list[str]], typer.Option(help="Only rules whose id s
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")]
 BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
 BrowserEndpoint = Annotated[Optional[list[str]], typer.Option(
-    help="Remote browser: DevTools http(s)/ws URL, Playwright ws:// server, or selenium+http://grid:4444 "
-         "(repeatable: pages are spread over them).")]
+    help="Remote browser instead of a local one (repeatable: pages are spread over them): "
+         "http://host:9222 (DevTools), ws://host:3000/ (Playwright server), cdp+ws://... (browserless), "
+         "selenium+http://grid:4444 (Selenium Grid). See the README.")]
 Header = Annotated[Optional[list[str]], typer.Option(
-    help="Extra HTTP header 'Name: value' on every request to the audited origin, never to third parties (never reported).")]
+    help="Extra HTTP header 'Name: value' on every request to the audited origin, never to third parties; "
+         "repeatable. Never written to a report or log.")]
 Auth = Annotated[Optional[str], typer.Option(
     envvar="CRO_AUDIT_AUTH", show_envvar=True,
     help="'user:password' for HTTP auth on the audited site only (staging); better from the environment. Never reported.")]

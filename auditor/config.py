@@ -6,6 +6,7 @@ Every setting has one name used in all three places (dashes on the command line,
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -65,6 +66,13 @@ class Settings:
             raise ConfigError("timeout must be a positive number of seconds")
         if self.screenshots not in ("css", "device", "off"):
             raise ConfigError("screenshots must be one of css, device, off")
+        for name, value in self.headers.items():  # values may be secrets: never repeated in a message
+            if not _HEADER_NAME.fullmatch(name):
+                raise ConfigError(f"header name {name[:40]!r} is not a valid HTTP header name")
+            if name.lower() in _BROWSER_HEADERS:
+                raise ConfigError(f"header {name} is set by the browser and cannot be replaced")
+            if any(c in value for c in "\r\n\0"):
+                raise ConfigError(f"the value of header {name} contains a line break")
         if self.auth is not None and ":" not in self.auth:
             raise ConfigError("auth must be 'user:password'")
         if self.fail_under is not None and not 0 <= self.fail_under <= 100:
@@ -143,6 +151,8 @@ _KINDS = {
     "headers": "string-table", "auth": "string",
 }
 BRANDING_KEYS = ("name", "logo", "accent")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+_BROWSER_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 
 
 def _check_kind(name: str, value: Any) -> Any:

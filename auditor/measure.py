@@ -260,6 +260,8 @@ async def visit(
         result.lap("close", closing)
     if tab.left_site is not None:  # whatever the page showed after the refused navigation is not the site
         result.facts, result.links, result.transient = None, [], False
+        if not (result.final_url or "").startswith(("http://", "https://")):
+            result.final_url = url  # not the browser's error page: the page never left
         result.error = PageError("out_of_scope", f"The page tried to leave the site, for {tab.left_site[:200]}; "
                                                  "cro-audit does not follow it.")
     if not browser.is_connected():

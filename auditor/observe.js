@@ -8,6 +8,8 @@
     window.alert = () => undefined;
     window.confirm = () => false;
     window.prompt = () => null;
+    // Popups are never audited, and one opened on load would send a request to wherever it points.
+    window.open = () => null;
   } catch (e) {}
   if (window !== window.top || window.__croObserved) return;
   const seen = (window.__croObserved = { lcp: null, cls: null, timers: () => 0 });

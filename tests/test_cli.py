@@ -96,6 +96,9 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("select = [1]", "select must be a list of strings"),
         ("[branding]\ncolour = 'red'", "branding must be a table of strings with keys name, logo, accent"),
         ("[headers]\nAuthorization = 5", "headers must be a table of strings"),
+        ("[headers]\nX-Token = \"abc\\r\\nX-Evil: 1\"", "the value of header X-Token contains a line break"),
+        ("[headers]\n'Bad Name' = 'x'", "header name 'Bad Name' is not a valid HTTP header name"),
+        ("[headers]\nHost = 'evil.localhost'", "header Host is set by the browser and cannot be replaced"),
         ("[branding]\nlogo = 'missing.png'", "missing.png does not exist"),
         ("[tool.cro-audit]\nmax-pages = 3", "without [tool.cro-audit]"),
     ],
@@ -103,6 +106,12 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
 def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
     (tmp_path / "cro-audit.toml").write_text(content)
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
+
+
+def test_a_header_without_a_colon_is_refused_without_repeating_it(site, tmp_path):
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--header", "s3cr3t-token")
+    assert_one_line_error(result, 2, "--header takes 'Name: value'")
+    assert "s3cr3t-token" not in result.stderr + result.stdout
 
 
 def test_select_takes_commas_and_any_case(site, tmp_path):

@@ -251,6 +251,23 @@ def test_selenium_grid_unreachable(site, tmp_path):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ("selenium+http://u:secret@127.0.0.1:99999/", "Browser endpoint selenium+http://127.0.0.1:99999 is not a valid URL: "
+                                                       "Port out of range 0-65535"),
+        ("http://[::1", "Browser endpoint http://[::1 is not a valid URL: Invalid IPv6 URL"),
+        ("selenium+ftp://grid/", "A Selenium Grid endpoint looks like selenium+http://grid:4444, not selenium+ftp://grid/."),
+        ("selenium+", "A Selenium Grid endpoint looks like selenium+http://grid:4444."),
+    ],
+)
+def test_malformed_endpoints_are_named_in_one_line(site, tmp_path, endpoint, message):
+    settings = build({}, {"browser_endpoints": [endpoint]})
+    with pytest.raises(BrowserNotFound) as caught:
+        run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+    assert str(caught.value) == message
+
+
 @pytest.mark.skipif(not shutil.which("chromedriver"), reason="chromedriver is not installed (apt-get install chromium-driver)")
 def test_chromedriver_as_a_webdriver_endpoint(site, tmp_path):
     """chromedriver speaks the same W3C WebDriver protocol as a grid, and names the browser's DevTools

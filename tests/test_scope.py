@@ -56,6 +56,16 @@ def test_the_browser_never_follows_a_page_off_the_site(server, tmp_path):
     assert by_path["/moved"].error is None and by_path["/moved"].final_url == server.url + "home-again"
 
 
+def test_a_popup_opened_on_load_goes_nowhere(server, tmp_path):
+    offsite = f"http://offsite.localhost:{server.port}"
+    server.pages["/popup"] = page("Popup", []).replace(
+        "</body>", f"<script>onload = () => window.open('{offsite}/landing');</script></body>")
+    settings = build({}, {"screenshots": "off", "max_pages": 1})
+    outcome = run_audit([server.url + "popup"], settings, load_rulebook(), tmp_path / "out")
+    assert outcome.pages[0].error is None and sorted(outcome.pages[0].devices) == ["desktop", "mobile"]
+    assert all(host != "offsite.localhost" for host, _ in server.hosts)
+
+
 def test_a_start_url_that_redirects_off_site_is_refused(server, tmp_path):
     settings = build({}, {"screenshots": "off", "max_pages": 1})
     outcome = run_audit([server.url + "go"], settings, load_rulebook(), tmp_path / "out")
