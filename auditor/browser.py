@@ -6,6 +6,7 @@ then a system Chromium or Chrome on PATH. Remote browsers (`--browser-endpoint`)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -46,6 +47,12 @@ INSTALL_HINT = (
 
 class BrowserNotFound(RuntimeError):
     pass
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a message: its first line of text, or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -120,8 +127,7 @@ async def launch(playwright: Playwright, executable: str | None) -> Browser:
             handle_sighup=False,
         )
     except Exception as exc:  # noqa: BLE001 - a binary that is there but will not start
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BrowserNotFound(f"The browser {executable or '(Playwright build)'} did not start: {first[:200]}") from None
+        raise BrowserNotFound(f"The browser {executable or '(Playwright build)'} did not start: {first_line(exc)[:200]}") from None
 
 
 async def connect(playwright: Playwright, endpoint: str, executable: str | None = None) -> Browser:
@@ -145,8 +151,7 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
     except ValueError as exc:  # urllib's verdict on a malformed URL (a bad port, a broken IPv6 address)
         raise BrowserNotFound(f"Browser endpoint {redact(endpoint)} is not a valid URL: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - whatever the transport says, the user gets one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {first[:200]}") from None
+        raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {first_line(exc)[:200]}") from None
     raise BrowserNotFound(
         f"Browser endpoint {redact(endpoint)} is neither http(s):// (DevTools), ws:// (DevTools or Playwright server) "
         "nor selenium+http(s):// (Selenium Grid)."
@@ -154,13 +159,15 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
 
 
 async def close(browser: Browser) -> None:
-    """Close a browser; one borrowed from a Selenium Grid is handed back (its WebDriver session ended)."""
+    """Close a browser, whatever state it is in; one borrowed from a Selenium Grid is handed back (its
+    WebDriver session ended) even when it is gone already."""
     try:
-        await browser.close()
-    finally:
-        session = _grid_sessions.pop(id(browser), None)
-        if session is not None:
-            await _end_session(*session)
+        await asyncio.wait_for(browser.close(), 10)
+    except Exception:  # noqa: BLE001 - crashed or disconnected: nothing left to close
+        pass
+    session = _grid_sessions.pop(id(browser), None)
+    if session is not None:
+        await _end_session(*session)
 
 
 # ---- Selenium Grid 4 (and any W3C WebDriver server for Chrome) ------------------------------------
@@ -188,8 +195,7 @@ async def _connect_webdriver(playwright: Playwright, grid: str) -> Browser:
         try:
             response = await client.post(f"{base}/session", json=_grid_capabilities())
         except httpx.HTTPError as exc:
-            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BrowserNotFound(f"Cannot reach the Selenium Grid at {redact(grid)}: {why}") from None
+            raise BrowserNotFound(f"Cannot reach the Selenium Grid at {redact(grid)}: {first_line(exc)}") from None
         try:
             value = response.json().get("value") or {}
         except ValueError:
@@ -199,14 +205,14 @@ async def _connect_webdriver(playwright: Playwright, grid: str) -> Browser:
             raise BrowserNotFound(f"The Selenium Grid at {redact(grid)} gave no browser: {str(why).splitlines()[0][:200]}")
     session_id, capabilities = value["sessionId"], value.get("capabilities") or {}
     try:
-        cdp = _devtools_address(capabilities, parts.hostname or "")
+        cdp = _devtools_address(capabilities, parts.hostname)
         browser = await playwright.chromium.connect_over_cdp(cdp, timeout=30_000)
     except Exception as exc:  # noqa: BLE001 - hand the slot back before reporting
         await _end_session(base, session_id, auth)
         if isinstance(exc, BrowserNotFound):
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BrowserNotFound(f"The Selenium Grid at {redact(grid)} gave a browser cro-audit cannot drive: {first[:200]}") from None
+        raise BrowserNotFound(
+            f"The Selenium Grid at {redact(grid)} gave a browser cro-audit cannot drive: {first_line(exc)[:200]}") from None
     _grid_sessions[id(browser)] = (base, session_id, auth)
     return browser
 
@@ -241,9 +247,9 @@ def redact(endpoint: str) -> str:
         parts = urlsplit(endpoint)
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
-    except ValueError:  # a malformed port or IPv6 address: keep what follows the user part
-        parts = urlsplit("")._replace(scheme=endpoint.partition(":")[0])
-        netloc = endpoint.partition("://")[2].rpartition("@")[2].split("/")[0].split("?")[0]
+    except ValueError:  # a malformed port or IPv6 address: keep the scheme and what follows the user part
+        scheme, _, rest = endpoint.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2].split('/')[0].split('?')[0]}"
     return f"{parts.scheme}://{netloc}{parts.path}" + ("?..." if parts.query else "")
 
 

@@ -325,8 +325,7 @@ def doctor(
     except BrowserNotFound as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a browser that is there but does not start
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise fail(f"the browser was found but did not start: {first}") from None
+        raise fail(f"the browser was found but did not start: {browsers.first_line(exc)}") from None
 
 
 def main() -> None:

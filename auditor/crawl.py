@@ -187,10 +187,7 @@ class Crawl:
                     depth += 1
             finally:
                 for b in self._browsers:
-                    try:
-                        await asyncio.wait_for(browsers.close(b), 15)
-                    except Exception:  # noqa: BLE001 - already gone
-                        pass
+                    await browsers.close(b)
         return [self.results[k] for k in sorted(self.results)]
 
     def stop(self) -> None:
@@ -257,10 +254,7 @@ class Crawl:
             if current.is_connected():
                 return current
             assert self._playwright is not None
-            try:
-                await asyncio.wait_for(browsers.close(current), 15)  # a grid gets the dead session's slot back
-            except Exception:  # noqa: BLE001 - it is gone already
-                pass
+            await browsers.close(current)  # a grid gets the dead session's slot back
             if self.settings.browser_endpoints:
                 fresh = await browsers.connect(
                     self._playwright, self.settings.browser_endpoints[index], self.settings.browser_path

@@ -60,13 +60,11 @@ _PENDING_TIMERS = "() => (window.__croObserved && window.__croObserved.timers ? 
 # GPU process CPU (on a 2-core machine a 0.4 s fade costs about as much as loading the page). Endless ones
 # (spinners, carousels) are left running.
 _FINISH_ANIMATIONS = """() => {
-  let finished = 0;
   for (const a of document.getAnimations ? document.getAnimations() : []) {
     const t = a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming() : null;
     if (a.playState !== "running" || !t || !Number.isFinite(t.endTime)) continue;
-    try { a.finish(); finished++; } catch (e) {}
+    try { a.finish(); } catch (e) {}
   }
-  return finished;
 }"""
 
 
@@ -172,7 +170,7 @@ class Tab:
         if cdp is None:
             return
         leaving = (event.get("frameId") == self._main_frame and url.startswith(("http://", "https://"))
-                   and self.site_scope is not None and not self.site_scope(url))
+                   and not self.site_scope(url))  # type: ignore[misc] - the guard is only on with a scope
         if leaving:
             self.left_site = self.left_site or url
             await _quiet(cdp.send("Fetch.failRequest", {"requestId": event["requestId"], "errorReason": "BlockedByClient"}))
