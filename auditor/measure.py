@@ -8,6 +8,7 @@ crashes, or is not an HTML page, comes back as a coded `PageError` instead of fa
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -189,6 +190,30 @@ class Tab:
             clears.append(self._cdp.send("Storage.clearDataForOrigin", {"origin": origin_of(url), "storageTypes": "all"}))
         await asyncio.gather(*clears)  # independent of each other: one round trip instead of three
 
+    async def screenshot(self, path: Path, scale: str, timeout_ms: float) -> bool:
+        """What the visitor sees on arrival, as JPEG: the viewport in CSS pixels (`css`, a zoomed-out phone
+        page included) or device pixels (`device`).
+
+        The CSS-pixel one is asked of DevTools directly: Playwright's screenshot adds three round trips into
+        the page (caret styles in and out, waiting for fonts, which a settled page has) and costs about
+        twice as much. Only without a clip, though: a clipped capture from this session would apply its
+        own (absent) device emulation to the page and leave it at a pixel ratio of 1."""
+        assert self.page is not None
+        if scale == "css" and self._cdp is not None:
+            try:
+                shot = await asyncio.wait_for(
+                    self._cdp.send("Page.captureScreenshot", {"format": "jpeg", "quality": 70, "optimizeForSpeed": True}),
+                    timeout_ms / 1000)
+                path.write_bytes(base64.b64decode(shot["data"]))
+                return True
+            except (PlaywrightError, asyncio.TimeoutError, KeyError, ValueError):
+                pass  # "Unable to capture screenshot" when no frame was drawn yet: Playwright's way waits for one
+        try:
+            await self.page.screenshot(path=str(path), type="jpeg", quality=70, scale=scale, timeout=timeout_ms)
+            return True
+        except PlaywrightError:
+            return False
+
     async def close(self) -> None:
         context, self.context, self.page, self._cdp = self.context, None, None, None
         self.visits = 0
@@ -318,13 +343,8 @@ async def _visit(
     facts.horizontal_overflow = facts.document_width > device.width
     if screenshot is not None:
         path, relative = screenshot
-        try:
-            await page.screenshot(
-                path=str(path), type="jpeg", quality=70, scale=screenshot_scale, caret="hide", timeout=remaining_ms()
-            )
-            facts.screenshot = relative
-        except PlaywrightError:
-            facts.screenshot = None  # a page too busy to paint still has its facts
+        if await tab.screenshot(path, screenshot_scale, remaining_ms()):
+            facts.screenshot = relative  # else a page too busy to paint still has its facts
         result.lap("screenshot", mark)
     result.facts = facts
 

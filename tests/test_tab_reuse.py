@@ -65,3 +65,42 @@ def test_a_tab_that_timed_out_is_replaced(chromium, pages_site):
     assert before is not None and hung.error.kind == "timeout"
     assert after_timeout is None  # thrown away...
     assert ok.error is None and fresh is not None and fresh is not before  # ...and a new one took over
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a JPEG's start-of-frame marker."""
+    at = 2
+    while at < len(data):
+        marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            return int.from_bytes(data[at + 7:at + 9], "big"), int.from_bytes(data[at + 5:at + 7], "big")
+        at += 2 + length
+    raise AssertionError("not a JPEG")
+
+
+def test_screenshots_are_the_viewport_and_leave_the_tab_as_it_was(chromium, pages_site, tmp_path):
+    """A phone's screenshot in CSS pixels (390 x 844, the zoomed-out page included) or device pixels
+    (x3); taking one must not change the page's pixel ratio for the next visits of the same tab."""
+
+    async def run():
+        tab = Tab(chromium.browser, browsers.PROFILES["mobile"], chromium.agents["mobile"])
+        out = []
+        try:
+            for n, (page, scale) in enumerate([("no-viewport.html", "css"), ("viewport.html", "device"),
+                                               ("viewport.html", "css"), ("no-viewport.html", "css")]):
+                shot = tmp_path / f"{n}.jpg"
+                result = await visit(tab, pages_site.url + page, timeout=15, screenshot=(shot, shot.name),
+                                     screenshot_scale=scale)
+                ratio = await tab.page.evaluate("devicePixelRatio")
+                out.append((result.facts.screenshot, jpeg_size(shot.read_bytes()), ratio, result.facts.document_width))
+        finally:
+            await tab.close()
+        return out
+
+    shots = chromium.call(run())
+    assert shots == [
+        ("0.jpg", (390, 844), 3, 980),
+        ("1.jpg", (1170, 2532), 3, 390),
+        ("2.jpg", (390, 844), 3, 390),
+        ("3.jpg", (390, 844), 3, 980),
+    ]
