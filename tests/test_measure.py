@@ -246,6 +246,15 @@ def test_cta_rendered_or_revealed_after_load(facts):
     assert (slide.x, slide.y, slide.above_fold) == (400, 100, True)
 
 
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_content_fetched_after_load_is_waited_for(facts, device):
+    """The page is measured once its network has been quiet: buttons rendered from requests started by the
+    load handler, by a chain of two requests, by an animation frame, by a lazy section coming into view,
+    and from an idle callback are all there."""
+    texts = sorted(c.text for c in facts("late-content.html", device).ctas)
+    assert texts == ["Book a demo", "Buy now", "Chat with us", "Claim offer", "Get a quote"]
+
+
 def test_no_ctas_on_a_plain_page(facts):
     assert facts("plain.html").ctas == []
 
