@@ -110,6 +110,9 @@ def run_audit(
         pages = asyncio.run(main())
     except BaseException:
         if not (crawl.interrupted or caught):
+            store.close()
+            if not resume:
+                store.discard_if_empty()
             raise
         # Interrupted while the browser was starting or stopping: keep what was finished.
         crawl.interrupted = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from auditor.facts import PageResult
@@ -18,8 +19,9 @@ STORE_NAME = "run.sqlite"
 
 class RunStore:
     def __init__(self, folder: Path, start_urls: list[str], resume: bool) -> None:
+        self.created_folder = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / STORE_NAME
+        self.folder, self.path = folder, folder / STORE_NAME
         if not resume:  # a fresh run starts clean: no pages or screenshots of an earlier run stay behind
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
@@ -65,3 +67,18 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def discard_if_empty(self) -> None:
+        """After a run that failed before finishing a page (no browser, an unreachable endpoint): leave no
+        store behind, nor the output folder if this run made it, so a retry starts where the user began."""
+        with closing(sqlite3.connect(self.path)) as db:
+            if db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]:
+                return
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        if self.created_folder:
+            for empty in (self.folder / "screenshots", self.folder):
+                try:
+                    empty.rmdir()
+                except OSError:  # not empty, or not there: leave it
+                    pass

@@ -107,6 +107,17 @@ def test_unreachable_endpoint_is_one_clear_error(site, tmp_path):
     message = str(caught.value)
     assert message.startswith("Cannot connect to the browser endpoint http://127.0.0.1:1/?...")
     assert "s3cret" not in message and "\n" not in message
+    assert not (tmp_path / "out").exists()  # a run that never started leaves no folder behind
+
+
+def test_a_run_that_never_started_leaves_an_existing_folder_as_it_was(site, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("the agency's own file")
+    settings = build({}, {"browser_endpoints": ["http://127.0.0.1:1/"]})
+    with pytest.raises(BrowserNotFound):
+        run_audit([site.url], settings, load_rulebook(), out)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
 def test_cli_reports_a_bad_endpoint_in_one_line(site, tmp_path):
