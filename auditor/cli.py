@@ -192,7 +192,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
 
 @app.command()
 def audit(
-    urls: Annotated[list[str], typer.Argument(help="Start URLs. The crawl stays on their sites.", show_default=False)],
+    urls: Annotated[list[str], typer.Argument(help="Start URLs. The crawl stays on their sites.", show_default=False, metavar="URL")],
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
@@ -220,7 +220,7 @@ def audit(
 def batch(
     sites_file: Annotated[Path, typer.Argument(
         help="A text file: one site per line (its start URL, or several separated by spaces); # starts a comment.",
-        show_default=False)],
+        show_default=False, metavar="SITES_FILE")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
