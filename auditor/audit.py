@@ -196,6 +196,7 @@ def run_batch(
             "start_url": site.urls[0],
             "score": outcome.report["score"] if outcome and not error else None,
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
+            "broken_pages": sum(p.broken for p in outcome.pages) if outcome else None,
             "report_href": f"{site.name}/report.html" if outcome else None,
             "error": error,
         })

@@ -113,7 +113,7 @@ def default_out(url: str) -> Path:
     return Path("reports") / site_folder(url if "://" in url else f"https://{url}")
 
 
-def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
+def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     report = outcome.report
     score = report["score"]
     if outcome.unreachable:
@@ -134,10 +134,18 @@ def _finish(outcome: Outcome, fail_under: float | None, quiet: bool) -> int:
         err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "
                   "(resume with --resume).", soft_wrap=True)
         return EXIT_INTERRUPTED
+    code = EXIT_OK
+    fail_under = settings.fail_under
     if fail_under is not None and (score is None or score < fail_under):
         err.print(f"Score {'n/a' if score is None else score} is under --fail-under {fail_under:g}.")
-        return EXIT_BELOW_THRESHOLD
-    return EXIT_OK
+        code = EXIT_BELOW_THRESHOLD
+    broken = [p for p in outcome.pages if p.broken] if settings.fail_on_broken else []
+    if broken:
+        first = broken[0]
+        err.print(f"{len(broken)} page(s) broken for a visitor (--fail-on-broken), first {first.url}: "
+                  f"{first.error.message}", markup=False, highlight=False, soft_wrap=True)
+        code = EXIT_BELOW_THRESHOLD
+    return code
 
 
 # Options shared by `audit` and `batch`: declared once, so both commands read and document them alike.
@@ -150,6 +158,9 @@ Rate = Annotated[Optional[float], typer.Option(help="Most page requests per seco
 MaxPerPattern = Annotated[Optional[int], typer.Option(
     help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
 FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
+FailOnBroken = Annotated[bool, typer.Option(
+    "--fail-on-broken", help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, "
+                             "redirect loop, crash (for CI; the score leaves such pages out).")]
 Select = Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")]
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")]
 BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
@@ -185,6 +196,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
         "headers": _parse_headers(params["header"]),
         "respect_robots": False if params["no_robots"] else None,
+        "fail_on_broken": True if params["fail_on_broken"] else None,
         "browser_endpoints": params["browser_endpoint"],
     })
     return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
@@ -197,7 +209,7 @@ def audit(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = False, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
@@ -213,7 +225,7 @@ def audit(
             outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress)
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
         raise fail(str(exc)) from None
-    raise typer.Exit(_finish(outcome, settings.fail_under, quiet))
+    raise typer.Exit(_finish(outcome, settings, quiet))
 
 
 @app.command()
@@ -224,7 +236,7 @@ def batch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = False, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
@@ -256,6 +268,11 @@ def batch(
     below = [r for r in rows if threshold is not None and (r["score"] is None or r["score"] < threshold)]
     if below:
         err.print(f"{len(below)} site(s) under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.", markup=False)
+    broken = [r for r in rows if settings.fail_on_broken and r["broken_pages"]]
+    if broken:
+        err.print(f"{len(broken)} site(s) with pages broken for a visitor (--fail-on-broken): "
+                  f"{', '.join(r['name'] for r in broken)}.", markup=False)
+    if below or broken:
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
@@ -278,7 +295,7 @@ def demo(
             outcome = run_audit([site.url], settings, book, out, progress=progress)
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
         raise fail(str(exc)) from None
-    raise typer.Exit(_finish(outcome, None, quiet))
+    raise typer.Exit(_finish(outcome, settings, quiet))
 
 
 @app.command("rules")

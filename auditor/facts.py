@@ -92,6 +92,10 @@ ERROR_KINDS = {
     "measure_failed": "The page loaded but could not be measured.",
 }
 
+# The failures a visitor meets too (an error page, a page that never comes, a loop): what --fail-on-broken
+# counts. A download, a hand-over to another site, or a page robots.txt keeps the auditor from is not broken.
+BROKEN_KINDS = ("http_error", "timeout", "network", "redirect_loop", "browser_crash")
+
 
 @dataclass
 class Finding:
@@ -120,6 +124,11 @@ class PageResult:
     categories: dict[str, int | None] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # in-scope links found, for the crawl; not reported
+
+    @property
+    def broken(self) -> bool:
+        """Whether a visitor would meet a failure here too (see BROKEN_KINDS)."""
+        return self.error is not None and self.error.kind in BROKEN_KINDS
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

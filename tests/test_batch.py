@@ -62,6 +62,22 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     html = (out / "index.html").read_text()
     assert all(name in html for name in names)
     assert "under --fail-under 95" in result.stderr
+    assert [s["broken_pages"] for s in index["sites"]] == [0, 1, 0]  # the unreachable start page
+
+
+def test_batch_fail_on_broken_names_the_sites(tmp_path):
+    write(tmp_path / "ok", {"index.html": page("Ok", [])})
+    write(tmp_path / "holes", {"index.html": page("Holes", ["/gone.html"])})
+    with StaticSite(tmp_path / "ok") as ok, StaticSite(tmp_path / "holes") as holes:
+        (tmp_path / "sites.txt").write_text(f"{ok.url}\n{holes.url}\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
+             "--devices", "desktop", "--fail-on-broken", "--quiet"],
+            capture_output=True, text=True, timeout=300,
+        )
+    assert result.returncode == 1, result.stderr
+    holes_name = holes.url.split("/")[2].replace(":", "-")
+    assert result.stderr.strip() == f"1 site(s) with pages broken for a visitor (--fail-on-broken): {holes_name}."
 
 
 def test_a_password_in_one_sites_url_is_not_used_for_the_next(tmp_path):

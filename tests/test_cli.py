@@ -159,6 +159,29 @@ def check_fail_under(site, tmp_path):
     assert failing.returncode == 1 and f"Score {score} is under --fail-under {score + 1}" in failing.stderr
 
 
+def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
+    """A deploy that breaks a page leaves the score alone (failed pages are not scored): CI needs its own
+    check. An error status fails it; a download link does not."""
+    write(tmp_path / "s", {"index.html": page("Home", ["/files/price-list.pdf", "/gone.html"]),
+                           "files/price-list.pdf": "%PDF-1.4\n"})
+    with StaticSite(tmp_path / "s") as site:
+        common = ["audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--quiet"]
+        plain = run(*common)
+        flagged = run(*common, "--fail-on-broken")
+        (tmp_path / "cro-audit.toml").write_text("fail-on-broken = true\n")
+        configured = run(*common, cwd=tmp_path)
+        (tmp_path / "s" / "gone.html").write_text(page("Back", []))
+        mended = run(*common, "--fail-on-broken")
+    assert plain.returncode == 0, plain.stderr
+    kinds = {p["url"].rsplit("/", 1)[1]: p["error"] and p["error"]["kind"]
+             for p in json.loads((tmp_path / "r" / "report.json").read_text())["pages"]}
+    assert kinds == {"": None, "price-list.pdf": "not_html", "gone.html": None}  # the last, mended run
+    message = f"1 page(s) broken for a visitor (--fail-on-broken), first {site.url}gone.html: The server answered HTTP 404."
+    assert (flagged.returncode, flagged.stderr.strip()) == (1, message)
+    assert (configured.returncode, configured.stderr.strip()) == (1, message)
+    assert mended.returncode == 0, mended.stderr
+
+
 def test_report_paths_and_progress_lines_when_not_a_terminal(site, tmp_path):
     out = tmp_path / "r"
     result = run("audit", site.url, "--out", str(out), "--devices", "desktop")
