@@ -7,6 +7,7 @@ marked partial.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 from collections.abc import Callable
@@ -59,6 +60,27 @@ def credentials_in(raw: list[str]) -> str | None:
     return None
 
 
+def _shape(settings: Settings) -> dict[str, Any]:
+    """The settings every page of one run must share: a resumed run may grow its budget, but pages measured
+    on other devices or with other screenshots would make a report that contradicts itself."""
+    return {"devices": settings.devices, "screenshots": settings.screenshots}
+
+
+def _check_same_shape(store: RunStore, settings: Settings) -> None:
+    stored = json.loads(store.get_meta("shape") or "{}")
+    now = _shape(settings)
+    changed = [f"--{key} {_flag_value(stored[key])} (now {_flag_value(now[key])})" for key in stored
+               if key in now and stored[key] != now[key]]
+    if changed:
+        store.close()
+        raise UsageError(f"{store.path} belongs to a run with {', '.join(changed)}: resume with the same "
+                         "settings, or start afresh without --resume")
+
+
+def _flag_value(value: Any) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
+
+
 def start_urls_from(raw: list[str]) -> list[str]:
     urls: list[str] = []
     for text in raw:
@@ -92,7 +114,9 @@ def run_audit(
         raise UsageError(str(exc)) from None
     if resume:
         started_at = store.get_meta("started_at") or started_at
+        _check_same_shape(store, settings)
     store.set_meta("started_at", started_at)
+    store.set_meta("shape", json.dumps(_shape(settings)))
     crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)
     caught: list[str] = []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import run_audit
+from auditor.audit import UsageError, run_audit
 from auditor.config import build
 from auditor.rulebook import load_rulebook
 from auditor.serve import StaticSite
@@ -140,6 +140,23 @@ def test_resume_refuses_a_store_of_other_start_urls(small_site, tmp_path):
     settings = build({}, {"devices": ["desktop"], "screenshots": "off"})
     with pytest.raises(ValueError, match="other start URLs"):
         run_audit([small_site.url + "b.html"], settings, load_rulebook(), tmp_path / "out", resume=True)
+
+
+def test_resume_refuses_other_devices_or_screenshots(small_site, tmp_path):
+    """A resumed run may grow its budget, but not measure its pages another way: the report would say
+    desktop only while half its pages hold mobile facts."""
+    audit(small_site, tmp_path, max_pages=1)  # desktop, screenshots off
+    store = tmp_path / "out" / "run.sqlite"
+    for changed, message in [({"devices": ["desktop", "mobile"]}, "--devices desktop (now desktop,mobile)"),
+                             ({"screenshots": "css"}, "--screenshots off (now css)")]:
+        settings = build({}, {"devices": ["desktop"], "screenshots": "off", **changed})
+        with pytest.raises(UsageError) as caught:
+            run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out", resume=True)
+        assert str(caught.value) == (f"{store} belongs to a run with {message}: resume with the same settings, "
+                                     "or start afresh without --resume")
+    same = build({}, {"devices": ["desktop"], "screenshots": "off", "max_pages": 2})
+    resumed = run_audit([small_site.url], same, load_rulebook(), tmp_path / "out", resume=True)
+    assert len(resumed.pages) == 2  # the same shape resumes, and may grow
 
 
 def test_both_devices_measured_with_screenshots(small_site, tmp_path):
