@@ -265,13 +265,18 @@ def batch(
         err.print("Interrupted: the index lists the sites finished so far (resume with --resume).")
         raise typer.Exit(EXIT_INTERRUPTED)
     threshold = settings.fail_under
-    below = [r for r in rows if threshold is not None and (r["score"] is None or r["score"] < threshold)]
+    failed = [r for r in rows if r["error"]]  # each already announced with its reason
+    audited = [r for r in rows if not r["error"]]
+    below = [r for r in audited if threshold is not None and (r["score"] is None or r["score"] < threshold)]
     if below:
         err.print(f"{len(below)} site(s) under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.", markup=False)
-    broken = [r for r in rows if settings.fail_on_broken and r["broken_pages"]]
+    broken = [r for r in audited if settings.fail_on_broken and r["broken_pages"]]
     if broken:
         err.print(f"{len(broken)} site(s) with pages broken for a visitor (--fail-on-broken): "
                   f"{', '.join(r['name'] for r in broken)}.", markup=False)
+    if failed:
+        err.print(f"{len(failed)} site(s) could not be audited: {', '.join(r['name'] for r in failed)}.", markup=False)
+        raise typer.Exit(EXIT_USAGE)
     if below or broken:
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
 

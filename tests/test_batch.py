@@ -49,7 +49,7 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
              "--devices", "desktop", "--max-depth", "0", "--fail-under", "95"],
             capture_output=True, text=True, timeout=300,
         )
-    assert result.returncode == 1, result.stderr  # the crowded site scores under 95
+    assert result.returncode == 2, result.stderr  # a site could not be audited (the crowded one is under 95 too)
     assert result.stdout.strip() == str(out / "index.html")
     index = json.loads((out / "index.json").read_text())
     names = [s["name"] for s in index["sites"]]
@@ -61,7 +61,9 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     assert crowded["score"] < 95
     html = (out / "index.html").read_text()
     assert all(name in html for name in names)
-    assert "under --fail-under 95" in result.stderr
+    dead_name, crowded_name = names[1], names[2]
+    assert f"1 site(s) under --fail-under 95: {crowded_name}." in result.stderr  # not the one without a score
+    assert result.stderr.strip().endswith(f"1 site(s) could not be audited: {dead_name}.")
     assert [s["broken_pages"] for s in index["sites"]] == [0, 1, 0]  # the unreachable start page
 
 
