@@ -49,7 +49,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Show the version and exit.")
     ] = None,
 ) -> None:
     pass
@@ -158,8 +158,8 @@ Rate = Annotated[Optional[float], typer.Option(help="Most page requests per seco
 MaxPerPattern = Annotated[Optional[int], typer.Option(
     help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
 FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
-FailOnBroken = Annotated[bool, typer.Option(
-    "--fail-on-broken", help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, "
+FailOnBroken = Annotated[Optional[bool], typer.Option(
+    "--fail-on-broken", metavar="", help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, "
                              "redirect loop, crash (for CI; the score leaves such pages out).")]
 Select = Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")]
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")]
@@ -176,11 +176,11 @@ Auth = Annotated[Optional[str], typer.Option(
     help="'user:password' for HTTP auth on the audited site only (staging); better from the environment. Never reported.")]
 UserAgent = Annotated[Optional[str], typer.Option(help="Replace the user agent.")]
 Screenshots = Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off.")]
-NoRobots = Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt (only for sites you own).")]
-Resume = Annotated[bool, typer.Option(help="Continue an interrupted run in the same --out folder.")]
+NoRobots = Annotated[bool, typer.Option("--no-robots", metavar="", help="Ignore robots.txt (only for sites you own).")]
+Resume = Annotated[bool, typer.Option(metavar="", help="Continue an interrupted run in the same --out folder.")]
 Config = Annotated[Optional[Path], typer.Option(
     help="Config file \\[default: cro-audit.toml, or \\[tool.cro-audit] in pyproject.toml].")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress output.")]
 
 
 # Flags that map one to one onto settings of the same name.
@@ -196,7 +196,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
         "headers": _parse_headers(params["header"]),
         "respect_robots": False if params["no_robots"] else None,
-        "fail_on_broken": True if params["fail_on_broken"] else None,
+        "fail_on_broken": params["fail_on_broken"],
         "browser_endpoints": params["browser_endpoint"],
     })
     return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
@@ -209,7 +209,7 @@ def audit(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = False, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
@@ -236,7 +236,7 @@ def batch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = False, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
