@@ -149,6 +149,7 @@ def run_audit(
         pages, book, settings, start_urls, started_at, partial=crawl.interrupted, browser_version=crawl.browser_version
     )
     report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
+    report["not_followed"] = crawl.frontier.not_followed()
     html_path = write_report(out_dir, report, branding)
     return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
 

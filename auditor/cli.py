@@ -129,6 +129,16 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
             f"{summary['findings']['low']} low.", soft_wrap=True,
         )
+        left = report.get("not_followed") or {}
+        if left:  # a user who asked for 60 pages and got 26 hears why
+            why = {"max_pages": f"beyond --max-pages {settings.max_pages}",
+                   "max_depth": f"deeper than --max-depth {settings.max_depth}",
+                   "max_per_pattern": f"over --max-per-pattern {settings.max_per_pattern}",
+                   "robots": "disallowed by robots.txt"}
+            err.print("Links not followed: " + "; ".join(
+                f"{entry['count']} {why.get(reason, reason)}"
+                + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")
+                for reason, entry in left.items()) + ".", markup=False, highlight=False, soft_wrap=True)
     print(outcome.html_path)
     if outcome.interrupted:
         err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "

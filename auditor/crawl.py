@@ -46,25 +46,47 @@ class Frontier:
         self.released = 0
         self._patterns: Counter[str] = Counter()  # URL shape -> pages queued
         self._params: Counter[str] = Counter()  # path + query parameter name -> pages queued
+        # In-scope links the crawl found and left, by the setting that left them: a user whose 60 product
+        # pages come back as 25 must be told why. URL sets, since one link is found on many pages.
+        self.left: dict[str, set[str]] = defaultdict(set)
+        self._left_shapes: dict[str, list[str]] = defaultdict(list)
+
+    def _leave(self, reason: str, url: str, shape: str | None = None) -> None:
+        self.left[reason].add(url)
+        shape = shape[shape.find("/"):].rstrip("?") if shape and "/" in shape else shape  # the path: the site is known
+        if shape and shape not in self._left_shapes[reason] and len(self._left_shapes[reason]) < 5:
+            self._left_shapes[reason].append(shape)
+
+    def not_followed(self) -> dict[str, dict]:
+        """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
+        out = {}
+        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots"):
+            urls = self.left.get(reason, set()) - (self.seen if reason != "max_pages" else set())
+            if urls:
+                out[reason] = {"count": len(urls), "examples": self._left_shapes.get(reason) or sorted(urls)[:5]}
+        return out
 
     def offer(self, url: str, depth: int, key: tuple, base: str | None = None) -> bool:
         """Queue a URL found at `depth` if the crawl may visit it; `key` orders it within its level."""
-        if depth > self.settings.max_depth:
-            return False
         try:
             url = normalize(url, base)
         except BadURL:
             return False
         if url in self.seen or url not in self.scope:
             return False
+        if depth > self.settings.max_depth:
+            self._leave("max_depth", url)
+            return False
         shape = pattern_key(url)
         params = [f"{shape.split('?')[0]}?{name}" for name in shape.split("?", 1)[1].split("&") if name]
         cap = self.settings.max_per_pattern
         if depth > 0:  # robots.txt and the caps apply to what the crawl finds, not to what the user asked for
             if not self.allowed(url):
+                self._leave("robots", url)
                 return False
             # Endless calendars and faceted filters: a few pages per URL shape and per query parameter.
             if self._patterns[shape] >= cap or any(self._params[p] >= cap for p in params):
+                self._leave("max_per_pattern", url, shape)
                 return False
         self.seen.add(url)
         self._patterns[shape] += 1
@@ -77,6 +99,8 @@ class Frontier:
         level = sorted(self.levels.pop(depth, []))
         room = max(0, self.settings.max_pages - self.released)
         chosen = level[:room]
+        for candidate in level[room:]:
+            self._leave("max_pages", candidate.url)
         self.released += len(chosen)
         return [(c.url, c.depth) for c in chosen]
 

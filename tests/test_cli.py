@@ -182,6 +182,16 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
     assert mended.returncode == 0, mended.stderr
 
 
+def test_links_left_by_the_crawl_caps_are_told(tmp_path):
+    write(tmp_path / "s", {"index.html": page("Home", [f"/p{i}.html" for i in range(5)]),
+                           **{f"p{i}.html": page(f"P{i}", []) for i in range(5)}})
+    with StaticSite(tmp_path / "s") as site:
+        result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off",
+                     "--max-per-pattern", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == "Links not followed: 3 over --max-per-pattern 2 (/pN.html)."
+
+
 def test_report_paths_and_progress_lines_when_not_a_terminal(site, tmp_path):
     out = tmp_path / "r"
     result = run("audit", site.url, "--out", str(out), "--devices", "desktop")

@@ -76,9 +76,15 @@ def test_breadth_first_in_link_order_within_scope(small_site, tmp_path):
 
 
 def test_depth_and_page_budgets(small_site, tmp_path):
-    assert paths(audit(small_site, tmp_path, max_depth=0)) == [("", 0)]
+    shallow = audit(small_site, tmp_path, max_depth=0)
+    assert paths(shallow) == [("", 0)]
+    assert shallow.report["not_followed"] == {"max_depth": {"count": 3, "examples": sorted(
+        small_site.url + name for name in ("a.html", "b.html", "missing.html"))}}
     assert paths(audit(small_site, tmp_path, max_depth=1)) == [("", 0), ("a.html", 1), ("b.html", 1), ("missing.html", 1)]
-    assert paths(audit(small_site, tmp_path, max_pages=2)) == [("", 0), ("a.html", 1)]
+    budget = audit(small_site, tmp_path, max_pages=2)
+    assert paths(budget) == [("", 0), ("a.html", 1)]
+    assert budget.report["not_followed"] == {"max_pages": {"count": 3, "examples": sorted(
+        small_site.url + name for name in ("a1.html", "b.html", "missing.html"))}}
 
 
 def test_robots_txt_is_honoured_and_sitemaps_add_pages(site, tmp_path):
@@ -112,6 +118,8 @@ def test_crawl_traps_are_capped_per_url_pattern(site, tmp_path):
     write(site.root, {"index.html": page("Home", ["/calendar/1.html"]), **months})
     outcome = audit(site, tmp_path, max_per_pattern=3, max_depth=30, max_pages=50)
     assert paths(outcome) == [("", 0), ("calendar/1.html", 1), ("calendar/2.html", 2), ("calendar/3.html", 3)]
+    # The report says what was left, and why: the user asked for 50 pages and got 4.
+    assert outcome.report["not_followed"] == {"max_per_pattern": {"count": 1, "examples": ["/calendar/N.html"]}}
 
 
 def test_faceted_query_strings_are_capped(site, tmp_path):
@@ -119,6 +127,7 @@ def test_faceted_query_strings_are_capped(site, tmp_path):
     write(site.root, {"index.html": page("Home", facets), "shop.html": page("Shop", facets)})
     outcome = audit(site, tmp_path, max_per_pattern=4, max_pages=50)
     assert len(outcome.pages) == 1 + 4
+    assert outcome.report["not_followed"] == {"max_per_pattern": {"count": 35 - 4, "examples": ["/shop.html?color&size"]}}
 
 
 def test_resume_skips_finished_pages_and_reports_them_all(small_site, tmp_path):

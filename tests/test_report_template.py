@@ -161,6 +161,12 @@ def test_every_string_in_the_report_is_escaped(env: Environment, sample: dict) -
     assert html.count(ESCAPED_SCRIPT) > 50
 
 
+def test_links_not_followed_are_told(env: Environment, sample: dict) -> None:
+    text = Parsed(render(env, sample)).text
+    assert ("Links found but not audited: 31 over the cap per URL pattern (/shop?color&size); "
+            "2 disallowed by robots.txt.") in " ".join(text.split())
+
+
 def test_only_http_urls_become_links(env: Environment, sample: dict) -> None:
     html = render(env, sample)
     parsed = Parsed(html)
