@@ -152,7 +152,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     broken = [p for p in outcome.pages if p.broken] if settings.fail_on_broken else []
     if broken:
         first = broken[0]
-        err.print(f"{len(broken)} page(s) broken for a visitor (--fail-on-broken), first {first.url}: "
+        linked = f" (linked from {first.found_on})" if first.found_on else ""
+        err.print(f"{len(broken)} page(s) broken for a visitor (--fail-on-broken), first {first.url}{linked}: "
                   f"{first.error.message}", markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
     return code

@@ -43,6 +43,7 @@ class Frontier:
         self.allowed = allowed  # robots.txt: found links it disallows are skipped; start URLs are reported
         self.seen: set[str] = set()
         self.levels: dict[int, list[_Candidate]] = defaultdict(list)
+        self.found_on: dict[str, str] = {}  # queued URL -> the page whose link queued it (where to fix a broken link)
         self.released = 0
         self._patterns: Counter[str] = Counter()  # URL shape -> pages queued
         self._params: Counter[str] = Counter()  # path + query parameter name -> pages queued
@@ -66,7 +67,7 @@ class Frontier:
                 out[reason] = {"count": len(urls), "examples": self._left_shapes.get(reason) or sorted(urls)[:5]}
         return out
 
-    def offer(self, url: str, depth: int, key: tuple, base: str | None = None) -> bool:
+    def offer(self, url: str, depth: int, key: tuple, base: str | None = None, found_on: str | None = None) -> bool:
         """Queue a URL found at `depth` if the crawl may visit it; `key` orders it within its level."""
         try:
             url = normalize(url, base)
@@ -89,6 +90,8 @@ class Frontier:
                 self._leave("max_per_pattern", url, shape)
                 return False
         self.seen.add(url)
+        if found_on is not None:
+            self.found_on[url] = found_on
         self._patterns[shape] += 1
         self._params.update(params)
         self.levels[depth].append(_Candidate(key, url, depth))
@@ -299,7 +302,7 @@ class Crawl:
                 self._finish(position, page)
                 continue
             position = self._next_position()
-            page = PageResult(url=url, depth=depth)
+            page = PageResult(url=url, depth=depth, found_on=self.frontier.found_on.get(url))
             if not self._allowed(url):
                 page.error = PageError("blocked_by_robots", "robots.txt disallows this URL for cro-audit.")
                 self._finish(position, page)
@@ -421,7 +424,7 @@ class Crawl:
         if self.store is not None:
             self.store.save(position, page)
         for i, link in enumerate(page.links):
-            self.frontier.offer(link, page.depth + 1, (position, i))
+            self.frontier.offer(link, page.depth + 1, (position, i), found_on=page.final_url or page.url)
         if self.progress is not None:
             self.progress(len(self.results), len(self.results) + self.frontier.pending() + self._in_flight(), page)
 

@@ -124,6 +124,7 @@ class PageResult:
     categories: dict[str, int | None] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # in-scope links found, for the crawl; not reported
+    found_on: str | None = None  # the audited page whose link led here (None: a start URL or from a sitemap)
 
     @property
     def broken(self) -> bool:
@@ -148,4 +149,5 @@ class PageResult:
             categories=data.get("categories") or {},
             findings=[Finding(**f) for f in data.get("findings") or []],
             links=data.get("links") or [],
+            found_on=data.get("found_on"),
         )

@@ -80,7 +80,11 @@ def test_depth_and_page_budgets(small_site, tmp_path):
     assert paths(shallow) == [("", 0)]
     assert shallow.report["not_followed"] == {"max_depth": {"count": 3, "examples": sorted(
         small_site.url + name for name in ("a.html", "b.html", "missing.html"))}}
-    assert paths(audit(small_site, tmp_path, max_depth=1)) == [("", 0), ("a.html", 1), ("b.html", 1), ("missing.html", 1)]
+    level_one = audit(small_site, tmp_path, max_depth=1)
+    assert paths(level_one) == [("", 0), ("a.html", 1), ("b.html", 1), ("missing.html", 1)]
+    # Where each page was linked from: for a 404, the link to fix.
+    assert [p.found_on for p in level_one.pages] == [None, small_site.url, small_site.url, small_site.url]
+    assert level_one.pages[3].error.kind == "http_error"
     budget = audit(small_site, tmp_path, max_pages=2)
     assert paths(budget) == [("", 0), ("a.html", 1)]
     assert budget.report["not_followed"] == {"max_pages": {"count": 3, "examples": sorted(

@@ -161,6 +161,11 @@ def test_every_string_in_the_report_is_escaped(env: Environment, sample: dict) -
     assert html.count(ESCAPED_SCRIPT) > 50
 
 
+def test_a_failed_page_says_where_it_was_linked_from(env: Environment, sample: dict) -> None:
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "Linked from https://client.example/: the link to fix, or the page to restore." in text
+
+
 def test_links_not_followed_are_told(env: Environment, sample: dict) -> None:
     text = Parsed(render(env, sample)).text
     assert ("Links found but not audited: 31 over the cap per URL pattern (/shop?color&size); "
