@@ -191,8 +191,14 @@
 
   // ---- forms ---------------------------------------------------------------------------------
   const SKIP_INPUTS = new Set(["hidden", "submit", "button", "reset", "image"]);
+  // A label's own words: one wrapping its control would otherwise add the control's text (a select's options).
+  const labelWords = (lab) => {
+    const copy = lab.cloneNode(true);
+    copy.querySelectorAll("input, select, textarea, button, datalist").forEach((n) => n.remove());
+    return copy.textContent;
+  };
   const fieldLabel = (el) => clean(
-    (el.labels && el.labels[0] && el.labels[0].innerText) || el.getAttribute("aria-label") ||
+    (el.labels && el.labels[0] && labelWords(el.labels[0])) || el.getAttribute("aria-label") ||
       el.getAttribute("placeholder") || el.name || el.id || el.type, 60);
   const forms = [...document.forms].slice(0, 100).map((form) => {
     const groups = new Map();
