@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,23 @@ INSTALL_HINT = (
 
 class BrowserNotFound(RuntimeError):
     pass
+
+
+_SOCKET_ERRORS = {
+    "ECONNREFUSED": "connection refused: nothing is listening at that address",
+    "ENOTFOUND": "the host name does not resolve",
+    "EAI_AGAIN": "the host name does not resolve",
+    "ECONNRESET": "the connection was reset",
+    "EHOSTUNREACH": "the host is unreachable from this machine",
+}
+
+
+def _transport_reason(exc: BaseException) -> str:
+    """Why a connection failed, in the user's words rather than the driver's (`BrowserType.connect_over_cdp:
+    connect ECONNREFUSED 127.0.0.1:1`)."""
+    text = re.sub(r"^\w+\.\w+: ", "", first_line(exc))
+    code = next((c for c in _SOCKET_ERRORS if c in text), None)
+    return _SOCKET_ERRORS[code] if code else text[:200]
 
 
 def first_line(exc: BaseException) -> str:
@@ -151,7 +169,7 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
     except ValueError as exc:  # urllib's verdict on a malformed URL (a bad port, a broken IPv6 address)
         raise BrowserNotFound(f"Browser endpoint {redact(endpoint)} is not a valid URL: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - whatever the transport says, the user gets one line
-        raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {first_line(exc)[:200]}") from None
+        raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {_transport_reason(exc)}") from None
     raise BrowserNotFound(
         f"Browser endpoint {redact(endpoint)} is neither http(s):// (DevTools), ws:// (DevTools or Playwright server) "
         "nor selenium+http(s):// (Selenium Grid)."

@@ -55,11 +55,11 @@ def _main(
     pass
 
 
-def _settings(config: Path | None, flags: dict[str, Any]) -> Settings:
+def _settings(config: Path | None, flags: dict[str, Any]) -> tuple[Settings, Path | None]:
     path = config if config is not None else find_config(Path.cwd())
     if config is not None and not config.is_file():
         raise ConfigError(f"{config}: no such config file")
-    return build(load_file(path) if path else {}, flags, source=path)
+    return build(load_file(path) if path else {}, flags, source=path), path
 
 
 def _parse_headers(values: list[str] | None) -> dict[str, str] | None:
@@ -202,7 +202,7 @@ _SETTING_FLAGS = ("max_pages", "max_depth", "timeout", "concurrency", "rate", "m
 def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
     """Settings and rulebook from a command's parameters (its locals()), the config file and the defaults."""
     devices = params["devices"]
-    settings = _settings(params["config"], {
+    settings, path = _settings(params["config"], {
         **{name: params[name] for name in _SETTING_FLAGS},
         "devices": [d.strip() for d in devices.split(",") if d.strip()] if devices is not None else None,
         "headers": _parse_headers(params["header"]),
@@ -210,6 +210,11 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         "fail_on_broken": params["fail_on_broken"],
         "browser_endpoints": params["browser_endpoint"],
     })
+    if settings.rules:  # thresholds only come from a config file: name it, like every other setting's error
+        try:
+            load_rulebook(overrides=settings.rules)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
 
 

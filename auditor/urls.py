@@ -44,7 +44,9 @@ def normalize(url: str, base: str | None = None) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         if not scheme:
-            raise BadURL(f"not a valid URL: {url[:200]!r} (no scheme; did you mean https://{url[:200]}?)")
+            typo = re.match(r"(?i)(https?)//", url)  # http//host: the colon forgotten
+            guess = f"{typo.group(1).lower()}://{url[typo.end():]}" if typo else f"https://{url}"
+            raise BadURL(f"not a valid URL: {url[:200]!r} (no scheme; did you mean {guess[:200]}?)")
         raise BadURL(f"only http and https URLs can be audited, not {scheme}:")
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:

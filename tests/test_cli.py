@@ -46,7 +46,8 @@ def site(tmp_path):
 
 @pytest.mark.parametrize(
     ("url", "fragment"),
-    [("not a url", "did you mean https://"), ("ftp://example.com/", "only http and https"), ("http://", "no host")],
+    [("not a url", "did you mean https://"), ("ftp://example.com/", "only http and https"), ("http://", "no host"),
+     ("http//127.0.0.1:8765/", "did you mean http://127.0.0.1:8765/?")],
 )
 def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
     assert_one_line_error(run("audit", url, "--out", str(tmp_path / "r")), 2, fragment)
@@ -87,7 +88,8 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("timeout = 'soon'", "timeout must be a number"),
         ("devices = ['tablet']", "devices must be"),
         ("select = ['ZZZ']", "no rule id starts with 'ZZZ'"),
-        ("[rules.SPD001]\nfast_ms = 3", "has no threshold 'fast_ms'"),
+        ("[rules.SPD001]\nfast_ms = 3", "cro-audit.toml: rule SPD001 has no threshold 'fast_ms'"),
+        ("[rules.SPD009]\nfast_ms = 3", "cro-audit.toml: thresholds given for an unknown rule 'SPD009'"),
         ("[rules.SPD001]\np10_ms = 'fast'", "threshold p10_ms must be a number of 0 or more"),
         ("[rules.SPD001]\np10_ms = 5000", "p10_ms (5000) must be above 0 and below median_ms (4000)"),
         ("[rules.SPD001]\np10_ms = 0", "p10_ms (0) must be above 0"),

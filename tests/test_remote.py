@@ -105,7 +105,8 @@ def test_unreachable_endpoint_is_one_clear_error(site, tmp_path):
     with pytest.raises(BrowserNotFound) as caught:
         run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
     message = str(caught.value)
-    assert message.startswith("Cannot connect to the browser endpoint http://127.0.0.1:1/?...")
+    assert message == ("Cannot connect to the browser endpoint http://127.0.0.1:1/?...: connection refused: "
+                       "nothing is listening at that address")
     assert "s3cret" not in message and "\n" not in message
     assert not (tmp_path / "out").exists()  # a run that never started leaves no folder behind
 
