@@ -170,8 +170,9 @@ MaxPerPattern = Annotated[Optional[int], typer.Option(
     help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
 FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
 FailOnBroken = Annotated[Optional[bool], typer.Option(
-    "--fail-on-broken", metavar="", help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, "
-                             "redirect loop, crash (for CI; the score leaves such pages out).")]
+    "--fail-on-broken", metavar="",
+    help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, redirect loop, crash "
+         "(for CI; the score leaves such pages out).")]
 Select = Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")]
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")]
 BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
@@ -220,12 +221,14 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
 
 @app.command()
 def audit(
-    urls: Annotated[list[str], typer.Argument(help="Start URLs. The crawl stays on their sites.", show_default=False, metavar="URL")],
+    urls: Annotated[list[str], typer.Argument(
+        help="Start URLs. The crawl stays on their sites.", show_default=False, metavar="URL")],
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None,
+    browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
@@ -252,7 +255,8 @@ def batch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None, browser_path: BrowserPath = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None,
+    browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,

@@ -34,6 +34,9 @@ class _Candidate:
     depth: int = field(compare=False)
 
 
+LEFT_CAP = 50_000  # distinct links remembered per reason for not being followed
+
+
 class Frontier:
     """Decides what gets crawled: scope, robots.txt, depth, page budget and crawl-trap caps."""
 
@@ -48,12 +51,17 @@ class Frontier:
         self._patterns: Counter[str] = Counter()  # URL shape -> pages queued
         self._params: Counter[str] = Counter()  # path + query parameter name -> pages queued
         # In-scope links the crawl found and left, by the setting that left them: a user whose 60 product
-        # pages come back as 25 must be told why. URL sets, since one link is found on many pages.
+        # pages come back as 25 must be told why. URL sets, since one link is found on many pages; past
+        # LEFT_CAP a trap's further links are only counted (perhaps twice), so a hostile site cannot fill memory.
         self.left: dict[str, set[str]] = defaultdict(set)
+        self._left_over: Counter[str] = Counter()
         self._left_shapes: dict[str, list[str]] = defaultdict(list)
 
     def _leave(self, reason: str, url: str, shape: str | None = None) -> None:
-        self.left[reason].add(url)
+        if len(self.left[reason]) < LEFT_CAP:
+            self.left[reason].add(url)
+        elif url not in self.left[reason]:
+            self._left_over[reason] += 1
         shape = shape[shape.find("/"):].rstrip("?") if shape and "/" in shape else shape  # the path: the site is known
         if shape and shape not in self._left_shapes[reason] and len(self._left_shapes[reason]) < 5:
             self._left_shapes[reason].append(shape)
@@ -63,8 +71,9 @@ class Frontier:
         out = {}
         for reason in ("max_pages", "max_depth", "max_per_pattern", "robots"):
             urls = self.left.get(reason, set()) - (self.seen if reason != "max_pages" else set())
-            if urls:
-                out[reason] = {"count": len(urls), "examples": self._left_shapes.get(reason) or sorted(urls)[:5]}
+            if urls or self._left_over[reason]:
+                out[reason] = {"count": len(urls) + self._left_over[reason],
+                               "examples": self._left_shapes.get(reason) or sorted(urls)[:5]}
         return out
 
     def offer(self, url: str, depth: int, key: tuple, base: str | None = None, found_on: str | None = None) -> bool:

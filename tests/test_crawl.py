@@ -181,3 +181,17 @@ def test_both_devices_measured_with_screenshots(small_site, tmp_path):
         shot = tmp_path / "out" / facts.screenshot
         assert facts.screenshot == f"screenshots/0000-{device}.jpg" and shot.stat().st_size > 1000
     assert home.devices["mobile"].viewport_width == 390 and home.devices["desktop"].viewport_width == 1366
+
+
+def test_links_left_by_a_trap_are_counted_without_remembering_them_all(monkeypatch):
+    """Past LEFT_CAP distinct links per reason, further ones are only counted: a trap of millions of
+    links cannot fill memory, and the count stays right when no link repeats."""
+    from auditor import crawl
+
+    monkeypatch.setattr(crawl, "LEFT_CAP", 3)
+    frontier = crawl.Frontier(build({}, {"max_per_pattern": 2}), crawl.Scope(["https://shop.example/"]))
+    for day in range(10):
+        frontier.offer(f"https://shop.example/calendar?day={day}", 1, (0, day))
+    frontier.offer("https://shop.example/calendar?day=2", 1, (1, 0))  # a remembered one, found again elsewhere
+    assert frontier.not_followed() == {"max_per_pattern": {"count": 8, "examples": ["/calendar?day"]}}
+    assert len(frontier.left["max_per_pattern"]) == 3
