@@ -367,14 +367,8 @@ class Crawl:
         tab = tabs.get(device)
         if tab is None or tab.browser is not browser:
             tab = tabs[device] = Tab(browser, browsers.PROFILES[device], self._user_agents[device],
-                                     self.settings.headers, self._credentials(), self.scope.same_origin, self._in_site)
+                                     self.settings.headers, self._credentials(), self.scope.same_origin, self.scope.admits)
         return tab
-
-    def _in_site(self, url: str) -> bool:
-        try:
-            return normalize(url) in self.scope
-        except BadURL:
-            return False
 
     async def _visit_with_retries(
         self, browser_index: int, page: PageResult, device: str, position: int, tabs: dict[str, Tab]
@@ -423,7 +417,7 @@ class Crawl:
             failed = next(d for d, v in visits.items() if v.error is not None)
             page.error = PageError(errors[0].kind, f"{failed}: {errors[0].message}")
         if page.final_url and page.error is None:
-            if not self._in_site(page.final_url):
+            if not self.scope.admits(page.final_url):
                 page.error = PageError("out_of_scope", f"The page redirected away from the site, to {page.final_url[:200]}.")
                 page.devices, page.links = {}, []
         return page

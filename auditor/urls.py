@@ -92,6 +92,13 @@ class Scope:
     def __contains__(self, url: str) -> bool:
         return site_key(url) in self.sites
 
+    def admits(self, url: str) -> bool:
+        """For a URL as the browser reports it (unnormalised, maybe not http at all): is it on the sites?"""
+        try:
+            return normalize(url) in self
+        except BadURL:
+            return False
+
     def same_origin(self, url: str) -> bool:
         """Stricter than scope: scheme, host (www. or not) and port of a start URL. Secrets go only here."""
         try:
