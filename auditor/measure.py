@@ -20,7 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from auditor.browser import Device, new_context
+from auditor.browser import Device, first_line, new_context
 from auditor.facts import DeviceFacts, PageError
 from auditor.urls import origin_of
 
@@ -91,7 +91,7 @@ class Visit:
 
 def classify(exc: BaseException) -> tuple[PageError, bool]:
     """Map a Playwright failure to the error catalogue; the bool says whether retrying may help."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = first_line(exc)
     if isinstance(exc, (PlaywrightTimeout, asyncio.TimeoutError)) or "ERR_TIMED_OUT" in text:
         return PageError("timeout", "The page did not load within the page timeout."), False
     if "ERR_INVALID_AUTH_CREDENTIALS" in text:
