@@ -134,7 +134,6 @@ def run_audit(
         pages = asyncio.run(main())
     except BaseException:
         if not (crawl.interrupted or caught):
-            store.close()
             if not resume:
                 store.discard_if_empty()
             raise

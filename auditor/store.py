@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 from auditor.facts import PageResult
@@ -71,9 +70,9 @@ class RunStore:
     def discard_if_empty(self) -> None:
         """After a run that failed before finishing a page (no browser, an unreachable endpoint): leave no
         store behind, nor the output folder if this run made it, so a retry starts where the user began."""
-        with closing(sqlite3.connect(self.path)) as db:
-            if db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]:
-                return
+        if self._db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]:
+            return
+        self.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         if self.created_folder:
