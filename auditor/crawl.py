@@ -196,6 +196,7 @@ class Crawl:
         self._user_agents: dict[str, str] = {}
         self._last_position = -1
         self._taken: set[int] = set()  # positions of pages finished or in flight, this run or a resumed one
+        self._visiting: set[int] = set()  # positions of the pages released by the frontier and not finished yet
 
     # ---- public ---------------------------------------------------------------------------
     async def run(self) -> list[PageResult]:
@@ -305,12 +306,15 @@ class Crawl:
         # One queue per device: a worker keeps to one device, so it needs one reusable tab, not one per device.
         queues: dict[str, deque] = {device: deque() for device in self.settings.devices}
         pending_pages: dict[int, dict] = {}
-        for url, depth in level:
+        # Every page of the level is counted as under way before any is finished: the progress total holds
+        # steady while a resumed run replays the pages it had already measured.
+        placed = [(url, depth, done_before[url][0] if url in done_before else self._next_position())
+                  for url, depth in level]
+        self._visiting.update(position for _, _, position in placed)
+        for url, depth, position in placed:
             if url in done_before:
-                position, page = done_before[url]
-                self._finish(position, page)
+                self._finish(position, done_before[url][1])
                 continue
-            position = self._next_position()
             page = PageResult(url=url, depth=depth, found_on=self.frontier.found_on.get(url))
             if not self._allowed(url):
                 page.error = PageError("blocked_by_robots", "robots.txt disallows this URL for cro-audit.")
@@ -424,6 +428,7 @@ class Crawl:
 
     def _finish(self, position: int, page: PageResult) -> None:
         self.results[position] = page
+        self._visiting.discard(position)
         if self.store is not None:
             self.store.save(position, page)
         for i, link in enumerate(page.links):
@@ -432,4 +437,4 @@ class Crawl:
             self.progress(len(self.results), len(self.results) + self.frontier.pending() + self._in_flight(), page)
 
     def _in_flight(self) -> int:
-        return max(0, len(self._taken) - len(self.results))
+        return len(self._visiting)  # not len(_taken): a resumed run's finished pages are not in flight
