@@ -54,7 +54,8 @@ NET_ERRORS = {
     "ERR_CONTENT_DECODING_FAILED": "the server sent a body that could not be decoded",
 }
 
-_PENDING_TIMERS = "() => (window.__croObserved && window.__croObserved.timers ? window.__croObserved.timers() : 0)"
+# [short timers still pending, milliseconds since the last one ran]
+_TIMERS = "() => (window.__croObserved && window.__croObserved.timers ? window.__croObserved.timers() : [0, 1e9])"
 
 # Entrance animations and transitions are jumped to their end rather than waited out: the facts and the
 # screenshot are of the settled page either way, and every frame of an animation costs the renderer and the
@@ -367,9 +368,16 @@ class _Network:
             cue, self.on_request = self.on_request, None
             cue()
 
+    def touched(self, at: float) -> None:
+        """Something that may start requests happened at `at`: quiet is counted from then at the earliest."""
+        self.last_change = max(self.last_change, at)
+
+    def is_quiet(self, for_s: float) -> bool:
+        return self.in_flight == 0 and time.monotonic() - self.last_change >= for_s
+
     async def quiet(self, for_s: float, until: float) -> None:
         while time.monotonic() < until:
-            if self.in_flight == 0 and time.monotonic() - self.last_change >= for_s:
+            if self.is_quiet(for_s):
                 return
             await asyncio.sleep(0.05)
 
@@ -391,10 +399,13 @@ async def _settle(page: Page, network: _Network, deadline: float) -> None:
         if time.monotonic() >= min(until, timers_until):
             break
         try:
-            pending = await asyncio.wait_for(page.evaluate(_PENDING_TIMERS), 1.0)
-        except (PlaywrightError, asyncio.TimeoutError):
+            pending, since_ms = await asyncio.wait_for(page.evaluate(_TIMERS), 1.0)
+        except (PlaywrightError, asyncio.TimeoutError, TypeError, ValueError):
             break
-        if not pending:
+        # A timer that has just run may have set work going (a framework renders a few frames later) whose
+        # requests have not started yet: they get the same quiet window as any other request.
+        network.touched(time.monotonic() - since_ms / 1000)
+        if not pending and network.is_quiet(QUIET_S):
             break
         await asyncio.sleep(0.05)
     await _finish_animations(page)

@@ -12,23 +12,28 @@
     window.open = () => null;
   } catch (e) {}
   if (window !== window.top || window.__croObserved) return;
-  const seen = (window.__croObserved = { lcp: null, cls: null, timers: () => 0 });
+  const seen = (window.__croObserved = { lcp: null, cls: null, timers: () => [0, 1e9] });
   // Short timers: templates reveal content from them just after load. Counting the ones still pending lets
-  // the auditor wait for exactly those (up to a bound) instead of pausing a fixed time on every page.
+  // the auditor wait for exactly those (up to a bound) instead of pausing a fixed time on every page; how
+  // long ago the last one ran tells it whether what that timer set going has had time to show up.
   try {
     const pending = new Set();
+    let lastRan = -1e9;
     const setT = window.setTimeout;
     const clearT = window.clearTimeout;
     window.setTimeout = function (handler, delay, ...args) {
       const ms = delay === undefined ? 0 : Number(delay);
       if (typeof handler !== "function" || !(ms <= 1000)) return setT.call(this, handler, delay, ...args);
       let id;
-      id = setT.call(this, function (...a) { pending.delete(id); return handler.apply(this, a); }, delay, ...args);
+      id = setT.call(this, function (...a) {
+        pending.delete(id);
+        try { return handler.apply(this, a); } finally { lastRan = performance.now(); }
+      }, delay, ...args);
       pending.add(id);
       return id;
     };
     window.clearTimeout = function (id) { pending.delete(id); return clearT.call(this, id); };
-    seen.timers = () => pending.size;
+    seen.timers = () => [pending.size, Math.round(performance.now() - lastRan)];
   } catch (e) {}
   try { performance.setResourceTimingBufferSize(10000); } catch (e) {}
   try {

@@ -256,6 +256,15 @@ def test_content_fetched_after_load_is_waited_for(facts, device):
     assert texts == ["Book a demo", "Buy now", "Chat with us", "Claim offer", "Get a quote"]
 
 
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_requests_started_by_the_last_timer_are_waited_for(facts, device):
+    """The hero image starts loading one frame after the page's last short timer has run: the audit must
+    not take 'no timers pending' for 'done' before the image's request had a quiet window to show up."""
+    f = facts("timer-content.html", device)
+    assert f.request_count == 3  # the page, offer.json, hero.svg
+    assert [c.text for c in f.ctas] == ["Claim offer"]
+
+
 def test_no_ctas_on_a_plain_page(facts):
     assert facts("plain.html").ctas == []
 
