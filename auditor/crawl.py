@@ -407,6 +407,9 @@ class Crawl:
 
     def _assemble(self, page: PageResult, visits: dict[str, Visit]) -> PageResult:
         """Merge the device visits of one URL; the first device's navigation speaks for the page."""
+        # In the settings' device order, not the order the visits finished in: report.json must not change
+        # between two runs of the same site.
+        visits = {d: visits[d] for d in self.settings.devices if d in visits}
         first = visits[self.settings.devices[0]]
         page.final_url = first.final_url
         page.status_code = first.status_code

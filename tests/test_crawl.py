@@ -200,3 +200,27 @@ def test_links_left_by_a_trap_are_counted_without_remembering_them_all(monkeypat
     frontier.offer("https://shop.example/calendar?day=2", 1, (1, 0))  # a remembered one, found again elsewhere
     assert frontier.not_followed() == {"max_per_pattern": {"count": 8, "examples": ["/calendar?day"]}}
     assert len(frontier.left["max_per_pattern"]) == 3
+
+
+def test_two_runs_of_one_site_write_the_same_report_but_for_times(site, tmp_path):
+    """CI users diff report.json between deploys: only clock readings may differ between two runs of an
+    unchanged site, whichever device finishes first. Here the desktop visit is the slow one (a short timer
+    only on wide screens), so the visits finish mobile first."""
+    slow_on_desktop = "<script>if (innerWidth > 800) setTimeout(() => document.body.append('ready'), 600);</script>"
+    write(site.root, {"index.html": page("Home", ["/a.html", "/b.html"], slow_on_desktop),
+                      "a.html": page("A", ["/b.html"], slow_on_desktop), "b.html": page("B", [], slow_on_desktop)})
+    clock = {"started_at", "finished_at", "timings", "load_ms", "dom_content_loaded_ms", "fcp_ms", "lcp_ms"}
+
+    def without_clock(value):
+        if isinstance(value, dict):
+            return {k: without_clock(v) for k, v in value.items() if k not in clock}
+        return [without_clock(v) for v in value] if isinstance(value, list) else value
+
+    reports = []
+    for run in ("one", "two"):
+        audit(site, tmp_path / run, devices=["desktop", "mobile"], concurrency=2)
+        text = (tmp_path / run / "out" / "report.json").read_text()
+        reports.append(without_clock(json.loads(text)))
+        assert all(list(p["devices"]) == ["desktop", "mobile"] for p in json.loads(text)["pages"])
+    assert reports[0] == reports[1]
+    assert [p["url"] for p in reports[0]["pages"]] == [site.url, site.url + "a.html", site.url + "b.html"]
