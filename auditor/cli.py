@@ -20,6 +20,7 @@ from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch,
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, find_config, load_file
 from auditor.facts import PageResult
+from auditor.report import branding_context
 from auditor.rulebook import load_rulebook
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -211,11 +212,14 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         "fail_on_broken": params["fail_on_broken"],
         "browser_endpoints": params["browser_endpoint"],
     })
-    if settings.rules:  # thresholds only come from a config file: name it, like every other setting's error
-        try:
+    # Thresholds and branding only come from a config file: their errors name it, like every other setting's.
+    try:
+        if settings.rules:
             load_rulebook(overrides=settings.rules)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+        if settings.branding:
+            branding_context(settings)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
 
 

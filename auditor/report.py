@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import mimetypes
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -96,6 +95,26 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+def image_type(data: bytes) -> str | None:
+    """The image type a file's first bytes show, not its name: any file named logo.png would otherwise be
+    embedded (and carried to a client) as one."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    head = data[:2048].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if head.startswith(("<svg", "<?xml", "<!--", "<!DOCTYPE svg", "<!doctype svg")) and "<svg" in head:
+        return "image/svg+xml"  # shown through <img>, where an SVG's scripts never run
+    return None
+
+
 def branding_context(settings: Settings) -> dict[str, Any]:
     """The agency's name, logo (embedded, so the report stays one offline file) and accent colour."""
     brand = settings.branding
@@ -105,10 +124,14 @@ def branding_context(settings: Settings) -> dict[str, Any]:
         path = Path(logo)
         if not path.is_file():
             raise ValueError(f"branding logo {logo} does not exist")
-        mime = mimetypes.guess_type(path.name)[0] or "image/png"
-        if not mime.startswith("image/"):
-            raise ValueError(f"branding logo {logo} is not an image")
-        logo_uri = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+        if path.stat().st_size > LOGO_MAX_BYTES:
+            raise ValueError(f"branding logo {logo} is {path.stat().st_size // 1024} KB; "
+                             f"use one under {LOGO_MAX_BYTES // 1024} KB, it is embedded in every report")
+        data = path.read_bytes()
+        mime = image_type(data)
+        if mime is None:
+            raise ValueError(f"branding logo {logo} is not a PNG, JPEG, GIF, WebP or SVG image")
+        logo_uri = f"data:{mime};base64,{base64.b64encode(data).decode()}"
     accent = brand.get("accent", DEFAULT_ACCENT)
     if not (isinstance(accent, str) and accent.startswith("#") and len(accent) in (4, 7)
             and all(c in "0123456789abcdefABCDEF" for c in accent[1:])):

@@ -101,7 +101,9 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("[headers]\nX-Token = \"abc\\r\\nX-Evil: 1\"", "the value of header X-Token contains a line break"),
         ("[headers]\n'Bad Name' = 'x'", "header name 'Bad Name' is not a valid HTTP header name"),
         ("[headers]\nHost = 'evil.localhost'", "header Host is set by the browser and cannot be replaced"),
-        ("[branding]\nlogo = 'missing.png'", "missing.png does not exist"),
+        ("[branding]\nlogo = 'missing.png'", "cro-audit.toml: branding logo"),
+        ("[branding]\nlogo = 'cro-audit.toml'", "cro-audit.toml is not a PNG, JPEG, GIF, WebP or SVG image"),
+        ("[branding]\naccent = 'red'", "cro-audit.toml: branding accent must be a colour like #0b6bcb, not 'red'"),
         ("[tool.cro-audit]\nmax-pages = 3", "without [tool.cro-audit]"),
     ],
 )

@@ -561,3 +561,24 @@ def test_real_report_matches_schema_and_renders(schema: dict, sample: dict) -> N
     html = report_mod.render_html(report, {"name": "Acme", "logo_data_uri": None, "accent": "#0b6bcb"})
     assert "<img src=x" not in html.lower()
     assert_no_active_content(html)
+
+
+@pytest.mark.parametrize(
+    ("head", "mime"),
+    [
+        (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "image/png"),
+        (b"\xff\xd8\xff\xe0\0\x10JFIF", "image/jpeg"),
+        (b"GIF89a\x01\0\x01\0", "image/gif"),
+        (b"RIFF\x24\0\0\0WEBPVP8 ", "image/webp"),
+        (b'\xef\xbb\xbf<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml"),
+        (b"  <svg xmlns='http://www.w3.org/2000/svg'></svg>", "image/svg+xml"),
+        (b"root:x:0:0:root:/root:/bin/bash\n", None),  # /etc/passwd, whatever it is named
+        (b"<!doctype html><html><script>alert(1)</script>", None),
+        (b"<?xml version='1.0'?><feed/>", None),
+        (b"", None),
+    ],
+)
+def test_a_logo_is_embedded_by_what_its_bytes_are_not_its_name(head, mime):
+    from auditor.report import image_type
+
+    assert image_type(head) == mime
