@@ -153,6 +153,10 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
     Playwright server (ws://, wss://) or a Selenium Grid 4 / WebDriver server (selenium+http(s)://).
     `executable` asks a Playwright server started with --unsafe to launch that binary; a server's own
     launches already carry Playwright's quiet flags."""
+    if "://" not in endpoint and endpoint not in ("selenium+", "cdp+"):  # host:9222, the way DevTools prints it
+        given = redact(f"http://{endpoint}").removeprefix("http://")
+        raise BrowserNotFound(f"Browser endpoint {given} has no scheme: a Chromium started with "
+                              f"--remote-debugging-port is http://{given}")
     try:
         urlsplit(endpoint.removeprefix("selenium+").removeprefix("cdp+")).port  # a malformed URL fails here, named
         if endpoint.startswith("selenium+"):
@@ -169,11 +173,22 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
     except ValueError as exc:  # urllib's verdict on a malformed URL (a bad port, a broken IPv6 address)
         raise BrowserNotFound(f"Browser endpoint {redact(endpoint)} is not a valid URL: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - whatever the transport says, the user gets one line
-        raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {_transport_reason(exc)}") from None
+        reason = _transport_reason(exc).rstrip(".")
+        raise BrowserNotFound(f"Cannot connect to the browser endpoint {redact(endpoint)}: {reason}{_hint(endpoint, reason)}") from None
     raise BrowserNotFound(
-        f"Browser endpoint {redact(endpoint)} is neither http(s):// (DevTools), ws:// (DevTools or Playwright server) "
-        "nor selenium+http(s):// (Selenium Grid)."
+        f"Browser endpoint {redact(endpoint)} is neither http(s):// (DevTools), ws:// (DevTools or Playwright server), "
+        "cdp+ws(s):// (browserless) nor selenium+http(s):// (Selenium Grid)."
     )
+
+
+def _hint(endpoint: str, reason: str) -> str:
+    """What to try when something answered, but not as the kind of endpoint the URL says it is."""
+    if endpoint.startswith(("http://", "https://")) and ("/json/version" in reason or "not valid JSON" in reason):
+        return " (this address answers, but not as a browser's DevTools port: is it a web server?)"
+    if endpoint.startswith(("ws://", "wss://", "cdp+")) and "WebSocket error" in reason:
+        return (" (a Chromium's --remote-debugging-port is given as http://host:port; a Playwright server's "
+                "address is the one it printed when it started)")
+    return ""
 
 
 async def close(browser: Browser) -> None:

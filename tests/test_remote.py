@@ -121,6 +121,20 @@ def test_a_run_that_never_started_leaves_an_existing_folder_as_it_was(site, tmp_
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.parametrize(
+    ("scheme", "hint"),
+    [("http", "(this address answers, but not as a browser's DevTools port: is it a web server?)"),
+     ("ws", "(a Chromium's --remote-debugging-port is given as http://host:port; a Playwright server's address "
+            "is the one it printed when it started)")],
+)
+def test_an_endpoint_that_is_not_a_browser_says_what_to_try(site, tmp_path, scheme, hint):
+    settings = build({}, {"browser_endpoints": [site.url.replace("http", scheme, 1)]})  # a web server
+    with pytest.raises(BrowserNotFound) as caught:
+        run_audit([site.url], settings, load_rulebook(), tmp_path / "out")
+    assert str(caught.value).startswith(f"Cannot connect to the browser endpoint {scheme}://127.0.0.1:")
+    assert str(caught.value).endswith(hint) and "\n" not in str(caught.value)
+
+
 def test_cli_reports_a_bad_endpoint_in_one_line(site, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "auditor", "audit", site.url, "--out", str(tmp_path / "r"),
@@ -128,7 +142,8 @@ def test_cli_reports_a_bad_endpoint_in_one_line(site, tmp_path):
         capture_output=True, text=True, timeout=60, env={**os.environ},
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "neither http(s):// (DevTools), ws:// (DevTools or Playwright server) nor selenium+" in result.stderr
+    assert "neither http(s):// (DevTools), ws:// (DevTools or Playwright server), cdp+ws(s):// (browserless) " \
+           "nor selenium+http(s):// (Selenium Grid)." in result.stderr
 
 
 # ---- Selenium Grid 4 ---------------------------------------------------------------------------------
@@ -271,6 +286,10 @@ def test_selenium_grid_unreachable(site, tmp_path):
         ("http://[::1", "Browser endpoint http://[::1 is not a valid URL: Invalid IPv6 URL"),
         ("selenium+ftp://grid/", "A Selenium Grid endpoint looks like selenium+http://grid:4444, not selenium+ftp://grid/."),
         ("selenium+", "A Selenium Grid endpoint looks like selenium+http://grid:4444."),
+        ("127.0.0.1:9222", "Browser endpoint 127.0.0.1:9222 has no scheme: a Chromium started with "
+                           "--remote-debugging-port is http://127.0.0.1:9222"),
+        ("u:secret@grid.local:9222", "Browser endpoint grid.local:9222 has no scheme: a Chromium started with "
+                                     "--remote-debugging-port is http://grid.local:9222"),
     ],
 )
 def test_malformed_endpoints_are_named_in_one_line(site, tmp_path, endpoint, message):
