@@ -399,8 +399,11 @@ def test_minimal_report_renders(env: Environment) -> None:
         "pages": [],
     }
     html = render(env, minimal)
-    assert "No issues to fix were found" in html
+    # Nothing was checked (an unreachable site): the report must not look like a clean bill of health.
+    assert "No page could be checked, so nothing was judged" in html and "No issues to fix" not in html
     assert 'aria-label="Overall score: n/a"' in html
+    minimal["summary"]["pages_audited"] = 1
+    assert "No issues to fix were found on the audited pages." in render(env, minimal)
 
 
 # ---------------------------------------------------------------- index.html.j2
