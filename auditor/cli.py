@@ -25,7 +25,26 @@ from auditor.rulebook import load_rulebook
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+class _PlainHelp:
+    """--help shown without a '<bool>' type, like every other flag here: a flag takes no value."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_PlainHelp, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_PlainHelp, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -174,8 +193,9 @@ FailOnBroken = Annotated[Optional[bool], typer.Option(
     "--fail-on-broken", metavar="",
     help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, redirect loop, crash "
          "(for CI; the score leaves such pages out).")]
-Select = Annotated[Optional[list[str]], typer.Option(help="Only rules whose id starts with this (repeatable).")]
-Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable).")]
+Select = Annotated[Optional[list[str]], typer.Option(
+    help="Only rules whose id starts with this (repeatable, or comma-separated: SPD,MOB001).")]
+Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable, or comma-separated).")]
 BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
 BrowserEndpoint = Annotated[Optional[list[str]], typer.Option(
     help="Remote browser instead of a local one (repeatable: pages are spread over them): "
@@ -188,9 +208,9 @@ Auth = Annotated[Optional[str], typer.Option(
     envvar="CRO_AUDIT_AUTH", show_envvar=True,
     help="'user:password' for HTTP auth on the audited site only (staging); better from the environment. Never reported.")]
 UserAgent = Annotated[Optional[str], typer.Option(help="Replace the user agent.")]
-Screenshots = Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off.")]
+Screenshots = Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off \\[default: css].")]
 NoRobots = Annotated[bool, typer.Option("--no-robots", metavar="", help="Ignore robots.txt (only for sites you own).")]
-Resume = Annotated[bool, typer.Option(metavar="", help="Continue an interrupted run in the same --out folder.")]
+Resume = Annotated[bool, typer.Option("--resume", metavar="", help="Continue an interrupted run in the same --out folder.")]
 Config = Annotated[Optional[Path], typer.Option(
     help="Config file \\[default: cro-audit.toml, or \\[tool.cro-audit] in pyproject.toml].")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress output.")]
@@ -223,7 +243,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
     return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
 
 
-@app.command()
+@app.command(cls=_Command)
 def audit(
     urls: Annotated[list[str], typer.Argument(
         help="Start URLs. The crawl stays on their sites.", show_default=False, metavar="URL")],
@@ -251,7 +271,7 @@ def audit(
     raise typer.Exit(_finish(outcome, settings, quiet))
 
 
-@app.command()
+@app.command(cls=_Command)
 def batch(
     sites_file: Annotated[Path, typer.Argument(
         help="A text file: one site per line (its start URL, or several separated by spaces); # starts a comment.",
@@ -305,11 +325,11 @@ def batch(
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
-@app.command()
+@app.command(cls=_Command)
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/demo"),
     browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Audit the bundled demo shop on 127.0.0.1 (no network needed) and print where the report is."""
     from importlib import resources
@@ -327,9 +347,9 @@ def demo(
     raise typer.Exit(_finish(outcome, settings, quiet))
 
 
-@app.command("rules")
+@app.command("rules", cls=_Command)
 def list_rules(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each rule's full explanation and thresholds.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", metavar="", help="Show each rule's full explanation and thresholds.")] = False,
 ) -> None:
     """List every rule: id, category, weight and what it checks."""
     try:
@@ -347,7 +367,7 @@ def list_rules(
             print()
 
 
-@app.command()
+@app.command(cls=_Command)
 def doctor(
     browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary to check (or set CRO_AUDIT_BROWSER).")] = None,
 ) -> None:

@@ -219,6 +219,15 @@ def test_help_teaches():
     assert result.returncode == 0
     for option in ("--max-pages", "--fail-under", "--devices", "--resume", "--browser-endpoint"):
         assert option in result.stdout
+    assert "--no-resume" not in result.stdout  # the README's flag is the only form
+
+
+@pytest.mark.parametrize("command", [[], ["audit"], ["batch"], ["demo"], ["rules"], ["doctor"]])
+def test_flags_show_no_type(command):
+    """A '<bool>' after --help or --quiet reads as 'takes a value': a user typed --fail-on-broken true."""
+    result = run(*command, "--help")
+    assert result.returncode == 0 and "Usage:" in result.stdout
+    assert "<bool>" not in result.stdout
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
