@@ -24,6 +24,7 @@ class Cta:
     width: float
     height: float
     contrast_ratio: float | None
+    covered_by: str | None = None  # above the fold but hidden at its middle by this (a banner, a widget)
 
 
 @dataclass

@@ -155,6 +155,60 @@
     if (best) navItems = topItems(best);
   }
 
+  // ---- consent banners and overlays ------------------------------------------------------------
+  // A cookie banner's "Accept all" is not the page's call to action. A banner is recognised by a consent
+  // tool's name in an ancestor's id or class (OneTrust, Cookiebot, Didomi, "cookie-consent"...), or as a
+  // fixed, sticky or dialog box whose short text is about cookies and whose buttons answer it (accept,
+  // reject, settings).
+  // A bakery's "Order cookies" in a sticky header, or cards classed "cookie-card", are not banners.
+  const CONSENT_NAME = /onetrust|cookiebot|didomi|usercentrics|truste|quantcast|cookieyes|cookie-?law|iubenda|osano|termly|klaro|complianz|cmplz|borlabs|cookie-?(notice|consent|banner|bar|popup|modal|dialog|policy|message|warning)|cookieconsent|\bcc-(window|banner)\b|gdpr|consent/i;
+  const CONSENT_TEXT = /\bcookies?\b|\bconsent\b/i;
+  const CONSENT_ANSWER = /^(accept|agree|allow|reject|refuse|decline|deny|got it|ok\b|okay|i understand|understood|only (necessary|essential)|necessary only|manage|customi[sz]e|preferences|(cookie )?settings|save (my )?(choices|preferences))/i;
+  const answers = (n) => [...n.querySelectorAll("button, a[href], [role=button], input[type=button], input[type=submit]")]
+    .slice(0, 12).some((c) => CONSENT_ANSWER.test(clean(c.innerText || c.value || c.getAttribute("aria-label"))));
+  const consentCache = new Map();
+  const nameOf = (n) => `${n.id || ""} ${typeof n.className === "string" ? n.className : ""} ${n.getAttribute("aria-label") || ""}`;
+  function inConsentBanner(el) {
+    for (let n = el; n && n.nodeType === 1 && n !== document.body; n = n.parentElement) {
+      if (consentCache.has(n)) return consentCache.get(n);
+      let found = CONSENT_NAME.test(nameOf(n));
+      if (!found) {
+        const s = styleOf(n);
+        const role = n.getAttribute("role");
+        if (s.position === "fixed" || s.position === "sticky" || role === "dialog" || role === "alertdialog" || n.tagName === "DIALOG") {
+          const text = (n.innerText || "").slice(0, 1500);
+          found = text.length < 1500 && (CONSENT_TEXT.test(text) || /cookie/i.test(nameOf(n))) && answers(n);
+        }
+      }
+      if (found) {
+        consentCache.set(n, true);
+        return true;
+      }
+    }
+    return false;
+  }
+  function describe(n) {
+    const id = n.id ? `#${n.id}` : "";
+    const cls = typeof n.className === "string" && n.className.trim() ? "." + n.className.trim().split(/\s+/).slice(0, 2).join(".") : "";
+    return clean(n.tagName.toLowerCase() + id + cls, 80);
+  }
+  function coveredBy(el, r) {
+    // What an overlay hides: the middle of the element's part in the first screen is under a fixed or
+    // sticky box (a cookie banner, a chat widget, a promo bar, a modal). Named by its outermost such box.
+    // Ordinary overlaps (a card's stretched link, a carousel's arrows) are not overlays.
+    const left = Math.max(0, r.left), right = Math.min(window.innerWidth, r.right);
+    const top = Math.max(0, r.top), bottom = Math.min(vh, r.bottom);
+    if (right <= left || bottom <= top) return null;
+    const hit = document.elementFromPoint((left + right) / 2, (top + bottom) / 2);
+    if (!hit || hit === el || el.contains(hit) || hit.contains(el)) return null;
+    let cover = null;
+    for (let n = hit; n && n.nodeType === 1 && n !== document.body; n = n.parentElement) {
+      const p = styleOf(n).position;
+      if (p === "fixed" || p === "sticky") cover = n;
+    }
+    return cover && !cover.contains(el) ? describe(cover) : null;
+  }
+
   // ---- calls to action -----------------------------------------------------------------------
   const CTA = "button, input[type=submit], input[type=button], input[type=image], [role=button], a[href]";
   const MAX_LINKS_STYLED = 3000; // style checks are the costly part on pages with tens of thousands of links
@@ -168,7 +222,7 @@
     else if (tag === "INPUT") kind = "input";
     else kind = "link";
     if (kind === "link" && (++linksChecked > MAX_LINKS_STYLED || !styledAsButton(el))) continue;
-    if (!visible(el)) continue;
+    if (!visible(el) || inConsentBanner(el)) continue;
     // A button inside another candidate (a <span role=button> in a <button>) is one call to action.
     const parent = el.parentElement && el.parentElement.closest(CTA);
     if (parent && candidates.some((c) => c.el === parent)) continue;
@@ -181,9 +235,11 @@
     const text = clean(el.innerText) || clean(el.value) || clean(el.getAttribute("aria-label")) ||
       clean(el.getAttribute("alt")) || clean(el.getAttribute("title")) ||
       (tag === "INPUT" && el.type === "submit" ? "Submit" : "");
+    const aboveFold = top < vh && r.bottom + sy > 0;
     return {
       text, kind,
-      above_fold: top < vh && r.bottom + sy > 0,
+      above_fold: aboveFold,
+      covered_by: aboveFold ? coveredBy(el, r) : null,
       x: round(r.left + sx), y: round(top), width: round(r.width), height: round(r.height),
       contrast_ratio: contrast(el),
     };

@@ -16,21 +16,33 @@ CATEGORY = Category("cta", "Calls to action", weight=20, order=4)
     ease=6,
     recommendation="""Place the page's primary call to action in the first screen on every device: a button with a
     clear, value-stating label ("Get my free quote", not "Submit"). Check the mobile layout, where heroes and
-    images often push it out of view. Practitioner guidance: keep lead forms and their buttons above the fold.""",
+    images often push it out of view, and where cookie banners, chat widgets and promo bars sit on top of it.
+    Practitioner guidance: keep lead forms and their buttons above the fold.""",
 )
 def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
-    """At least one visible call to action (a button, or a link styled as one) starts within the first screen.
+    """At least one visible call to action (a button, or a link styled as one) starts within the first screen,
+    and is not hidden under a fixed or sticky overlay there. A cookie banner's own buttons are not counted.
 
     Why it matters: a visitor who does not see the next step must go looking for it, and many will not.
     Calls to action must be visually distinct and state a clear value, and lead forms belong above the fold
     (practitioner guidance); signup forms on landing pages convert at about 23% on average (industry research).
+    A button under a cookie banner or a chat bubble is not seen until the visitor clears it away.
     """
-    above = [c for c in facts.ctas if c.above_fold]
-    if above:
-        return Verdict(100, f"{len(above)} call(s) to action visible above the fold on {facts.device}.",
-                       {"ctas": [c.text for c in above]})
+    in_view = [c for c in facts.ctas if c.above_fold and not c.covered_by]
+    if in_view:
+        return Verdict(100, f"{len(in_view)} call(s) to action visible above the fold on {facts.device}.",
+                       {"ctas": [c.text for c in in_view]})
     if not facts.ctas:
         return Verdict(0, f"The page has no visible call to action at all on {facts.device}.", {"cta_count": 0})
+    hidden = [c for c in facts.ctas if c.above_fold]
+    if hidden:
+        first = hidden[0]
+        return Verdict(
+            0,
+            f"On {facts.device}, the call(s) to action in the first screen are hidden under an overlay: "
+            f"\"{first.text or '(no text)'}\" is under {first.covered_by}.",
+            {"ctas": [c.text for c in hidden], "covered_by": sorted({c.covered_by for c in hidden if c.covered_by})},
+        )
     first = facts.ctas[0]
     return Verdict(
         0,

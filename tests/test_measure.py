@@ -265,6 +265,20 @@ def test_requests_started_by_the_last_timer_are_waited_for(facts, device):
     assert [c.text for c in f.ctas] == ["Claim offer"]
 
 
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_a_cookie_banner_is_not_a_call_to_action_and_covers_one(facts, device):
+    ctas = facts("consent-banner.html", device).ctas
+    assert [(c.text, c.above_fold, c.covered_by) for c in ctas] == [
+        ("Call us", True, None), ("Get a quote", True, "div.notice")]
+
+
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_a_bakery_selling_cookies_keeps_its_calls_to_action(facts, device):
+    ctas = facts("bakery.html", device).ctas
+    assert [(c.text, c.covered_by) for c in ctas] == [
+        ("Order cookies", None), ("Add to basket", None), ("Add to basket", None)]
+
+
 def test_no_ctas_on_a_plain_page(facts):
     assert facts("plain.html").ctas == []
 

@@ -207,6 +207,19 @@ class TestCTA001NoCtaAboveFold:
         assert "1200 px down a 844 px screen" in verdict.message
         assert verdict.evidence == {"ctas": ["Buy", "Call"], "first_cta_y": 1200, "fold_y": 844}
 
+    def test_one_in_view_among_covered_ones_scores_100(self):
+        verdict = check("CTA001", mobile(ctas=[cta("Send", covered_by="div#cookie-banner"), cta("Call us", y=300)]))
+        assert verdict.score == 100 and verdict.evidence == {"ctas": ["Call us"]}
+
+    def test_only_covered_ones_above_the_fold_scores_0(self):
+        verdict = check("CTA001", mobile(ctas=[cta("Send", y=551, covered_by="div#cookie-banner.cc-bar"),
+                                               cta("Book", y=700, covered_by="div#chat"),
+                                               cta("More", above=False, y=1500)]))
+        assert verdict.score == 0
+        assert verdict.message == ('On mobile, the call(s) to action in the first screen are hidden under an overlay: '
+                                   '"Send" is under div#cookie-banner.cc-bar.')
+        assert verdict.evidence == {"ctas": ["Send", "Book"], "covered_by": ["div#chat", "div#cookie-banner.cc-bar"]}
+
     def test_untitled_cta_is_named(self):
         verdict = check("CTA001", desktop(ctas=[cta("", above=False, y=900)]))
         assert "(no text)" in verdict.message
