@@ -370,8 +370,9 @@ def list_rules(
 @app.command(cls=_Command)
 def doctor(
     browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary to check (or set CRO_AUDIT_BROWSER).")] = None,
+    browser_endpoint: BrowserEndpoint = None,
 ) -> None:
-    """Check that a browser can be found and started; print which one. Exit 2 if not."""
+    """Check that a browser can be found and started, or each remote endpoint reached; print which. Exit 2 if not."""
     import asyncio
 
     from playwright.async_api import async_playwright
@@ -380,6 +381,13 @@ def doctor(
 
     async def check() -> str:
         async with async_playwright() as playwright:
+            if browser_endpoint:  # the same connection an audit makes, one endpoint after the other
+                lines = []
+                for endpoint in browser_endpoint:
+                    remote = await browsers.connect(playwright, endpoint, browser_path)
+                    lines.append(f"Chromium {remote.version} at {browsers.redact(endpoint)}")
+                    await browsers.close(remote)
+                return "\n".join(lines)
             executable = browsers.find_browser(browser_path, playwright)
             started = await browsers.launch(playwright, executable)
             version = started.version

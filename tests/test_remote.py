@@ -326,3 +326,21 @@ def test_chromedriver_as_a_webdriver_endpoint(site, tmp_path):
     finally:
         driver.terminate()
         driver.wait(10)
+
+
+def test_doctor_checks_each_endpoint(executable, tmp_path):
+    proc, endpoint = start_devtools_chromium(executable, tmp_path / "profile")
+    try:
+        doctor = [sys.executable, "-m", "auditor", "doctor", "--browser-endpoint", endpoint]
+        result = subprocess.run(doctor, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert re.fullmatch(rf"Chromium \d+\.[\d.]+ at {re.escape(endpoint)}\n", result.stdout)
+        result = subprocess.run([*doctor, "--browser-endpoint", "http://127.0.0.1:1/"], capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == ("error: Cannot connect to the browser endpoint http://127.0.0.1:1/: "
+                                         "connection refused: nothing is listening at that address")
+        assert proc.poll() is None  # checking a user's browser leaves it running
+    finally:
+        proc.terminate()
+        proc.wait(10)
