@@ -166,24 +166,25 @@
   const CONSENT_ANSWER = /^(accept|agree|allow|reject|refuse|decline|deny|got it|ok\b|okay|i understand|understood|only (necessary|essential)|necessary only|manage|customi[sz]e|preferences|(cookie )?settings|save (my )?(choices|preferences))/i;
   const answers = (n) => [...n.querySelectorAll("button, a[href], [role=button], input[type=button], input[type=submit]")]
     .slice(0, 12).some((c) => CONSENT_ANSWER.test(clean(c.innerText || c.value || c.getAttribute("aria-label"))));
-  const consentCache = new Map();
   const nameOf = (n) => `${n.id || ""} ${typeof n.className === "string" ? n.className : ""} ${n.getAttribute("aria-label") || ""}`;
+  const isBanner = new Map(); // per element, its own verdict: a page of 10,000 buttons shares its ancestors
+  function bannerItself(n) {
+    if (isBanner.has(n)) return isBanner.get(n);
+    let found = CONSENT_NAME.test(nameOf(n));
+    if (!found) {
+      const role = n.getAttribute("role");
+      const position = styleOf(n).position;
+      if (position === "fixed" || position === "sticky" || role === "dialog" || role === "alertdialog" || n.tagName === "DIALOG") {
+        const text = (n.innerText || "").slice(0, 1500);
+        found = text.length < 1500 && (CONSENT_TEXT.test(text) || /cookie/i.test(nameOf(n))) && answers(n);
+      }
+    }
+    isBanner.set(n, found);
+    return found;
+  }
   function inConsentBanner(el) {
     for (let n = el; n && n.nodeType === 1 && n !== document.body; n = n.parentElement) {
-      if (consentCache.has(n)) return consentCache.get(n);
-      let found = CONSENT_NAME.test(nameOf(n));
-      if (!found) {
-        const s = styleOf(n);
-        const role = n.getAttribute("role");
-        if (s.position === "fixed" || s.position === "sticky" || role === "dialog" || role === "alertdialog" || n.tagName === "DIALOG") {
-          const text = (n.innerText || "").slice(0, 1500);
-          found = text.length < 1500 && (CONSENT_TEXT.test(text) || /cookie/i.test(nameOf(n))) && answers(n);
-        }
-      }
-      if (found) {
-        consentCache.set(n, true);
-        return true;
-      }
+      if (bannerItself(n)) return true;
     }
     return false;
   }
