@@ -197,6 +197,8 @@ class Crawl:
         self._last_position = -1
         self._taken: set[int] = set()  # positions of pages finished or in flight, this run or a resumed one
         self._visiting: set[int] = set()  # positions of the pages released by the frontier and not finished yet
+        # Each worker's tabs, kept from one crawl level to the next: a new context costs a new renderer.
+        self._worker_tabs: dict[int, dict[str, Tab]] = {}
 
     # ---- public ---------------------------------------------------------------------------
     async def run(self) -> list[PageResult]:
@@ -223,6 +225,9 @@ class Crawl:
                     await self._run_level(level, done_before)
                     depth += 1
             finally:
+                for tabs in self._worker_tabs.values():
+                    for tab in tabs.values():
+                        await tab.close()
                 for b in self._browsers:
                     await browsers.close(b)
         return [self.results[k] for k in sorted(self.results)]
@@ -346,24 +351,22 @@ class Crawl:
         browser_index = index % len(self._browsers)
         devices = list(queues)
         own = devices[index % len(devices)]  # both device passes run side by side, each on its own workers
-        tabs: dict[str, Tab] = {}  # reusable tabs: its own device's, and another's if it helps out at the end
-        try:
-            while True:
-                device = own if queues[own] else next((d for d in devices if queues[d]), None)
-                if device is None:
-                    break
-                if device != own and own in tabs:
-                    await tabs.pop(own).close()  # helping out: one tab at a time keeps memory flat
-                    continue  # other workers ran meanwhile: look at the queues again
-                position = queues[device].popleft()
-                entry = pending_pages[position]
-                result = await self._visit_with_retries(browser_index, entry["page"], device, position, tabs)
-                entry["visits"][device] = result
-                if len(entry["visits"]) == len(self.settings.devices):
-                    self._finish(position, self._assemble(entry["page"], entry["visits"]))
-        finally:
-            for tab in tabs.values():
-                await tab.close()
+        # Reusable tabs: its own device's, and another's if it helps out at the end of a level.
+        tabs = self._worker_tabs.setdefault(index, {})
+        while True:
+            device = own if queues[own] else next((d for d in devices if queues[d]), None)
+            if device is None:
+                break
+            other = next((d for d in tabs if d != device), None)
+            if other is not None:
+                await tabs.pop(other).close()  # one tab at a time keeps memory flat
+                continue  # other workers ran meanwhile: look at the queues again
+            position = queues[device].popleft()
+            entry = pending_pages[position]
+            result = await self._visit_with_retries(browser_index, entry["page"], device, position, tabs)
+            entry["visits"][device] = result
+            if len(entry["visits"]) == len(self.settings.devices):
+                self._finish(position, self._assemble(entry["page"], entry["visits"]))
 
     def _tab(self, tabs: dict[str, Tab], browser_index: int, device: str) -> Tab:
         """The worker's tab for a device, on the current browser (a relaunched browser gets new tabs)."""
