@@ -32,6 +32,9 @@ def missing_viewport_meta(facts: DeviceFacts, t: dict) -> Verdict:
                    {"has_viewport_meta": False})
 
 
+NO_VIEWPORT_LAYOUT_PX = 980  # the width phones lay out a page in when it has no viewport tag
+
+
 @rule(
     id="MOB002",
     name="horizontal-overflow",
@@ -45,13 +48,18 @@ def missing_viewport_meta(facts: DeviceFacts, t: dict) -> Verdict:
     long unbroken words) and make it fluid: `max-width: 100%`, relative widths, wrapping. Sideways scrolling on a
     phone reads as a broken site, and more than half of mobile visitors leave a page that frustrates them.""",
 )
-def horizontal_overflow(facts: DeviceFacts, t: dict) -> Verdict:
+def horizontal_overflow(facts: DeviceFacts, t: dict) -> Verdict | None:
     """The page is wider than the device: its document or layout viewport exceeds the screen width.
 
     Why it matters: visitors have to scroll sideways or zoom out to read, the classic sign of a site that was
     not built for phones, which carry most traffic (63% globally). Responsive layout is the first item of
     practitioners' mobile checklists.
+
+    Not applicable to a page without a viewport tag that fits the 980 px a phone then lays it out in: it is
+    shown zoomed out, not scrolled sideways, and MOB001 already names its one fix.
     """
+    if not facts.has_viewport_meta and facts.document_width <= NO_VIEWPORT_LAYOUT_PX:
+        return None
     if not facts.horizontal_overflow:
         return Verdict(100, f"The page fits the {facts.viewport_width} px screen.")
     return Verdict(0, f"The page is {facts.document_width} px wide on a {facts.viewport_width} px phone screen.",

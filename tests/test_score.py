@@ -55,7 +55,7 @@ def mixed_page() -> PageResult:
             load_ms=2000,  # SPD001 90 (p10): no finding
             lcp_ms=300,  # SPD002 100
             has_viewport_meta=False,  # MOB001 0
-            # MOB002 100; MOB003 3 of 4 large = 75; CTA001 0 (none above the fold)
+            # MOB002 n/a (no viewport tag, 980 px layout); MOB003 3 of 4 large = 75; CTA001 0 (none above the fold)
             ctas=[cta("A", above=False, y=900, contrast=1.0), cta("B", above=False, y=1000),
                   cta("C", above=False, y=1100), cta("tiny", above=False, y=1200, width=30, height=30)],
             nav_item_count=20,  # ignored (NAV001 is page-level)
@@ -71,8 +71,8 @@ class TestJudgeMixedPage:
         assert result.categories == {
             # SPD001 mean(50, 90) = 70, SPD002 mean(50, 100) = 75: (70*10 + 75*6) / 16 = 71.875
             "speed": 72,
-            # MOB001 0, MOB002 100, MOB003 75 (mobile only): (0*10 + 100*8 + 75*4) / 22 = 50
-            "mobile": 50,
+            # MOB001 0, MOB003 75 (mobile only); MOB002 n/a without a viewport tag: (0*10 + 75*4) / 14 = 21.4
+            "mobile": 21,
             # NAV001 70, NAV002 100 (desktop only): (70*8 + 100*5) / 13 = 81.54
             "navigation": 82,
             # CTA001 mean(100, 0) = 50, CTA002 60 (desktop only): (50*10 + 60*5) / 15 = 53.33
@@ -82,8 +82,8 @@ class TestJudgeMixedPage:
         }
 
     def test_page_score_ignores_not_applicable_categories(self):
-        # (72*25 + 50*25 + 82*15 + 53*20) / (25 + 25 + 15 + 20) = 5340 / 85 = 62.8; forms weighs nothing
-        assert judge_page(mixed_page(), BOOK).score == 63
+        # (72*25 + 21.4*25 + 82*15 + 53*20) / (25 + 25 + 15 + 20) = 54.3; forms weighs nothing
+        assert judge_page(mixed_page(), BOOK).score == 54
 
     def test_findings_sorted_worst_first(self):
         result = judge_page(mixed_page(), BOOK)
@@ -224,8 +224,8 @@ class TestSiteScores:
         judged = [judge_page(mixed_page(), BOOK), judge_page(page(desktop=desktop(), mobile=mobile()), BOOK),
                   judge_page(PageResult(url="x", error=PageError("timeout", "t")), BOOK)]
         result = site_scores(judged, BOOK)
-        assert result.score == 82  # (63 + 100) / 2 = 81.5 -> 82
-        assert result.categories["mobile"] == 75  # (50 + 100) / 2
+        assert result.score == 77  # (54.3 + 100) / 2 = 77.1
+        assert result.categories["mobile"] == 61  # (21.4 + 100) / 2 = 60.7
 
 
 # ====================================================================== backlog
