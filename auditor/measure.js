@@ -188,6 +188,35 @@
     }
     return false;
   }
+  // Not the page's calls to action either: controls of the page's furniture (a menu toggle, a close cross,
+  // carousel arrows, a search button), a chat widget's launcher, and whatever sits in a box fixed over a
+  // quarter or more of the screen (a pop-up or modal: the page's own calls to action are under it).
+  const FURNITURE_TEXT = /^(☰|≡|×|✕|✖|x|‹|›|«|»|<|>|←|→|…|\.\.\.|menu|open menu|close|close menu|main menu|toggle (navigation|menu)|navigation|search|previous|prev|next|play|pause)$/i;
+  const TOGGLE_NAME = /menu|nav|toggle|burger/i;
+  const CHAT_NAME = /chat|messag|intercom|drift|zendesk|zopim|crisp|tawk|tidio|olark|freshchat|helpdesk/i;
+  function furniture(el, text) {
+    if (FURNITURE_TEXT.test(text) || FURNITURE_TEXT.test(clean(el.getAttribute("aria-label")))) return true;
+    return el.hasAttribute("aria-expanded") && TOGGLE_NAME.test(`${nameOf(el)} ${el.getAttribute("aria-controls") || ""}`);
+  }
+  function fixedBox(el) {
+    // The outermost fixed box the element is in (itself included), or null.
+    let box = null;
+    for (let n = el; n && n.nodeType === 1 && n !== document.body; n = n.parentElement) {
+      if (styleOf(n).position === "fixed") box = n;
+    }
+    return box;
+  }
+  function overlayOrWidget(el, text) {
+    const box = fixedBox(el);
+    if (!box) return false;
+    const b = box.getBoundingClientRect();
+    const w = Math.max(0, Math.min(window.innerWidth, b.right) - Math.max(0, b.left));
+    const h = Math.max(0, Math.min(vh, b.bottom) - Math.max(0, b.top));
+    // A pop-up or modal over the page; not an app shell that holds the page itself in a fixed box.
+    const pageItself = document.querySelector("main, [role=main], h1");
+    if (w * h >= 0.25 * window.innerWidth * vh && !(pageItself && box.contains(pageItself))) return true;
+    return CHAT_NAME.test(`${nameOf(el)} ${el.getAttribute("title") || ""} ${nameOf(box)} ${text}`);
+  }
   function describe(n) {
     const id = n.id ? `#${n.id}` : "";
     const cls = typeof n.className === "string" && n.className.trim() ? "." + n.className.trim().split(/\s+/).slice(0, 2).join(".") : "";
@@ -224,6 +253,8 @@
     else kind = "link";
     if (kind === "link" && (++linksChecked > MAX_LINKS_STYLED || !styledAsButton(el))) continue;
     if (!visible(el) || inConsentBanner(el)) continue;
+    const label = clean(el.innerText) || clean(el.value) || clean(el.getAttribute("aria-label"));
+    if (furniture(el, label) || overlayOrWidget(el, label)) continue;
     // A button inside another candidate (a <span role=button> in a <button>) is one call to action.
     const parent = el.parentElement && el.parentElement.closest(CTA);
     if (parent && candidates.some((c) => c.el === parent)) continue;

@@ -21,7 +21,8 @@ CATEGORY = Category("cta", "Calls to action", weight=20, order=4)
 )
 def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
     """At least one visible call to action (a button, or a link styled as one) starts within the first screen,
-    and is not hidden under a fixed or sticky overlay there. A cookie banner's own buttons are not counted.
+    and is not hidden under a fixed or sticky overlay there. Not counted: a cookie banner's or a pop-up's own
+    buttons, a chat launcher, and page furniture (menu toggles, close crosses, carousel arrows, search).
 
     Why it matters: a visitor who does not see the next step must go looking for it, and many will not.
     Calls to action must be visually distinct and state a clear value, and lead forms belong above the fold
@@ -39,8 +40,8 @@ def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
         first = hidden[0]
         return Verdict(
             0,
-            f"On {facts.device}, the call(s) to action in the first screen are hidden under an overlay: "
-            f"\"{first.text or '(no text)'}\" is under {first.covered_by}.",
+            f"On {facts.device}, the call(s) to action in the first screen are hidden under something fixed on "
+            f"screen (a pop-up, banner or widget): \"{first.text or '(no text)'}\" is under {first.covered_by}.",
             {"ctas": [c.text for c in hidden], "covered_by": sorted({c.covered_by for c in hidden if c.covered_by})},
         )
     first = facts.ctas[0]

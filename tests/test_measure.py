@@ -194,8 +194,8 @@ def test_cta_texts_kinds_and_order(facts):
         ("See pricing", "link"),
         ("Bordered", "link"),
         ("Send", "input"),
-        ("Open menu", "role-button"),
-        ("Close", "button"),  # no text: aria-label
+        ("Start trial", "role-button"),
+        ("Call us", "button"),  # no text: aria-label
         ("Nested", "button"),
         ("Gradient", "link"),
         ("Below", "button"),
@@ -215,7 +215,7 @@ def test_cta_contrast(facts):
     assert by_text["Buy now"] == 21.0  # #fff on #000
     assert by_text["Bordered"] == 4.48  # #777 on the white page
     assert by_text["See pricing"] == 5.28  # #fff on #0b6bcb
-    assert by_text["Open menu"] == 21.0  # #000 on the white page
+    assert by_text["Start trial"] == 21.0  # #000 on the white page
     assert by_text["Gradient"] is None  # text over a background image: unknown
 
 
@@ -270,6 +270,17 @@ def test_a_cookie_banner_is_not_a_call_to_action_and_covers_one(facts, device):
     ctas = facts("consent-banner.html", device).ctas
     assert [(c.text, c.above_fold, c.covered_by) for c in ctas] == [
         ("Call us", True, None), ("Get a quote", True, "div.notice")]
+
+
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_menu_toggles_pop_ups_and_chat_launchers_are_not_calls_to_action(facts, device):
+    ctas = facts("cta-furniture.html", device).ctas
+    assert [(c.text, c.covered_by) for c in ctas] == [
+        ("Book a table", None), ("Shop now", "div#newsletter"), ("Add to cart", None)]
+
+
+def test_a_page_held_in_a_fixed_app_shell_keeps_its_calls_to_action(facts):
+    assert [(c.text, c.covered_by) for c in facts("app-shell.html", "mobile").ctas] == [("Start free trial", None)]
 
 
 @pytest.mark.parametrize("device", ["desktop", "mobile"])

@@ -216,8 +216,8 @@ class TestCTA001NoCtaAboveFold:
                                                cta("Book", y=700, covered_by="div#chat"),
                                                cta("More", above=False, y=1500)]))
         assert verdict.score == 0
-        assert verdict.message == ('On mobile, the call(s) to action in the first screen are hidden under an overlay: '
-                                   '"Send" is under div#cookie-banner.cc-bar.')
+        assert verdict.message == ('On mobile, the call(s) to action in the first screen are hidden under something '
+                                   'fixed on screen (a pop-up, banner or widget): "Send" is under div#cookie-banner.cc-bar.')
         assert verdict.evidence == {"ctas": ["Send", "Book"], "covered_by": ["div#chat", "div#cookie-banner.cc-bar"]}
 
     def test_untitled_cta_is_named(self):
@@ -326,6 +326,12 @@ class TestMOB002HorizontalOverflow:
 
     def test_judged_on_mobile_only(self):
         assert RULES["MOB002"].devices == ("mobile",)
+
+    @pytest.mark.parametrize("width, expected", [(980, None), (981, 0)])
+    def test_without_a_viewport_tag_only_what_overflows_980_px_counts(self, width, expected):
+        """Without the tag the phone zooms a 980 px layout out to fit: MOB001's finding, not sideways scrolling."""
+        facts_ = mobile(has_viewport_meta=False, horizontal_overflow=True, document_width=width)
+        assert score("MOB002", facts_) == expected
 
 
 # ====================================================================== MOB003
