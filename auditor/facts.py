@@ -25,6 +25,7 @@ class Cta:
     height: float
     contrast_ratio: float | None
     covered_by: str | None = None  # above the fold but hidden at its middle by this (a banner, a widget)
+    large_text: bool = False  # WCAG large text (24 px, or 18.67 px bold): 3:1 contrast is enough
 
 
 @dataclass

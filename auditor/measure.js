@@ -85,6 +85,13 @@
     const [a, b] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
     return round((a + 0.05) / (b + 0.05), 2);
   }
+  function largeText(el) {
+    // WCAG's large text, held to 3:1 instead of 4.5:1: 18 pt (24 px), or 14 pt (18.67 px) bold.
+    const s = styleOf(el);
+    const px = parseFloat(s.fontSize) || 0;
+    const bold = (parseInt(s.fontWeight, 10) || 400) >= 700;
+    return px >= 24 || (bold && px >= 18.66);
+  }
   function styledAsButton(a) {
     const s = styleOf(a);
     if (s.backgroundImage && /gradient/.test(s.backgroundImage)) return true;
@@ -274,6 +281,7 @@
       covered_by: aboveFold ? coveredBy(el, r) : null,
       x: round(r.left + sx), y: round(top), width: round(r.width), height: round(r.height),
       contrast_ratio: contrast(el),
+      large_text: largeText(el),
     };
   });
 

@@ -68,23 +68,31 @@ def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
     acted on (practitioner guidance), and readable for visitors with low vision.""",
 )
 def low_contrast_cta(facts: DeviceFacts, t: dict) -> Verdict | None:
-    """The lowest text contrast among the calls to action above the fold (or all of them, if none is).
+    """The lowest text contrast among the calls to action above the fold (or all of them, if none is),
+    each against what WCAG asks of its text size.
 
     Why it matters: a call to action that does not stand out is skipped; practitioner guidance says calls to
-    action must be visually distinct. WCAG sets 4.5:1 for normal text and 3:1 as the floor for large text.
+    action must be visually distinct. WCAG sets 4.5:1 for normal text and 3:1 for large text (24 px, or
+    18.67 px bold), whose thicker strokes stay legible at lower contrast.
 
-    Scoring: 100 at `good_ratio` or more, 60 between the two ratios, 20 below `poor_ratio`. Not applicable
-    when no contrast could be computed (text over images).
+    Scoring: normal text scores 100 at `good_ratio` or more, 60 between the two ratios, 20 below `poor_ratio`;
+    large text scores 100 at `poor_ratio` or more, else 20. The call to action furthest below what it needs is
+    reported. Not applicable when no contrast could be computed (text over images).
     """
     pool = [c for c in facts.ctas if c.above_fold] or facts.ctas
     rated = [c for c in pool if c.contrast_ratio is not None]
     if not rated:
         return None
-    worst = min(rated, key=lambda c: c.contrast_ratio)
-    ratio = worst.contrast_ratio
-    score = 100 if ratio >= t["good_ratio"] else 60 if ratio >= t["poor_ratio"] else 20
+
+    def needed(c) -> float:
+        return t["poor_ratio"] if c.large_text else t["good_ratio"]
+
+    worst = min(rated, key=lambda c: c.contrast_ratio / needed(c))
+    ratio, aim = worst.contrast_ratio, needed(worst)
+    score = 100 if ratio >= aim else 60 if ratio >= t["poor_ratio"] else 20
+    size = " for its large text" if worst.large_text else ""
     return Verdict(
         score,
-        f"The call to action \"{worst.text or '(no text)'}\" has a text contrast of {ratio:.2f}:1 (aim for {t['good_ratio']}:1).",
+        f"The call to action \"{worst.text or '(no text)'}\" has a text contrast of {ratio:.2f}:1 (aim for {aim}:1{size}).",
         {"cta": worst.text, "contrast_ratio": ratio},
     )

@@ -17,9 +17,9 @@ VIEWPORTS = {"desktop": (1366, 768), "mobile": (390, 844)}
 
 
 def cta(text: str = "Get a quote", *, above: bool = True, y: float = 120, width: float = 200, height: float = 48,
-        contrast: float | None = 7.0, kind: str = "button", covered_by: str | None = None) -> Cta:
+        contrast: float | None = 7.0, kind: str = "button", covered_by: str | None = None, large_text: bool = False) -> Cta:
     return Cta(text=text, kind=kind, above_fold=above, x=20, y=y, width=width, height=height, contrast_ratio=contrast,
-               covered_by=covered_by)
+               covered_by=covered_by, large_text=large_text)
 
 
 def form(field_count: int, required_count: int = 0, fields: list[str] | None = None) -> Form:

@@ -219,6 +219,13 @@ def test_cta_contrast(facts):
     assert by_text["Gradient"] is None  # text over a background image: unknown
 
 
+def test_cta_large_text_as_wcag_defines_it(facts):
+    ctas = facts("cta-text-size.html").ctas
+    assert [(c.text, c.large_text) for c in ctas] == [
+        ("Twenty-four", True), ("Twenty-three", False), ("Nineteen bold", True), ("Eighteen bold", False)]
+    assert not any(c.large_text for c in facts("cta.html").ctas)  # 16 px
+
+
 @pytest.mark.parametrize(
     ("device", "expected"),
     [

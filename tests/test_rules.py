@@ -237,6 +237,17 @@ class TestCTA002LowContrastCta:
     def test_exact_scores(self, ratio, expected):
         assert score("CTA002", desktop(ctas=[cta(contrast=ratio)])) == expected
 
+    @pytest.mark.parametrize("ratio, expected", [(3.0, 100), (2.99, 20)])
+    def test_large_text_needs_3_to_1(self, ratio, expected):
+        verdict = check("CTA002", desktop(ctas=[cta("Call now", contrast=ratio, large_text=True)]))
+        assert verdict.score == expected
+        assert verdict.message.endswith("(aim for 3.0:1 for its large text).")
+
+    def test_the_one_furthest_below_its_own_aim_is_reported(self):
+        # 3.57:1 is fine for 24 px text; 4.2:1 is not for 16 px text
+        verdict = check("CTA002", desktop(ctas=[cta("Call now", contrast=3.57, large_text=True), cta("Send", contrast=4.2)]))
+        assert verdict.score == 60 and verdict.evidence == {"cta": "Send", "contrast_ratio": 4.2}
+
     def test_worst_above_the_fold_is_judged(self):
         verdict = check("CTA002", desktop(ctas=[cta("Good", contrast=8.0), cta("Pale", contrast=2.5),
                                                 cta("Below", above=False, y=2000, contrast=1.1)]))
