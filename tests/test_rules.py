@@ -295,6 +295,15 @@ class TestFRM001LongForm:
         assert verdict.evidence == {"field_count": 12, "required_count": 3, "fields": ["a"] * 12}
         assert "12 fields, 3 of them required" in verdict.message
 
+    @pytest.mark.parametrize("fields, checkout", [
+        (["Email", "Name", "Street address", "Postcode", "Card number"], True),
+        (["Email", "Delivery address"] + ["x"] * 3, False),  # one checkout field is not enough
+        (["Name", "Email", "Company", "Phone", "Message"], False),
+    ])
+    def test_a_checkout_is_told_apart_from_a_lead_form(self, fields, checkout):
+        verdict = check("FRM001", desktop(forms=[form(len(fields), 2, fields)]))
+        assert verdict.message.endswith("(a checkout: see the advice on guest checkout).") is checkout
+
     @pytest.mark.parametrize("forms", [[], [form(0)], [form(0), form(0)]])
     def test_no_form_with_fields_is_not_applicable(self, forms):
         assert check("FRM001", desktop(forms=forms)) is None
