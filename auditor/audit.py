@@ -63,7 +63,7 @@ def credentials_in(raw: list[str]) -> str | None:
 def _shape(settings: Settings) -> dict[str, Any]:
     """The settings every page of one run must share: a resumed run may grow its budget, but pages measured
     on other devices or with other screenshots would make a report that contradicts itself."""
-    return {"devices": settings.devices, "screenshots": settings.screenshots}
+    return {"devices": settings.devices, "screenshots": settings.screenshots, "throttle": settings.throttle}
 
 
 def _check_same_shape(store: RunStore, settings: Settings) -> None:
@@ -78,6 +78,8 @@ def _check_same_shape(store: RunStore, settings: Settings) -> None:
 
 
 def _flag_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return ",".join(value) if isinstance(value, list) else str(value)
 
 

@@ -100,6 +100,29 @@ PROFILES = {
 }
 
 
+@dataclass(frozen=True)
+class Connection:
+    """A visitor's connection and phone, for --throttle: Lighthouse's lab settings, so figures compare."""
+
+    label: str
+    rtt_ms: float
+    down_kbps: float
+    up_kbps: float
+    cpu_slowdown: float
+
+    def devtools_conditions(self) -> dict:
+        # DevTools adds its latency once per request, not per round trip (DNS, TCP, TLS): Lighthouse scales
+        # it by 3.75 and throughput by 0.9 to land on the same load times, and so does this.
+        return {"offline": False, "latency": self.rtt_ms * 3.75,
+                "downloadThroughput": self.down_kbps * 0.9 * 1024 / 8, "uploadThroughput": self.up_kbps * 0.9 * 1024 / 8}
+
+
+THROTTLED = {
+    "mobile": Connection("slow 4G (150 ms, 1.6 Mbit/s down) and a 4x slower processor", 150, 1638.4, 750, 4),
+    "desktop": Connection("broadband (40 ms, 10 Mbit/s)", 40, 10240, 10240, 1),
+}
+
+
 def user_agents(browser_version: str, token: str, override: str = "") -> dict[str, str]:
     """The user agent per device: a normal Chrome one (no "Headless" for sites to block) naming the tool."""
     if override:

@@ -193,6 +193,10 @@ FailOnBroken = Annotated[Optional[bool], typer.Option(
     "--fail-on-broken", metavar="",
     help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, redirect loop, crash "
          "(for CI; the score leaves such pages out).")]
+Throttle = Annotated[Optional[bool], typer.Option(
+    "--throttle", metavar="",
+    help="Measure speed as visitors get it: phones on slow 4G with a 4x slower processor, desktops on broadband "
+         "(Lighthouse's lab settings). Slower runs; off, speed is what this machine's connection gets.")]
 Select = Annotated[Optional[list[str]], typer.Option(
     help="Only rules whose id starts with this (repeatable, or comma-separated: SPD,MOB001).")]
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable, or comma-separated).")]
@@ -230,6 +234,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         "headers": _parse_headers(params["header"]),
         "respect_robots": False if params["no_robots"] else None,
         "fail_on_broken": params["fail_on_broken"],
+        "throttle": params["throttle"],
         "browser_endpoints": params["browser_endpoint"],
     })
     # Thresholds and branding only come from a config file: their errors name it, like every other setting's.
@@ -251,7 +256,8 @@ def audit(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, select: Select = None,
+    ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
@@ -279,7 +285,8 @@ def batch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, select: Select = None, ignore: Ignore = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, select: Select = None,
+    ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,

@@ -45,6 +45,7 @@ class Settings:
     browser_endpoints: list[str] = field(default_factory=list)
     fail_under: float | None = None
     fail_on_broken: bool = False  # exit 1 when a page is broken for a visitor (BROKEN_KINDS)
+    throttle: bool = False  # measure over a visitor's connection (browser.THROTTLED), not the machine's
     select: list[str] = field(default_factory=list)  # rule id prefixes to run (empty: all)
     ignore: list[str] = field(default_factory=list)  # rule id prefixes to skip
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-rule threshold overrides
@@ -95,6 +96,7 @@ class Settings:
             "respect_robots": self.respect_robots,
             "rate": self.rate,
             "screenshots": self.screenshots,
+            "throttle": self.throttle,
             "select": self.select,
             "ignore": self.ignore,
             "thresholds": self.rules,
@@ -148,7 +150,7 @@ _KINDS = {
     "devices": "strings", "max_pages": "int", "max_depth": "int", "timeout": "number", "concurrency": "int",
     "rate": "number", "retries": "int", "max_per_pattern": "int", "respect_robots": "bool", "sitemaps": "bool",
     "user_agent": "string", "screenshots": "string", "browser_path": "string", "browser_endpoints": "strings",
-    "fail_under": "number", "fail_on_broken": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
+    "fail_under": "number", "fail_on_broken": "bool", "throttle": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
     "headers": "string-table", "auth": "string",
 }
 BRANDING_KEYS = ("name", "logo", "accent")

@@ -374,7 +374,8 @@ class Crawl:
         tab = tabs.get(device)
         if tab is None or tab.browser is not browser:
             tab = tabs[device] = Tab(browser, browsers.PROFILES[device], self._user_agents[device],
-                                     self.settings.headers, self._credentials(), self.scope.same_origin, self.scope.admits)
+                                     self.settings.headers, self._credentials(), self.scope.same_origin, self.scope.admits,
+                                     browsers.THROTTLED[device] if self.settings.throttle else None)
         return tab
 
     async def _visit_with_retries(

@@ -20,7 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from auditor.browser import Device, first_line, new_context
+from auditor.browser import Connection, Device, first_line, new_context
 from auditor.facts import DeviceFacts, PageError
 from auditor.urls import origin_of
 
@@ -123,8 +123,9 @@ class Tab:
 
     def __init__(self, browser: Browser, device: Device, user_agent: str, headers: dict[str, str] | None = None,
                  credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None,
-                 site_scope: Callable[[str], bool] | None = None) -> None:
+                 site_scope: Callable[[str], bool] | None = None, connection: Connection | None = None) -> None:
         self.browser, self.device, self.user_agent = browser, device, user_agent
+        self.connection = connection  # --throttle's visitor connection; None: the machine's own
         self.headers, self.credentials, self.header_scope = headers or {}, credentials, header_scope
         self.site_scope = site_scope
         self.left_site: str | None = None  # where the page tried to take the tab, outside the site
@@ -153,6 +154,9 @@ class Tab:
         page.on("framenavigated", self._navigated)
         self.network = _Network(page)
         self._cdp = await self.context.new_cdp_session(page)
+        if self.connection is not None:  # holds for every later visit of the tab
+            await self._cdp.send("Network.emulateNetworkConditions", self.connection.devtools_conditions())
+            await self._cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.connection.cpu_slowdown})
         if self.site_scope is not None:
             await self._guard_navigations()
         self.page = page

@@ -118,6 +118,19 @@ def test_a_header_without_a_colon_is_refused_without_repeating_it(site, tmp_path
     assert "s3cr3t-token" not in result.stderr + result.stdout
 
 
+def test_throttle_flag_and_config_key(site, tmp_path):
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--throttle", "--devices", "desktop",
+                 "--max-depth", "0", "--screenshots", "off", "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["settings"]["throttle"] is True
+    assert report["pages"][0]["devices"]["desktop"]["load_ms"] >= 150  # broadband's latency, at least once
+    assert "speed measured as visitors get it" in (tmp_path / "r" / "report.html").read_text()
+    (tmp_path / "cro-audit.toml").write_text("throttle = 'yes'")
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r2"), cwd=tmp_path), 2,
+                          "throttle must be true or false, not 'yes'")
+
+
 def test_select_takes_commas_and_any_case(site, tmp_path):
     result = run("audit", site.url, "--out", str(tmp_path / "r"), "--select", "spd,mob001", "--max-depth", "0", "-q")
     assert result.returncode == 0, result.stderr
