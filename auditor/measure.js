@@ -213,15 +213,19 @@
     }
     return box;
   }
-  function overlayOrWidget(el, text) {
-    const box = fixedBox(el);
-    if (!box) return false;
+  function screenShare(box) {
+    // How much of the first screen a box covers, 0 to 1.
     const b = box.getBoundingClientRect();
     const w = Math.max(0, Math.min(window.innerWidth, b.right) - Math.max(0, b.left));
     const h = Math.max(0, Math.min(vh, b.bottom) - Math.max(0, b.top));
+    return (w * h) / (window.innerWidth * vh);
+  }
+  function overlayOrWidget(el, text) {
+    const box = fixedBox(el);
+    if (!box) return false;
     // A pop-up or modal over the page; not an app shell that holds the page itself in a fixed box.
     const pageItself = document.querySelector("main, [role=main], h1");
-    if (w * h >= 0.25 * window.innerWidth * vh && !(pageItself && box.contains(pageItself))) return true;
+    if (screenShare(box) >= 0.25 && !(pageItself && box.contains(pageItself))) return true;
     return CHAT_NAME.test(`${nameOf(el)} ${el.getAttribute("title") || ""} ${nameOf(box)} ${text}`);
   }
   function describe(n) {
@@ -243,7 +247,13 @@
       const p = styleOf(n).position;
       if (p === "fixed" || p === "sticky") cover = n;
     }
-    return cover && !cover.contains(el) ? describe(cover) : null;
+    if (!cover || cover.contains(el)) return null;
+    // Said the way a client would: what kind of box, then which one (tag#id.class) for the developer.
+    let kind = "a bar fixed on screen";
+    if (inConsentBanner(hit)) kind = "the cookie banner";
+    else if (CHAT_NAME.test(`${nameOf(cover)} ${nameOf(hit)} ${hit.getAttribute("title") || ""}`)) kind = "the chat widget";
+    else if (screenShare(cover) >= 0.25) kind = "a pop-up";
+    return `${kind} (${describe(cover)})`;
   }
 
   // ---- calls to action -----------------------------------------------------------------------

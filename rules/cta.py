@@ -40,9 +40,9 @@ def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
         first = hidden[0]
         return Verdict(
             0,
-            f"On {facts.device}, the call(s) to action in the first screen are hidden under something fixed on "
-            f"screen (a pop-up, banner or widget): \"{first.text or '(no text)'}\" is under {first.covered_by}.",
-            {"ctas": [c.text for c in hidden], "covered_by": sorted({c.covered_by for c in hidden if c.covered_by})},
+            f"On {facts.device}, the call(s) to action in the first screen are hidden: "
+            f"\"{first.text or '(no text)'}\" is under {first.covered_by}.",
+            {"ctas": [c.text for c in hidden], "covered_by": list(dict.fromkeys(c.covered_by for c in hidden if c.covered_by))},
         )
     first = facts.ctas[0]
     return Verdict(

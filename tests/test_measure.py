@@ -276,14 +276,15 @@ def test_requests_started_by_the_last_timer_are_waited_for(facts, device):
 def test_a_cookie_banner_is_not_a_call_to_action_and_covers_one(facts, device):
     ctas = facts("consent-banner.html", device).ctas
     assert [(c.text, c.above_fold, c.covered_by) for c in ctas] == [
-        ("Call us", True, None), ("Get a quote", True, "div.notice")]
+        ("Call us", True, None), ("Get a quote", True, "the cookie banner (div.notice)")]
 
 
 @pytest.mark.parametrize("device", ["desktop", "mobile"])
 def test_menu_toggles_pop_ups_and_chat_launchers_are_not_calls_to_action(facts, device):
     ctas = facts("cta-furniture.html", device).ctas
     assert [(c.text, c.covered_by) for c in ctas] == [
-        ("Book a table", None), ("Shop now", "div#newsletter"), ("Add to cart", None)]
+        ("Book a table", None), ("Shop now", "a pop-up (div#newsletter)"),
+        ("Call back", "the chat widget (button.chat-launcher.btn)"), ("Add to cart", None)]
 
 
 def test_a_page_held_in_a_fixed_app_shell_keeps_its_calls_to_action(facts):

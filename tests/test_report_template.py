@@ -323,9 +323,9 @@ def test_key_facts_are_human_readable(env: Environment, sample: dict) -> None:
     assert "page is 980 px wide on a 390 px screen" in text
     assert "more under" not in text
     cta = sample["pages"][3]["devices"]["desktop"]["ctas"][0]
-    cta["covered_by"] = "div#cookie-banner"
+    cta["covered_by"] = "the cookie banner (div#cookie-banner)"
     text = " ".join(Parsed(render(env, sample)).text.split())
-    assert "Calls to action above the fold 0 of 1 1 more under div#cookie-banner" in text
+    assert "Calls to action above the fold 0 of 1 1 more under the cookie banner (div#cookie-banner)" in text
 
 
 def test_screenshot_frames_and_fold(env: Environment, sample: dict) -> None:

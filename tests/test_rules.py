@@ -212,13 +212,13 @@ class TestCTA001NoCtaAboveFold:
         assert verdict.score == 100 and verdict.evidence == {"ctas": ["Call us"]}
 
     def test_only_covered_ones_above_the_fold_scores_0(self):
-        verdict = check("CTA001", mobile(ctas=[cta("Send", y=551, covered_by="div#cookie-banner.cc-bar"),
-                                               cta("Book", y=700, covered_by="div#chat"),
+        banner, chat = "the cookie banner (div#cookie-banner.cc-bar)", "the chat widget (div#chat)"
+        verdict = check("CTA001", mobile(ctas=[cta("Send", y=551, covered_by=banner), cta("Book", y=700, covered_by=chat),
                                                cta("More", above=False, y=1500)]))
         assert verdict.score == 0
-        assert verdict.message == ('On mobile, the call(s) to action in the first screen are hidden under something '
-                                   'fixed on screen (a pop-up, banner or widget): "Send" is under div#cookie-banner.cc-bar.')
-        assert verdict.evidence == {"ctas": ["Send", "Book"], "covered_by": ["div#chat", "div#cookie-banner.cc-bar"]}
+        assert verdict.message == ('On mobile, the call(s) to action in the first screen are hidden: '
+                                   '"Send" is under the cookie banner (div#cookie-banner.cc-bar).')
+        assert verdict.evidence == {"ctas": ["Send", "Book"], "covered_by": [banner, chat]}
 
     def test_untitled_cta_is_named(self):
         verdict = check("CTA001", desktop(ctas=[cta("", above=False, y=900)]))
