@@ -220,12 +220,19 @@
     const h = Math.max(0, Math.min(vh, b.bottom) - Math.max(0, b.top));
     return (w * h) / (window.innerWidth * vh);
   }
+  const DIALOG = "dialog, [role=dialog], [role=alertdialog], [aria-modal=true]";
+  function popUp(box, inner) {
+    // A fixed box over a quarter of the screen, or a dialog however small (a modal one leaves the rest of
+    // the page inert behind its backdrop); not an app shell that holds the page itself.
+    const pageItself = document.querySelector("main, [role=main], h1");
+    if (pageItself && box.contains(pageItself)) return false;
+    const dialog = inner.closest(DIALOG);
+    return (dialog !== null && box.contains(dialog)) || screenShare(box) >= 0.25;
+  }
   function overlayOrWidget(el, text) {
     const box = fixedBox(el);
     if (!box) return false;
-    // A pop-up or modal over the page; not an app shell that holds the page itself in a fixed box.
-    const pageItself = document.querySelector("main, [role=main], h1");
-    if (screenShare(box) >= 0.25 && !(pageItself && box.contains(pageItself))) return true;
+    if (popUp(box, el)) return true;
     return CHAT_NAME.test(`${nameOf(el)} ${el.getAttribute("title") || ""} ${nameOf(box)} ${text}`);
   }
   function describe(n) {
@@ -252,7 +259,7 @@
     let kind = "a bar fixed on screen";
     if (inConsentBanner(hit)) kind = "the cookie banner";
     else if (CHAT_NAME.test(`${nameOf(cover)} ${nameOf(hit)} ${hit.getAttribute("title") || ""}`)) kind = "the chat widget";
-    else if (screenShare(cover) >= 0.25) kind = "a pop-up";
+    else if (popUp(cover, hit)) kind = "a pop-up";
     return `${kind} (${describe(cover)})`;
   }
 

@@ -287,6 +287,12 @@ def test_menu_toggles_pop_ups_and_chat_launchers_are_not_calls_to_action(facts, 
         ("Call back", "the chat widget (button.chat-launcher.btn)"), ("Add to cart", None)]
 
 
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_a_small_modal_dialog_is_a_pop_up_over_the_whole_page(facts, device):
+    ctas = facts("modal-dialog.html", device).ctas
+    assert [(c.text, c.covered_by) for c in ctas] == [("Shop now", "a pop-up (dialog#newsletter)")]
+
+
 def test_a_page_held_in_a_fixed_app_shell_keeps_its_calls_to_action(facts):
     assert [(c.text, c.covered_by) for c in facts("app-shell.html", "mobile").ctas] == [("Start free trial", None)]
 
