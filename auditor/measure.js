@@ -196,9 +196,10 @@
     return false;
   }
   // Not the page's calls to action either: controls of the page's furniture (a menu toggle, a close cross,
-  // carousel arrows, a search button), a chat widget's launcher, and whatever sits in a box fixed over a
+  // carousel arrows, a search button, log in, the cart), a chat widget's launcher, and whatever sits in a box fixed over a
   // quarter or more of the screen (a pop-up or modal: the page's own calls to action are under it).
-  const FURNITURE_TEXT = /^(☰|≡|×|✕|✖|x|‹|›|«|»|<|>|←|→|…|\.\.\.|menu|open menu|close|close menu|main menu|toggle (navigation|menu)|navigation|search|previous|prev|next|play|pause)$/i;
+  // Also the doors for customers who already converted: log in, my account, the cart (its count included).
+  const FURNITURE_TEXT = /^(☰|≡|×|✕|✖|x|‹|›|«|»|<|>|←|→|…|\.\.\.|menu|open menu|close|close menu|main menu|toggle (navigation|menu)|navigation|search|previous|prev|next|play|pause|log ?in|sign ?in|my account|account|(view |my |shopping )?(cart|basket|bag)( ?\(?\d+\)?)?|wishlist)$/i;
   const TOGGLE_NAME = /menu|nav|toggle|burger/i;
   const CHAT_NAME = /chat|messag|intercom|drift|zendesk|zopim|crisp|tawk|tidio|olark|freshchat|helpdesk/i;
   function furniture(el, text) {

@@ -22,7 +22,8 @@ CATEGORY = Category("cta", "Calls to action", weight=20, order=4)
 def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
     """At least one visible call to action (a button, or a link styled as one) starts within the first screen,
     and is not hidden under a fixed or sticky overlay there. Not counted: a cookie banner's or a pop-up's own
-    buttons, a chat launcher, and page furniture (menu toggles, close crosses, carousel arrows, search).
+    buttons, a chat launcher, and page furniture (menu toggles, close crosses, carousel arrows, search, log in,
+    the cart).
 
     Why it matters: a visitor who does not see the next step must go looking for it, and many will not.
     Calls to action must be visually distinct and state a clear value, and lead forms belong above the fold
