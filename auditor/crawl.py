@@ -24,7 +24,7 @@ from auditor.discover import SiteRules, discover
 from auditor.facts import PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
-from auditor.urls import BadURL, Scope, normalize, origin_of, pattern_key
+from auditor.urls import BadURL, Scope, normalize, origin_of, page_key, pattern_key
 
 
 @dataclass(order=True)
@@ -45,6 +45,7 @@ class Frontier:
         self.scope = scope
         self.allowed = allowed  # robots.txt: found links it disallows are skipped; start URLs are reported
         self.seen: set[str] = set()
+        self._pages: set[str] = set()  # page_key of every URL seen: /index.html and / are one page
         self.levels: dict[int, list[_Candidate]] = defaultdict(list)
         self.found_on: dict[str, str] = {}  # queued URL -> the page whose link queued it (where to fix a broken link)
         self.released = 0
@@ -82,7 +83,7 @@ class Frontier:
             url = normalize(url, base)
         except BadURL:
             return False
-        if url in self.seen or url not in self.scope:
+        if url in self.seen or page_key(url) in self._pages or url not in self.scope:
             return False
         if depth > self.settings.max_depth:
             self._leave("max_depth", url)
@@ -99,6 +100,7 @@ class Frontier:
                 self._leave("max_per_pattern", url, shape)
                 return False
         self.seen.add(url)
+        self._pages.add(page_key(url))
         if found_on is not None:
             self.found_on[url] = found_on
         self._patterns[shape] += 1

@@ -65,6 +65,16 @@ def normalize(url: str, base: str | None = None) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
+_INDEX_FILE = re.compile(r"/index\.html?$")  # lower case only: /INDEX.HTML may well be a broken link
+
+
+def page_key(url: str) -> str:
+    """What makes two normalised URLs one page: `/dir/index.html` is what a server sends for `/dir/`, so
+    a site that links both gets one audit (of whichever form the crawl met first)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=_INDEX_FILE.sub("/", parts.path)))
+
+
 def _is_tracking(name: str) -> bool:
     name = name.lower()
     return name.startswith("utm_") or name in TRACKING_PARAMS

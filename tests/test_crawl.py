@@ -225,3 +225,12 @@ def test_two_runs_of_one_site_write_the_same_report_but_for_times(site, tmp_path
         assert all(list(p["devices"]) == ["desktop", "mobile"] for p in json.loads(text)["pages"])
     assert reports[0] == reports[1]
     assert [p["url"] for p in reports[0]["pages"]] == [site.url, site.url + "a.html", site.url + "b.html"]
+
+
+def test_a_folder_and_its_index_file_are_one_page(site, tmp_path):
+    """Static sites link both / and /index.html (and /docs/ and /docs/index.htm): one page each, audited once,
+    under whichever form the crawl met first."""
+    write(site.root, {"index.html": page("Home", ["/index.html", "/docs/index.htm", "/a.html"]),
+                      "docs/index.htm": page("Docs", ["/docs/", "/"]), "a.html": page("A", ["/index.html?utm_source=a"])})
+    outcome = audit(site, tmp_path)
+    assert paths(outcome) == [("", 0), ("docs/index.htm", 1), ("a.html", 1)]

@@ -71,3 +71,17 @@ def test_same_origin_is_stricter_than_scope():
     assert not scope.same_origin("https://shop.example:8443/")  # another port
     assert not scope.same_origin("https://cdn.example/x") and not scope.same_origin("data:text/plain,x")
     assert not scope.same_origin("http://[::1:bad/")
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("https://a.test/index.html", "https://a.test/"),
+    ("https://a.test/docs/index.htm?x=1", "https://a.test/docs/?x=1"),
+    ("https://a.test/INDEX.HTML", "https://a.test/INDEX.HTML"),  # on most servers another, missing, page
+    ("https://a.test/docs/", "https://a.test/docs/"),
+    ("https://a.test/myindex.html", "https://a.test/myindex.html"),
+    ("https://a.test/index.html/more", "https://a.test/index.html/more"),
+])
+def test_page_key_folds_index_files(url, key):
+    from auditor.urls import page_key
+
+    assert page_key(url) == key
