@@ -163,7 +163,8 @@ def render_html(report: dict[str, Any], branding: dict[str, Any], folder: Path |
 
 
 def render_index(sites: list[dict[str, Any]], branding: dict[str, Any]) -> str:
-    return _env.get_template("index.html.j2").render(sites=sites, branding=branding, generated_at=now_iso())
+    return _env.get_template("index.html.j2").render(sites=sites, branding=branding, generated_at=now_iso(),
+                                                     tool={"name": "cro-audit", "version": __version__})
 
 
 def write_report(out_dir: Path, report: dict[str, Any], branding: dict[str, Any]) -> Path:

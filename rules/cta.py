@@ -10,7 +10,7 @@ CATEGORY = Category("cta", "Calls to action", weight=20, order=4)
     id="CTA001",
     name="no-cta-above-fold",
     title="A call to action is visible without scrolling",
-    failure_title="No call to action above the fold",
+    failure_title="No call to action in view above the fold",
     category="cta",
     weight=10,
     ease=6,

@@ -455,6 +455,24 @@ def test_index_with_no_sites(env: Environment) -> None:
     assert "No sites were audited." in render_index(env, [])
 
 
+def test_index_footer_names_the_agency_and_the_tool_once() -> None:
+    from auditor.report import render_index as render_real
+
+    branded = " ".join(Parsed(render_real([], {**BRANDING, "name": "Acme Growth"})).text.split())
+    assert "Prepared by Acme Growth with cro-audit " in branded
+    plain = " ".join(Parsed(render_real([], {**BRANDING, "name": "cro-audit"})).text.split())
+    assert "Made with cro-audit " in plain and "Prepared by cro-audit" not in plain
+
+
+def test_a_page_with_no_facts_could_not_be_checked_at_all(env: Environment, sample: dict) -> None:
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "This page could not be checked: " in text  # the sample's failed page has no facts at all
+    assert "1 page could not be checked" in text and "4 pages audited" in text
+    failed = next(p for p in sample["pages"] if p.get("error"))
+    failed["devices"] = {"desktop": sample["pages"][1]["devices"]["desktop"]}  # one device measured
+    assert "This page could not be fully checked: " in " ".join(Parsed(render(env, sample)).text.split())
+
+
 # ---------------------------------------------------------------- report.schema.json
 
 
@@ -590,3 +608,11 @@ def test_a_logo_is_embedded_by_what_its_bytes_are_not_its_name(head, mime):
     from auditor.report import image_type
 
     assert image_type(head) == mime
+
+
+def test_the_summary_says_how_speed_was_measured(env: Environment, sample: dict) -> None:
+    """A client reads 'Load time 0.3 s' next to the score, not in the footer: the summary says over what."""
+    assert "measured over the auditing machine's own connection" in Parsed(render(env, sample)).text
+    sample["settings"]["throttle"] = True
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "Load times were measured as visitors get them: phones on a slow 4G connection" in text
