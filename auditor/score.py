@@ -7,8 +7,10 @@ do not apply weigh nothing); page score = weighted mean of its categories; site 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from auditor.facts import Finding, PageResult
 from auditor.rulebook import Rule, Rulebook
@@ -99,13 +101,33 @@ def site_scores(pages: list[PageResult], book: Rulebook) -> SiteScores:
     return SiteScores(score, categories)
 
 
+# A page where visitors convert: its path names a checkout, cart, pricing, contact, demo, quote, signup,
+# booking or trial page, or it holds a form of three fields or more.
+_CONVERSION_SEGMENT = re.compile(
+    r"^(checkout|cart|basket|bag|pricing|plans|contact(-us)?|(request-|book-a-)?demo|(get-a-)?quote|sign-?up|"
+    r"register|subscribe|booking|book-now|(free-)?trial|order)(\.\w+)?$", re.I)
+
+
+def page_value(page: PageResult) -> int:
+    """How much a page weighs in a rule's importance: 3 where visitors convert (every buyer passes the
+    checkout), 2 for a start page (where most visitors land), 1 for the rest. Practitioner guidance puts
+    landing, pricing and checkout pages first once the fundamentals are fixed."""
+    segments = [s for s in urlsplit(page.final_url or page.url).path.split("/") if s]
+    forms = any(f.field_count >= 3 for facts in page.devices.values() for f in facts.forms)
+    if forms or any(_CONVERSION_SEGMENT.match(s) for s in segments):
+        return 3
+    return 2 if page.depth == 0 else 1
+
+
 def backlog(pages: list[PageResult], book: Rulebook) -> list[dict]:
     """What to fix first: one entry per failing rule, ranked by PIE (Potential, Importance, Ease; 1-10 each).
 
     Potential: how far below full marks the affected pages are. Importance: the rule's weight, scaled by the
-    share of audited pages it affects. Ease: the rule's declared ease of a typical fix.
+    share of the audited pages' value it affects (see page_value: a checkout outweighs a blog post). Ease:
+    the rule's declared ease of a typical fix.
     """
     audited = [p for p in pages if p.score is not None]
+    total_value = sum(page_value(p) for p in audited)
     by_rule: dict[str, list[tuple[PageResult, int]]] = defaultdict(list)
     for page in audited:
         worst: dict[str, int] = {}
@@ -119,7 +141,7 @@ def backlog(pages: list[PageResult], book: Rulebook) -> list[dict]:
         if rule is None:
             continue
         potential = max(1.0, sum(100 - s for _, s in hits) / len(hits) / 10)
-        share = len(hits) / len(audited)
+        share = sum(page_value(p) for p, _ in hits) / total_value
         importance = max(1.0, min(10.0, rule.weight * (0.5 + 0.5 * share)))
         pie = (potential + importance + rule.ease) / 3
         entries.append(

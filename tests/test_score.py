@@ -11,7 +11,7 @@ import pytest
 
 from auditor.facts import PageError, PageResult
 from auditor.rulebook import Category, Rulebook, Verdict, rule
-from auditor.score import FINDING_BELOW, backlog, band, judge_page, severity, site_scores
+from auditor.score import FINDING_BELOW, backlog, band, judge_page, page_value, severity, site_scores
 from tests.factsmaker import BUILTIN_IDS, builtin_book, cta, desktop, finding, form, mobile, page, scored_page
 
 BOOK = builtin_book()
@@ -312,8 +312,40 @@ class TestBacklog:
         assert [e["rank"] for e in entries] == list(range(1, len(entries) + 1))
         assert {e["rule_id"] for e in entries} == {"CTA001", "MOB001", "SPD001", "SPD002", "CTA002", "NAV001", "MOB003"}
         assert all(e["pages"] == 1 for e in entries)
-        # MOB001 (w10, ease 9): potential 10, importance 10 * 0.75 = 7.5, pie = 26.5 / 3 = 8.83: first
-        assert entries[0]["rule_id"] == "MOB001" and entries[0]["pie"] == 8.8
+        # MOB001 (w10, ease 9): potential 10; the mixed page holds a 20-field form, so it weighs 3 against the
+        # plain start page's 2: importance 10 * (0.5 + 0.5 * 3/5) = 8, pie = 27 / 3 = 9.0: first
+        assert entries[0]["rule_id"] == "MOB001" and entries[0]["pie"] == 9.0
+
+
+class TestPageValue:
+    @pytest.mark.parametrize(("url", "depth", "value"), [
+        ("https://s.test/checkout", 2, 3), ("https://s.test/shop/cart.html", 1, 3), ("https://s.test/pricing/", 1, 3),
+        ("https://s.test/contact-us", 1, 3), ("https://s.test/request-demo", 2, 3), ("https://s.test/", 0, 2),
+        ("https://s.test/books/checkout-guide-review", 1, 1), ("https://s.test/blog/post", 1, 1),
+        ("https://s.test/blog/post", 0, 2),
+    ])
+    def test_by_path_and_depth(self, url, depth, value):
+        assert page_value(PageResult(url=url, depth=depth)) == value
+
+    def test_a_page_with_a_form_of_three_fields_is_where_visitors_convert(self):
+        lead = page(desktop=desktop(forms=[form(3)]), mobile=mobile())
+        lead.depth = 1
+        assert page_value(lead) == 3
+        lead.devices["desktop"].forms = [form(2)]  # a newsletter box
+        assert page_value(lead) == 1
+
+    def test_a_problem_on_the_checkout_outranks_one_on_two_ordinary_pages(self):
+        """Six pages: the start page (2), the checkout (3), four others (1): 9 in all. X fails on the checkout
+        only, Y on two ordinary pages; same weight, ease and potential. By page count Y would come first."""
+        book = tiny_book(("XXX001", 6, 5), ("YYY001", 6, 5))
+        pages = [PageResult(url="https://s.test/", depth=0, score=90),
+                 PageResult(url="https://s.test/checkout", depth=1, score=50, findings=[finding("XXX001", 50)])]
+        pages += [PageResult(url=f"https://s.test/p{i}", depth=1, score=50 if i < 2 else 90,
+                             findings=[finding("YYY001", 50)] if i < 2 else []) for i in range(4)]
+        entries = {e["rule_id"]: e for e in backlog(pages, book)}
+        assert entries["XXX001"]["importance"] == 4.0  # 6 * (0.5 + 0.5 * 3/9)
+        assert entries["YYY001"]["importance"] == 3.7  # 6 * (0.5 + 0.5 * 2/9) = 3.67
+        assert [e["rule_id"] for e in backlog(pages, book)] == ["XXX001", "YYY001"]
 
 
 def tiny_book(*specs: tuple[str, float, int]) -> Rulebook:
