@@ -206,32 +206,36 @@
     if (FURNITURE_TEXT.test(text) || FURNITURE_TEXT.test(clean(el.getAttribute("aria-label")))) return true;
     return el.hasAttribute("aria-expanded") && TOGGLE_NAME.test(`${nameOf(el)} ${el.getAttribute("aria-controls") || ""}`);
   }
-  function fixedBox(el) {
-    // The outermost fixed box the element is in (itself included), or null.
+  function outermost(el, positions) {
+    // The outermost box the element is in (itself included) positioned one of these ways, or null.
     let box = null;
     for (let n = el; n && n.nodeType === 1 && n !== document.body; n = n.parentElement) {
-      if (styleOf(n).position === "fixed") box = n;
+      if (positions.includes(styleOf(n).position)) box = n;
     }
     return box;
   }
+  function inFirstScreen(r) {
+    // The part of a client rect inside the first screen, or null if none is.
+    const left = Math.max(0, r.left), right = Math.min(window.innerWidth, r.right);
+    const top = Math.max(0, r.top), bottom = Math.min(vh, r.bottom);
+    return right > left && bottom > top ? { left, right, top, bottom } : null;
+  }
   function screenShare(box) {
     // How much of the first screen a box covers, 0 to 1.
-    const b = box.getBoundingClientRect();
-    const w = Math.max(0, Math.min(window.innerWidth, b.right) - Math.max(0, b.left));
-    const h = Math.max(0, Math.min(vh, b.bottom) - Math.max(0, b.top));
-    return (w * h) / (window.innerWidth * vh);
+    const p = inFirstScreen(box.getBoundingClientRect());
+    return p ? ((p.right - p.left) * (p.bottom - p.top)) / (window.innerWidth * vh) : 0;
   }
   const DIALOG = "dialog, [role=dialog], [role=alertdialog], [aria-modal=true]";
+  const pageItself = document.querySelector("main, [role=main], h1");
   function popUp(box, inner) {
     // A fixed box over a quarter of the screen, or a dialog however small (a modal one leaves the rest of
     // the page inert behind its backdrop); not an app shell that holds the page itself.
-    const pageItself = document.querySelector("main, [role=main], h1");
     if (pageItself && box.contains(pageItself)) return false;
     const dialog = inner.closest(DIALOG);
     return (dialog !== null && box.contains(dialog)) || screenShare(box) >= 0.25;
   }
   function overlayOrWidget(el, text) {
-    const box = fixedBox(el);
+    const box = outermost(el, ["fixed"]);
     if (!box) return false;
     if (popUp(box, el)) return true;
     return CHAT_NAME.test(`${nameOf(el)} ${el.getAttribute("title") || ""} ${nameOf(box)} ${text}`);
@@ -245,16 +249,11 @@
     // What an overlay hides: the middle of the element's part in the first screen is under a fixed or
     // sticky box (a cookie banner, a chat widget, a promo bar, a modal). Named by its outermost such box.
     // Ordinary overlaps (a card's stretched link, a carousel's arrows) are not overlays.
-    const left = Math.max(0, r.left), right = Math.min(window.innerWidth, r.right);
-    const top = Math.max(0, r.top), bottom = Math.min(vh, r.bottom);
-    if (right <= left || bottom <= top) return null;
-    const hit = document.elementFromPoint((left + right) / 2, (top + bottom) / 2);
+    const part = inFirstScreen(r);
+    if (!part) return null;
+    const hit = document.elementFromPoint((part.left + part.right) / 2, (part.top + part.bottom) / 2);
     if (!hit || hit === el || el.contains(hit) || hit.contains(el)) return null;
-    let cover = null;
-    for (let n = hit; n && n.nodeType === 1 && n !== document.body; n = n.parentElement) {
-      const p = styleOf(n).position;
-      if (p === "fixed" || p === "sticky") cover = n;
-    }
+    const cover = outermost(hit, ["fixed", "sticky"]);
     if (!cover || cover.contains(el)) return null;
     // Said the way a client would: what kind of box, then which one (tag#id.class) for the developer.
     let kind = "a bar fixed on screen";
@@ -283,14 +282,13 @@
     // A button inside another candidate (a <span role=button> in a <button>) is one call to action.
     const parent = el.parentElement && el.parentElement.closest(CTA);
     if (parent && candidates.some((c) => c.el === parent)) continue;
-    candidates.push({ el, kind });
+    candidates.push({ el, kind, label });
   }
-  const ctas = candidates.slice(0, 200).map(({ el, kind }) => {
+  const ctas = candidates.slice(0, 200).map(({ el, kind, label }) => {
     const tag = el.tagName;
     const r = el.getBoundingClientRect();
     const top = r.top + sy;
-    const text = clean(el.innerText) || clean(el.value) || clean(el.getAttribute("aria-label")) ||
-      clean(el.getAttribute("alt")) || clean(el.getAttribute("title")) ||
+    const text = label || clean(el.getAttribute("alt")) || clean(el.getAttribute("title")) ||
       (tag === "INPUT" && el.type === "submit" ? "Submit" : "");
     const aboveFold = top < vh && r.bottom + sy > 0;
     return {
