@@ -127,7 +127,8 @@ def backlog(pages: list[PageResult], book: Rulebook) -> list[dict]:
     the rule's declared ease of a typical fix.
     """
     audited = [p for p in pages if p.score is not None]
-    total_value = sum(page_value(p) for p in audited)
+    value = {id(p): page_value(p) for p in audited}  # once per page, not once per page and failing rule
+    total_value = sum(value.values())
     by_rule: dict[str, list[tuple[PageResult, int]]] = defaultdict(list)
     for page in audited:
         worst: dict[str, int] = {}
@@ -141,7 +142,7 @@ def backlog(pages: list[PageResult], book: Rulebook) -> list[dict]:
         if rule is None:
             continue
         potential = max(1.0, sum(100 - s for _, s in hits) / len(hits) / 10)
-        share = sum(page_value(p) for p, _ in hits) / total_value
+        share = sum(value[id(p)] for p, _ in hits) / total_value
         importance = max(1.0, min(10.0, rule.weight * (0.5 + 0.5 * share)))
         pie = (potential + importance + rule.ease) / 3
         entries.append(
