@@ -104,7 +104,6 @@ PROFILES = {
 class Connection:
     """A visitor's connection and phone, for --throttle: Lighthouse's lab settings, so figures compare."""
 
-    label: str
     rtt_ms: float
     down_kbps: float
     up_kbps: float
@@ -118,8 +117,8 @@ class Connection:
 
 
 THROTTLED = {
-    "mobile": Connection("slow 4G (150 ms, 1.6 Mbit/s down) and a 4x slower processor", 150, 1638.4, 750, 4),
-    "desktop": Connection("broadband (40 ms, 10 Mbit/s)", 40, 10240, 10240, 1),
+    "mobile": Connection(rtt_ms=150, down_kbps=1638.4, up_kbps=750, cpu_slowdown=4),  # slow 4G, a 4x slower phone
+    "desktop": Connection(rtt_ms=40, down_kbps=10240, up_kbps=10240, cpu_slowdown=1),  # broadband
 }
 
 
