@@ -19,6 +19,7 @@ from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, find_config, load_file
+from auditor.crawl import REFUSED_STREAK
 from auditor.facts import PageResult
 from auditor.report import branding_context
 from auditor.rulebook import load_rulebook
@@ -133,6 +134,10 @@ def default_out(url: str) -> Path:
     return Path("reports") / site_folder(url if "://" in url else f"https://{url}")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     report = outcome.report
     score = report["score"]
@@ -145,16 +150,23 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
         summary = report["summary"]
         score_text = "n/a" if score is None else f"{score}/100 ({report['band']})"
         err.print(
-            f"Score {score_text} over {summary['pages_audited']} page(s); {summary['pages_failed']} failed; "
+            f"Score {score_text} over {_count(summary['pages_audited'], 'page')}; {summary['pages_failed']} failed; "
             f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
             f"{summary['findings']['low']} low.", soft_wrap=True,
         )
+        refused = [p for p in outcome.pages if p.error is not None and p.error.kind == "refused"]
+        if refused:  # the one failure the user can fix before the next run, so it is said in full
+            err.print(f"{_count(len(refused), 'page')} turned the auditor away, first {refused[0].url}: "
+                      f"{refused[0].error.message}", markup=False, highlight=False, soft_wrap=True)
         left = report.get("not_followed") or {}
         if left:  # a user who asked for 60 pages and got 26 hears why
             why = {"max_pages": f"beyond --max-pages {settings.max_pages}",
                    "max_depth": f"deeper than --max-depth {settings.max_depth}",
                    "max_per_pattern": f"over --max-per-pattern {settings.max_per_pattern}",
-                   "robots": "disallowed by robots.txt"}
+                   "robots": "disallowed by robots.txt",
+                   "refused": "left unvisited once the site had turned the auditor away on "
+                              f"{REFUSED_STREAK} pages in a row",
+                   "redirected": "merged into the page they redirect to"}
             err.print("Links not followed: " + "; ".join(
                 f"{entry['count']} {why.get(reason, reason)}"
                 + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")
@@ -173,7 +185,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     if broken:
         first = broken[0]
         linked = f" (linked from {first.found_on})" if first.found_on else ""
-        err.print(f"{len(broken)} page(s) broken for a visitor (--fail-on-broken), first {first.url}{linked}: "
+        err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken), first {first.url}{linked}: "
                   f"{first.error.message}", markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
     return code
@@ -305,6 +317,9 @@ def batch(
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
             status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}"
+            refused = [p for p in outcome.pages if p.error is not None and p.error.kind == "refused"] if outcome else []
+            if refused and not error:  # the night's run of this client was walled off: worth a line of its own
+                status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"
             err.print(f"{site.name}: {status}", markup=False, highlight=False, soft_wrap=True)
 
         with _ProgressReporter(quiet) as progress:
@@ -320,13 +335,14 @@ def batch(
     audited = [r for r in rows if not r["error"]]
     below = [r for r in audited if threshold is not None and (r["score"] is None or r["score"] < threshold)]
     if below:
-        err.print(f"{len(below)} site(s) under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.", markup=False)
+        err.print(f"{_count(len(below), 'site')} under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.",
+                  markup=False)
     broken = [r for r in audited if settings.fail_on_broken and r["broken_pages"]]
     if broken:
-        err.print(f"{len(broken)} site(s) with pages broken for a visitor (--fail-on-broken): "
+        err.print(f"{_count(len(broken), 'site')} with pages broken for a visitor (--fail-on-broken): "
                   f"{', '.join(r['name'] for r in broken)}.", markup=False)
     if failed:
-        err.print(f"{len(failed)} site(s) could not be audited: {', '.join(r['name'] for r in failed)}.", markup=False)
+        err.print(f"{_count(len(failed), 'site')} could not be audited: {', '.join(r['name'] for r in failed)}.", markup=False)
         raise typer.Exit(EXIT_USAGE)
     if below or broken:
         raise typer.Exit(EXIT_BELOW_THRESHOLD)

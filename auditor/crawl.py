@@ -35,6 +35,9 @@ class _Candidate:
 
 
 LEFT_CAP = 50_000  # distinct links remembered per reason for not being followed
+# Pages turned away in a row (a bot wall, a rate limit) before the crawl stops asking: past that, every
+# further request only tells the site's firewall more firmly that it is right.
+REFUSED_STREAK = 5
 
 
 class Frontier:
@@ -58,7 +61,7 @@ class Frontier:
         self._left_over: Counter[str] = Counter()
         self._left_shapes: dict[str, list[str]] = defaultdict(list)
 
-    def _leave(self, reason: str, url: str, shape: str | None = None) -> None:
+    def leave(self, reason: str, url: str, shape: str | None = None) -> None:
         if len(self.left[reason]) < LEFT_CAP:
             self.left[reason].add(url)
         elif url not in self.left[reason]:
@@ -70,8 +73,11 @@ class Frontier:
     def not_followed(self) -> dict[str, dict]:
         """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
         out = {}
-        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots"):
-            urls = self.left.get(reason, set()) - (self.seen if reason != "max_pages" else set())
+        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots", "refused", "redirected"):
+            # A link left for depth, pattern or robots may have been reached another way; a page left
+            # unvisited (the budget, a refusing site) or merged into another was queued, so is in `seen`.
+            queued = reason in ("max_pages", "refused", "redirected")
+            urls = self.left.get(reason, set()) - (set() if queued else self.seen)
             if urls or self._left_over[reason]:
                 out[reason] = {"count": len(urls) + self._left_over[reason],
                                "examples": self._left_shapes.get(reason) or sorted(urls)[:5]}
@@ -86,18 +92,18 @@ class Frontier:
         if url in self.seen or page_key(url) in self._pages or url not in self.scope:
             return False
         if depth > self.settings.max_depth:
-            self._leave("max_depth", url)
+            self.leave("max_depth", url)
             return False
         shape = pattern_key(url)
         params = [f"{shape.split('?')[0]}?{name}" for name in shape.split("?", 1)[1].split("&") if name]
         cap = self.settings.max_per_pattern
         if depth > 0:  # robots.txt and the caps apply to what the crawl finds, not to what the user asked for
             if not self.allowed(url):
-                self._leave("robots", url)
+                self.leave("robots", url)
                 return False
             # Endless calendars and faceted filters: a few pages per URL shape and per query parameter.
             if self._patterns[shape] >= cap or any(self._params[p] >= cap for p in params):
-                self._leave("max_per_pattern", url, shape)
+                self.leave("max_per_pattern", url, shape)
                 return False
         self.seen.add(url)
         self._pages.add(page_key(url))
@@ -108,13 +114,33 @@ class Frontier:
         self.levels[depth].append(_Candidate(key, url, depth))
         return True
 
+    def is_new(self, url: str, depth: int) -> bool:
+        """Whether `offer` would likely queue this link (the crawl-trap caps aside): for the progress total."""
+        try:
+            url = normalize(url)
+        except BadURL:
+            return False
+        return (url not in self.seen and page_key(url) not in self._pages and url in self.scope
+                and depth <= self.settings.max_depth and self.allowed(url))
+
+    def absorb(self, url: str) -> None:
+        """`url` was reached through a redirect and audited: it is not queued again, and if it is queued
+        already (a sitemap listed it, a page of the same level linked it) it is taken off the queue."""
+        key = page_key(url)
+        self._pages.add(key)
+        self.seen.add(url)
+        for depth, level in self.levels.items():
+            if any(page_key(c.url) == key for c in level):
+                self.levels[depth] = [c for c in level if page_key(c.url) != key]
+                self.leave("redirected", url)
+
     def release(self, depth: int) -> list[tuple[str, int]]:
         """The URLs of one level, in order, within what is left of the page budget."""
         level = sorted(self.levels.pop(depth, []))
         room = max(0, self.settings.max_pages - self.released)
         chosen = level[:room]
         for candidate in level[room:]:
-            self._leave("max_pages", candidate.url)
+            self.leave("max_pages", candidate.url)
         self.released += len(chosen)
         return [(c.url, c.depth) for c in chosen]
 
@@ -187,6 +213,11 @@ class Crawl:
         self.site_rules: dict[str, SiteRules] = {}
         self.results: dict[int, PageResult] = {}
         self.interrupted = False
+        self.refused: PageError | None = None  # why the crawl stopped early: the site kept turning it away
+        self._refusals = 0  # pages turned away in a row
+        self.finished = 0  # pages done, this run or replayed: what the progress bar counts
+        self._found: set[str] = set()  # new links of this level's finished pages, queued when the level ends
+        self._owners: dict[str, int] = {}  # page_key of each audited page (and of where it redirected) -> position
         self.browser_version = ""
         self.timings: Counter[str] = Counter()  # seconds per visit step, summed over visits
         self.visits_per_browser: Counter[int] = Counter()  # how the visits spread over --browser-endpoint's
@@ -226,6 +257,11 @@ class Crawl:
                         break
                     await self._run_level(level, done_before)
                     depth += 1
+                    if self.refused is not None:
+                        for later in sorted(self.frontier.levels):  # what the budget had room for is left unvisited
+                            for url, _ in self.frontier.release(later):
+                                self.frontier.leave("refused", url)
+                        break
             finally:
                 for tabs in self._worker_tabs.values():
                     for tab in tabs.values():
@@ -319,7 +355,8 @@ class Crawl:
                   for url, depth in level]
         self._visiting.update(position for _, _, position in placed)
         for url, depth, position in placed:
-            if url in done_before:
+            # A resumed run asks again where the site turned the auditor away: the block may be lifted now.
+            if url in done_before and not _was_refused(done_before[url][1]):
                 self._finish(position, done_before[url][1])
                 continue
             page = PageResult(url=url, depth=depth, found_on=self.frontier.found_on.get(url))
@@ -331,15 +368,52 @@ class Crawl:
             for device in self.settings.devices:
                 queues[device].append(position)
         total = sum(len(q) for q in queues.values())
-        if not total:
-            return
         count = min(self.settings.concurrency * max(1, len(self._browsers)), total)
         self._workers = [asyncio.create_task(self._worker(i, queues, pending_pages)) for i in range(count)]
         results = await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        self._merge_redirects(sorted(position for _, _, position in placed))
+        # The next level is queued once this one is done, page by page in crawl order: a link found on two
+        # pages is queued where the earlier page has it, however the visits finished.
+        for position in sorted(position for _, _, position in placed):
+            page = self.results.get(position)
+            for i, link in enumerate(page.links if page is not None else []):
+                self.frontier.offer(link, page.depth + 1, (position, i), found_on=page.final_url or page.url)
+        self._found.clear()
+        if self.refused is not None and not self.interrupted:  # the crawl stopped asking: the rest is left unvisited
+            for position, entry in pending_pages.items():
+                if position not in self.results:
+                    self._visiting.discard(position)
+                    self.frontier.leave("refused", entry["page"].url)
         for outcome in results:
             if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
                 raise outcome
+
+    def _merge_redirects(self, positions: list[int]) -> None:
+        """One page, one entry: a URL that redirects to a page audited under another URL (http:// to
+        https://, a missing slash, an old slug) is merged into it, or it would count its findings twice.
+        The entry kept is the one reached without a redirect, else the earliest in the crawl."""
+        level = [p for p in positions if p in self.results]
+        landed = {p: _landed(self.results[p]) for p in level}
+        for direct in (True, False):  # pages that did not redirect claim their URL first
+            for position in level:
+                page, url = self.results[position], landed[position]
+                if url is None or (page_key(page.url) == page_key(url)) is not direct:
+                    continue
+                if self._owners.setdefault(page_key(url), position) != position:
+                    self._drop(position, page)
+                    continue
+                self._owners.setdefault(page_key(page.url), position)
+                if not direct:
+                    self.frontier.absorb(url)
+
+    def _drop(self, position: int, page: PageResult) -> None:
+        del self.results[position]
+        self.frontier.leave("redirected", page.url)
+        if self.store is not None:
+            self.store.delete(position)
+        for device in page.devices:
+            (self.out_dir / "screenshots" / f"{position:04d}-{device}.jpg").unlink(missing_ok=True)
 
     def _next_position(self) -> int:
         """A page's place in the crawl: its order in the report and the name of its screenshots."""
@@ -355,7 +429,7 @@ class Crawl:
         own = devices[index % len(devices)]  # both device passes run side by side, each on its own workers
         # Reusable tabs: its own device's, and another's if it helps out at the end of a level.
         tabs = self._worker_tabs.setdefault(index, {})
-        while True:
+        while self.refused is None:
             device = own if queues[own] else next((d for d in devices if queues[d]), None)
             if device is None:
                 break
@@ -437,13 +511,38 @@ class Crawl:
 
     def _finish(self, position: int, page: PageResult) -> None:
         self.results[position] = page
+        self.finished += 1
+        if _was_refused(page):
+            self._refusals += 1
+            if self._refusals >= REFUSED_STREAK and self.refused is None:
+                self.refused = page.error
+        elif page.devices:
+            self._refusals = 0
         self._visiting.discard(position)
         if self.store is not None:
             self.store.save(position, page)
-        for i, link in enumerate(page.links):
-            self.frontier.offer(link, page.depth + 1, (position, i), found_on=page.final_url or page.url)
         if self.progress is not None:
-            self.progress(len(self.results), len(self.results) + self.frontier.pending() + self._in_flight(), page)
+            self._found.update(link for link in page.links if link not in self._found and self.frontier.is_new(link, page.depth + 1))
+            self.progress(self.finished, self.finished + self._in_flight() + self._pending(), page)
+
+    def _pending(self) -> int:
+        """Pages still to come, as far as known: those queued, and the new links found on this level so far."""
+        room = max(0, self.settings.max_pages - self.frontier.released)
+        return min(room, self.frontier.pending() + len(self._found))
 
     def _in_flight(self) -> int:
         return len(self._visiting)  # not len(_taken): a resumed run's finished pages are not in flight
+
+
+def _was_refused(page: PageResult) -> bool:
+    return page.error is not None and page.error.kind == "refused"
+
+
+def _landed(page: PageResult) -> str | None:
+    """Where `page` ended up, normalised; None when that was off the site or not a URL."""
+    if page.error is not None and page.error.kind == "out_of_scope":
+        return None
+    try:
+        return normalize(page.final_url or page.url)
+    except BadURL:
+        return None

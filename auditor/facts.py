@@ -91,11 +91,13 @@ ERROR_KINDS = {
     "network": "The server could not be reached.",
     "browser_crash": "The browser tab or the browser crashed while measuring.",
     "blocked_by_robots": "robots.txt disallows this URL for the auditor.",
+    "refused": "The site turned the auditor away: bot protection (a challenge or block page) or a rate limit answered.",
     "measure_failed": "The page loaded but could not be measured.",
 }
 
 # The failures a visitor meets too (an error page, a page that never comes, a loop): what --fail-on-broken
-# counts. A download, a hand-over to another site, or a page robots.txt keeps the auditor from is not broken.
+# counts. A download, a hand-over to another site, a page robots.txt keeps the auditor from, or a bot wall
+# that lets people through, is not broken.
 BROKEN_KINDS = ("http_error", "timeout", "network", "redirect_loop", "browser_crash")
 
 

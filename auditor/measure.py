@@ -112,6 +112,53 @@ def classify(exc: BaseException) -> tuple[PageError, bool]:
     return PageError("measure_failed", f"The page could not be measured: {text[:200]}"), False
 
 
+# Bot walls: a CDN or WAF that answers an automated browser with a challenge or a block page instead of
+# the page. Recognised by the headers and titles the vendors document or always send, so a site's own
+# 403 is still an http_error. A visitor's browser usually gets through; the auditor's will not, however
+# often it tries.
+_WALL_TITLES = ("just a moment", "attention required", "access denied", "access to this page has been denied",
+                "pardon our interruption", "request unsuccessful")
+
+
+def refusal(status: int, headers: dict[str, str], title: str) -> str | None:
+    """Who turned the auditor away, when bot protection or a rate limit answered instead of the page:
+    the vendor's name, "a rate limit", or None for an ordinary response. `headers` have lower-case names."""
+    server, title = headers.get("server", "").lower(), title.strip().lower()
+    walled = status in (403, 405, 429, 503) and title.startswith(_WALL_TITLES)
+    if headers.get("cf-mitigated") == "challenge" or ("cloudflare" in server and walled):
+        return "Cloudflare"
+    if "x-amzn-waf-action" in headers:  # AWS WAF's challenge and CAPTCHA come back as 202 and 405
+        return "AWS WAF"
+    if "x-vercel-mitigated" in headers:
+        return "Vercel"
+    if status < 400:
+        return None
+    if "x-datadome" in headers or "datadome" in server:
+        return "DataDome"
+    if "x-iinfo" in headers or "incapsula" in title:
+        return "Imperva"
+    if "x-sucuri-id" in headers or "sucuri" in server:
+        return "Sucuri"
+    if "akamaighost" in server and walled:
+        return "Akamai"
+    if walled and title.startswith("access to this page has been denied"):
+        return "HUMAN (PerimeterX)"
+    if status == 429:
+        return "a rate limit"
+    return None
+
+
+def refused(by: str, status: int, retry_after: str | None) -> PageError:
+    if by == "a rate limit":
+        wait = f" and to wait {retry_after} s" if retry_after and retry_after.isdigit() else ""
+        return PageError("refused", f"The server answered HTTP 429 Too Many Requests: it asks for fewer requests{wait}. "
+                                    "Audit again with a lower --rate (say 1) or --concurrency.")
+    return PageError("refused", f"{by}'s bot protection answered instead of the page (HTTP {status}): a visitor's browser "
+                                "usually gets through, the auditor's does not. Ask the site's owner to let cro-audit "
+                                "through (a firewall rule allowing its user agent or this machine's address), then "
+                                "audit again.")
+
+
 class Tab:
     """One device's context and page, kept across a worker's visits.
 
@@ -263,7 +310,7 @@ async def visit(
             tab.network.on_request = sent
         # Past the page timeout the visit is cut short, whatever it is doing.
         await asyncio.wait_for(_visit(page, tab, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
-        healthy = result.error is None or result.error.kind in ("http_error", "not_html")
+        healthy = result.error is None or result.error.kind in ("http_error", "not_html", "refused")
     except (asyncio.TimeoutError, PlaywrightTimeout):
         if result.facts is None and result.error is None:
             result.error = PageError("timeout", "The page did not settle within the page timeout.")
@@ -322,11 +369,17 @@ async def _visit(
     result.final_url = page.url
     if response is not None:
         result.status_code = response.status
+        headers = await response.all_headers()
+        if response.status >= 400 or _WALL_HEADERS.intersection(headers):
+            by = refusal(response.status, headers, await _title(page))
+            if by is not None:  # no retry: a challenge is not passed by asking again
+                result.error = refused(by, response.status, headers.get("retry-after"))
+                return
         if response.status >= 400:
             result.error = PageError("http_error", f"The server answered HTTP {response.status}.")
             result.transient = response.status in TRANSIENT_STATUS
             return
-        content_type = (await response.all_headers()).get("content-type", "text/html").split(";")[0].strip().lower()
+        content_type = headers.get("content-type", "text/html").split(";")[0].strip().lower()
         if content_type and content_type not in HTML_TYPES:
             result.error = PageError("not_html", f"The URL serves {content_type[:80]}, not an HTML page.")
             return
@@ -352,6 +405,16 @@ async def _visit(
             facts.screenshot = relative  # else a page too busy to paint still has its facts
         result.lap("screenshot", mark)
     result.facts = facts
+
+
+_WALL_HEADERS = {"cf-mitigated", "x-amzn-waf-action", "x-vercel-mitigated"}  # walls that may answer 2xx
+
+
+async def _title(page: Page) -> str:
+    try:
+        return await asyncio.wait_for(page.title(), 2.0)
+    except (PlaywrightError, asyncio.TimeoutError):
+        return ""
 
 
 class _Network:

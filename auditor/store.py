@@ -48,6 +48,9 @@ class RunStore:
             "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (position, page.url, json.dumps(data, ensure_ascii=False))
         )
 
+    def delete(self, position: int) -> None:
+        self._db.execute("DELETE FROM pages WHERE position = ?", (position,))
+
     def load(self) -> dict[str, tuple[int, PageResult]]:
         """Finished pages by URL, with the position they had in the crawl."""
         rows = self._db.execute("SELECT position, result FROM pages ORDER BY position")

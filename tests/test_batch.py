@@ -62,8 +62,8 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     html = (out / "index.html").read_text()
     assert all(name in html for name in names)
     dead_name, crowded_name = names[1], names[2]
-    assert f"1 site(s) under --fail-under 95: {crowded_name}." in result.stderr  # not the one without a score
-    assert result.stderr.strip().endswith(f"1 site(s) could not be audited: {dead_name}.")
+    assert f"1 site under --fail-under 95: {crowded_name}." in result.stderr  # not the one without a score
+    assert result.stderr.strip().endswith(f"1 site could not be audited: {dead_name}.")
     assert [s["broken_pages"] for s in index["sites"]] == [0, 1, 0]  # the unreachable start page
 
 
@@ -79,7 +79,7 @@ def test_batch_fail_on_broken_names_the_sites(tmp_path):
         )
     assert result.returncode == 1, result.stderr
     holes_name = holes.url.split("/")[2].replace(":", "-")
-    assert result.stderr.strip() == f"1 site(s) with pages broken for a visitor (--fail-on-broken): {holes_name}."
+    assert result.stderr.strip() == f"1 site with pages broken for a visitor (--fail-on-broken): {holes_name}."
 
 
 def test_a_password_in_one_sites_url_is_not_used_for_the_next(tmp_path):

@@ -193,7 +193,7 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
     kinds = {p["url"].rsplit("/", 1)[1]: p["error"] and p["error"]["kind"]
              for p in json.loads((tmp_path / "r" / "report.json").read_text())["pages"]}
     assert kinds == {"": None, "price-list.pdf": "not_html", "gone.html": None}  # the last, mended run
-    message = (f"1 page(s) broken for a visitor (--fail-on-broken), first {site.url}gone.html (linked from {site.url}): "
+    message = (f"1 page broken for a visitor (--fail-on-broken), first {site.url}gone.html (linked from {site.url}): "
                "The server answered HTTP 404.")
     assert (flagged.returncode, flagged.stderr.strip()) == (1, message)
     assert (configured.returncode, configured.stderr.strip()) == (1, message)

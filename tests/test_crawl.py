@@ -234,3 +234,68 @@ def test_a_folder_and_its_index_file_are_one_page(site, tmp_path):
                       "docs/index.htm": page("Docs", ["/docs/", "/"]), "a.html": page("A", ["/index.html?utm_source=a"])})
     outcome = audit(site, tmp_path)
     assert paths(outcome) == [("", 0), ("docs/index.htm", 1), ("a.html", 1)]
+
+
+def test_the_next_level_is_ordered_by_where_links_appear_not_by_which_page_finished_first(tmp_path):
+    """/a.html is slow (an image that takes a second), so /b.html finishes first; /x.html and /y.html, linked
+    from both, still come in /a.html's order, since /a.html comes first in the crawl."""
+    import time as clock
+
+    from tests.test_resilience import RecordingServer
+
+    slow_image = lambda attempt: (clock.sleep(1.0), (200, ""))[1]  # noqa: E731
+    pages = {"/": page("Home", ["/a.html", "/b.html"]),
+             "/a.html": page("A", ["/x.html", "/y.html"], '<img src="/slow.png">'),
+             "/b.html": page("B", ["/y.html", "/x.html"]),
+             "/slow.png": slow_image, "/x.html": page("X", []), "/y.html": page("Y", [])}
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], build({}, {"devices": ["desktop"], "screenshots": "off", "concurrency": 2}),
+                            load_rulebook(), tmp_path / "out")
+    assert [p.url.rsplit("/", 1)[1] for p in outcome.pages] == ["", "a.html", "b.html", "x.html", "y.html"]
+    assert {p.found_on for p in outcome.pages[3:]} == {server.url + "a.html"}  # the first page, in crawl order, to link it
+
+
+def test_a_url_that_redirects_to_an_audited_page_is_one_entry(tmp_path):
+    """http:// to https://, a missing slash, an old slug: the same page under two URLs is audited as one
+    entry, the one reached without a redirect, so its findings are not counted twice."""
+    from tests.test_resilience import RecordingServer
+
+    pages = {
+        "/": page("Home", ["/old.html", "/new.html", "/a.html", "/moved.html"]),
+        "/old.html": ("redirect", "/new.html"),  # same level as its target, and linked first
+        "/new.html": page("New", []),
+        "/moved.html": ("redirect", "/target.html"),  # only ever reached through the redirect...
+        "/a.html": page("A", ["/target.html", "/legacy.html"]),  # ...so this link to the target is not queued
+        "/legacy.html": ("redirect", "/a.html"),  # a level below its target
+        "/target.html": page("Target", []),
+    }
+    settings = build({}, {"devices": ["desktop"]})
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], settings, load_rulebook(), tmp_path / "out")
+        hits = [path for _, path, _ in server.log]
+        resumed = run_audit([server.url], settings, load_rulebook(), tmp_path / "out", resume=True)
+    assert [(p.url.rsplit("/", 1)[1], p.final_url.rsplit("/", 1)[1]) for p in outcome.pages] == [
+        ("", ""), ("new.html", "new.html"), ("a.html", "a.html"), ("moved.html", "target.html")]
+    assert [p.url for p in resumed.pages] == [p.url for p in outcome.pages]  # the merged ones stay merged
+    shots = sorted(f.name for f in (tmp_path / "out" / "screenshots").iterdir())
+    assert shots == sorted(p.devices["desktop"].screenshot.split("/")[1] for p in outcome.pages)  # none left over
+    assert hits.count("/target.html") == 1
+    assert outcome.report["not_followed"]["redirected"] == {
+        "count": 2, "examples": [server.url + name for name in ("legacy.html", "old.html")]}
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert len(report["pages"]) == 4 and report["summary"]["pages_audited"] == 4
+
+
+def test_a_start_url_that_redirects_is_not_audited_again_from_the_sitemap(tmp_path):
+    from tests.test_resilience import RecordingServer
+
+    with RecordingServer({"/": ("redirect", "/home.html"), "/home.html": page("Home", []),
+                          "/sitemap.xml": None}) as server:
+        server.pages["/sitemap.xml"] = lambda attempt: (200, '<?xml version="1.0"?><urlset xmlns="http://www.'
+                                                             f'sitemaps.org/schemas/sitemap/0.9"><url><loc>{server.url}'
+                                                             'home.html</loc></url></urlset>')
+        outcome = run_audit([server.url], build({}, {"devices": ["desktop"], "screenshots": "off"}),
+                            load_rulebook(), tmp_path / "out")
+        hits = [path for _, path, _ in server.log]
+    assert [p.url for p in outcome.pages] == [server.url] and outcome.pages[0].final_url == server.url + "home.html"
+    assert hits.count("/home.html") == 1

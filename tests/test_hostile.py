@@ -9,7 +9,7 @@ import pytest
 
 from auditor.audit import run_audit
 from auditor.config import build
-from auditor.measure import visit
+from auditor.measure import refusal, visit
 from auditor.rulebook import load_rulebook
 from auditor.urls import Scope
 from tests.hostile.server import CASES, HostileServer
@@ -91,3 +91,34 @@ def test_a_crawl_through_every_hostile_case_finishes(hostile, tmp_path):
     assert hostile.hits["/window-open/popup"] - popups_before <= 50  # the page ran once; its popups were not crawled
     assert not any("/popup" in u for u in urls)
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_bot_walls_are_told_by_their_messages(outcomes):
+    assert outcomes["bot-challenge"][2].error.message.startswith("Cloudflare's bot protection answered instead of "
+                                                                 "the page (HTTP 403)")
+    assert outcomes["waf-challenge-202"][2].error.message.startswith("AWS WAF's bot protection")
+    assert outcomes["rate-limited"][2].error.message == (
+        "The server answered HTTP 429 Too Many Requests: it asks for fewer requests and to wait 30 s. "
+        "Audit again with a lower --rate (say 1) or --concurrency.")
+
+
+@pytest.mark.parametrize("status, headers, title, expected", [
+    (403, {"server": "cloudflare", "cf-mitigated": "challenge"}, "", "Cloudflare"),
+    (503, {"server": "cloudflare"}, "Just a moment...", "Cloudflare"),
+    (403, {"server": "cloudflare"}, "Attention Required! | Cloudflare", "Cloudflare"),
+    (403, {"server": "cloudflare"}, "403 Forbidden", None),  # the site's own 403, served through Cloudflare
+    (404, {"server": "cloudflare"}, "Page not found", None),
+    (202, {"x-amzn-waf-action": "challenge"}, "", "AWS WAF"),
+    (200, {"server": "nginx"}, "Just a moment...", None),  # a page may be called that
+    (403, {"x-datadome": "protected"}, "", "DataDome"),
+    (403, {"x-iinfo": "9-123"}, "", "Imperva"),
+    (403, {"server": "Sucuri/Cloudproxy", "x-sucuri-id": "1"}, "", "Sucuri"),
+    (403, {"server": "AkamaiGHost"}, "Access Denied", "Akamai"),
+    (403, {"server": "AkamaiGHost"}, "Members only", None),
+    (403, {}, "Access to this page has been denied", "HUMAN (PerimeterX)"),
+    (429, {"server": "nginx"}, "429 Too Many Requests", "a rate limit"),
+    (429, {"x-vercel-mitigated": "challenge"}, "Vercel Security Checkpoint", "Vercel"),
+    (403, {"server": "nginx"}, "Forbidden", None),
+])
+def test_bot_walls_are_recognised_and_a_site_own_refusal_is_not(status, headers, title, expected):
+    assert refusal(status, headers, title) == expected

@@ -172,6 +172,22 @@ def test_links_not_followed_are_told(env: Environment, sample: dict) -> None:
             "2 disallowed by robots.txt.") in " ".join(text.split())
 
 
+def test_every_error_kind_has_a_label_for_people(env: Environment, sample: dict) -> None:
+    page = next(p for p in sample["pages"] if p.get("error"))
+    from auditor.facts import ERROR_KINDS
+
+    for kind in ERROR_KINDS:
+        page["error"]["kind"] = kind
+        text = " ".join(Parsed(render(env, sample)).text.split())
+        assert "could not be checked: " in text and f"checked: {kind}" not in text, kind  # the code: no label
+
+
+def test_a_crawl_stopped_by_a_refusing_site_says_so(env: Environment, sample: dict) -> None:
+    sample["not_followed"] = {"refused": {"count": 7, "examples": ["https://client.example/p9"]}}
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "Links found but not audited: 7 not visited, because the site kept turning the auditor away." in text
+
+
 def test_only_http_urls_become_links(env: Environment, sample: dict) -> None:
     html = render(env, sample)
     parsed = Parsed(html)

@@ -18,7 +18,7 @@ from tests.test_crawl import page
 
 
 class RecordingServer:
-    """Serves `pages` (path -> html, a callable(attempt) -> (status, html), or ("redirect", location)),
+    """Serves `pages` (path -> html, a callable(attempt) -> (status, html[, headers]), or ("redirect", location)),
     recording time and user agent of each request in `log`, and the host it was sent to in `hosts`."""
 
     def __init__(self, pages: dict) -> None:
@@ -41,16 +41,20 @@ class RecordingServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                headers: dict = {}
                 if entry is None:
                     status, body = 404, "<h1>Not found</h1>"
                 elif callable(entry):
-                    status, body = entry(outer.attempts[path])
+                    status, body, *more = entry(outer.attempts[path])
+                    headers = more[0] if more else {}
                 else:
                     status, body = 200, entry
                 data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain" if path.endswith(".txt") else "text/html")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -213,3 +217,72 @@ def test_not_html_is_reported_without_measuring(content_type_path, tmp_path):
     with RecordingServer({"/": page("Home", [content_type_path]), content_type_path: "just text"}) as server:
         outcome = run_audit([server.url], settings(), load_rulebook(), tmp_path / "out")
     assert outcome.pages[1].error.kind == "not_html" and "text/plain" in outcome.pages[1].error.message
+
+
+# ---- a site that turns the auditor away --------------------------------------------------------------
+CHALLENGE = ('<!doctype html><html><head><title>Just a moment...</title></head>'
+             '<body><h1>Checking your browser</h1></body></html>')
+CLOUDFLARE = {"Server": "cloudflare", "cf-mitigated": "challenge", "CF-RAY": "8e0f1a2b3c4d5e6f-AMS"}
+
+
+def walled_site(n: int, lifted: list[bool]) -> dict:
+    """Home and n pages; every page but home answers Cloudflare's challenge (as a 503, which would be
+    retried if it were a plain one) until `lifted[0]` is set."""
+    pages = {"/": page("Home", [f"/p{i}.html" for i in range(n)])}
+    for i in range(n):
+        pages[f"/p{i}.html"] = lambda attempt, i=i: (200, page(f"P{i}", [])) if lifted[0] else (503, CHALLENGE, CLOUDFLARE)
+    return pages
+
+
+def test_a_bot_wall_is_reported_not_retried_and_stops_the_crawl(tmp_path):
+    lifted = [False]
+    with RecordingServer(walled_site(12, lifted)) as server:
+        outcome = run_audit([server.url], settings(retries=2, concurrency=2), load_rulebook(), tmp_path / "out")
+        asked = [p for _, p, _ in server.log if p.startswith("/p")]
+        refused = [p for p in outcome.pages if p.error is not None]
+        assert all(p.error.kind == "refused" and p.error.message.startswith("Cloudflare's bot protection") for p in refused)
+        assert len(asked) == len(set(asked))  # never asked twice: a challenge is not passed by retrying
+        # It stops after five refusals in a row; the other worker's visit in flight still ends.
+        assert 5 <= len(refused) <= 6 and len(asked) == len(refused)
+        assert outcome.report["not_followed"]["refused"]["count"] == 12 - len(refused)
+        assert outcome.pages[0].error is None and outcome.report["score"] is not None
+
+        # The owner lets the auditor through; --resume asks again only where it was turned away.
+        lifted[0] = True
+        server.log.clear()
+        again = run_audit([server.url], settings(retries=2, concurrency=2), load_rulebook(), tmp_path / "out", resume=True)
+        asked_again = [p for _, p, _ in server.log if p == "/" or p.startswith("/p")]
+    assert "/" not in asked_again and sorted(asked_again) == sorted(f"/p{i}.html" for i in range(12))
+    assert len(again.pages) == 13 and all(p.error is None for p in again.pages)
+    assert "refused" not in again.report["not_followed"]
+
+
+def test_a_site_own_forbidden_page_is_an_http_error_and_does_not_stop_the_crawl(tmp_path):
+    """The other side: a 403 of the site's own (even behind Cloudflare) is not a bot wall."""
+    forbidden = lambda attempt: (403, page("Forbidden", []), {"Server": "cloudflare"})  # noqa: E731
+    pages = {"/": page("Home", [f"/p{i}.html" for i in range(7)]), **{f"/p{i}.html": forbidden for i in range(6)},
+             "/p6.html": page("Last", [])}
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], settings(concurrency=1), load_rulebook(), tmp_path / "out")
+    assert [p.error.kind if p.error else None for p in outcome.pages] == [None] + ["http_error"] * 6 + [None]
+
+
+def test_the_cli_says_who_turned_the_auditor_away_and_what_was_left(tmp_path):
+    import subprocess
+    import sys
+
+    with RecordingServer(walled_site(12, [False])) as server:
+        (tmp_path / "sites.txt").write_text(server.url + "\n")
+        audit = subprocess.run(
+            [sys.executable, "-m", "auditor", "audit", server.url, "--out", str(tmp_path / "one"),
+             "--devices", "desktop", "--concurrency", "1"], capture_output=True, text=True, timeout=300)
+        batch = subprocess.run(
+            [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "many"),
+             "--devices", "desktop", "--concurrency", "1"], capture_output=True, text=True, timeout=300)
+    assert audit.returncode == 0, audit.stderr  # the pages it could audit are scored; the refusal is told
+    lines = audit.stderr.strip().splitlines()
+    assert lines[-2].startswith(f"5 pages turned the auditor away, first {server.url}p0.html: Cloudflare's bot "
+                                "protection answered instead of the page (HTTP 503)")
+    assert lines[-1] == "Links not followed: 7 left unvisited once the site had turned the auditor away on 5 pages in a row."
+    assert batch.returncode == 0, batch.stderr
+    assert "; 5 pages turned the auditor away (Cloudflare's bot protection" in batch.stderr

@@ -92,6 +92,10 @@ CASES: dict[str, dict[str, Any]] = {
     "status-404": _case("/status/404", "http_error"),
     "status-500": _case("/status/500", "http_error"),
     "status-503": _case("/status/503", "http_error"),
+    "status-403": _case("/status/403", "http_error"),
+    "bot-challenge": _case("/bot-challenge", "refused"),
+    "waf-challenge-202": _case("/waf-challenge", "refused"),
+    "rate-limited": _case("/rate-limited", "refused"),
     "pdf-download": _case("/files/report.pdf", "not_html"),
     "zip-download": _case("/files/archive.zip", "not_html"),
     "json": _case("/api/data.json", "not_html"),
@@ -335,6 +339,9 @@ class _Handler(BaseHTTPRequestHandler):
         (r"/bad-links", "bad_links"),
         (r"/bad-links/ok", "bad_links_ok"),
         (r"/long", "long"),
+        (r"/bot-challenge", "bot_challenge"),
+        (r"/waf-challenge", "waf_challenge"),
+        (r"/rate-limited", "rate_limited"),
     ]
     _COMPILED: ClassVar[list[tuple[re.Pattern[str], str]]] = [(re.compile(pattern + r"\Z"), name) for pattern, name in ROUTES]
 
@@ -472,6 +479,19 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Retry-After": "120"} if status == 503 else None
         body = page(f"Error {status}", f"<h1>Error {status}</h1><p>Something went wrong.</p><a href='/'>Home</a>")
         self.send_html(status, body, headers)
+
+    def case_bot_challenge(self) -> None:
+        """Cloudflare's managed challenge, as a headless browser meets it: 403, cf-mitigated, a script page."""
+        body = page("Just a moment...", "<noscript>Enable JavaScript and cookies to continue</noscript>"
+                    "<script>setTimeout(function(){document.body.append('Verifying...')}, 200)</script>")
+        self.send_html(403, body, {"Server": "cloudflare", "cf-mitigated": "challenge", "CF-RAY": "8e0f1a2b3c4d-AMS"})
+
+    def case_waf_challenge(self) -> None:
+        """AWS WAF's challenge: 202 Accepted with an interstitial, told apart only by its header."""
+        self.send_html(202, page("", "<div id='challenge-container'></div>"), {"x-amzn-waf-action": "challenge"})
+
+    def case_rate_limited(self) -> None:
+        self.send_html(429, page("Too Many Requests", "<h1>Slow down</h1>"), {"Retry-After": "30"})
 
     def case_pdf(self) -> None:
         self.send(200, pdf_bytes(), "application/pdf")

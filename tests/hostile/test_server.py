@@ -57,7 +57,7 @@ def links(text: str) -> list[str]:
 
 
 def test_case_catalogue_is_complete_and_well_formed():
-    assert len(CASES) == 34
+    assert len(CASES) == 38
     for name, case in CASES.items():
         assert case["path"].startswith("/"), name
         assert case["expect"] in ERROR_KINDS | {"facts"}, name
@@ -93,6 +93,9 @@ def test_every_case_path_answers_as_catalogued(srv, client):
             assert response.status_code >= 400, name
         elif case["expect"] == "redirect_loop" and name != "meta-refresh-loop":  # that one is HTML
             assert response.status_code in (301, 302, 307, 308), name
+        elif case["expect"] == "refused":
+            assert response.status_code in (202, 403, 429), name
+            assert {"cf-mitigated", "x-amzn-waf-action", "retry-after"} & set(response.headers), name
         elif case["expect"] == "not_html":
             assert response.status_code == 200, name
             assert not response.headers["content-type"].startswith("text/html"), name
