@@ -1,6 +1,6 @@
 """URL normalisation and site scope: one page is audited once, and only pages of the audited site.
 
-Tracking parameters and fragments do not make a new page; `www.example.com` and `example.com` are one site.
+Tracking parameters, session IDs and fragments do not make a new page; `www.example.com` and `example.com` are one site.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ TRACKING_PARAMS = frozenset(
         "oly_anon_id", "oly_enc_id", "vero_id", "rb_clickid", "s_cid", "srsltid",
     }
 )
+# Session IDs that old PHP, Java, ASP and ColdFusion sites put into their links: every visit would see
+# every page under a new URL. (A bare `sid` is left: on some sites it names a store or a section.)
+SESSION_PARAMS = frozenset({"phpsessid", "jsessionid", "sessionid", "session_id", "cfid", "cftoken", "zenid", "oscsid"})
+_PATH_SESSION = re.compile(r";(jsessionid|phpsessid|sessionid)=[^/?#]*", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -28,8 +32,9 @@ class BadURL(ValueError):
 def normalize(url: str, base: str | None = None) -> str:
     """Canonical form of an http(s) URL; raise BadURL for anything else.
 
-    Lower-cases scheme and host, drops the fragment, default port and tracking parameters, and gives an
-    empty path a `/`. Query parameter order is kept (some sites depend on it).
+    Lower-cases scheme and host, drops the fragment, default port, tracking parameters and session IDs
+    (`?PHPSESSID=`, `;jsessionid=` in the path), and gives an empty path a `/`. Query parameter order is
+    kept (some sites depend on it).
     """
     if base is not None:
         url = urljoin(base, url)
@@ -62,7 +67,8 @@ def normalize(url: str, base: str | None = None) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
         query = urlencode(kept, doseq=True) if len(kept) != len(pairs) else query
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    path = _PATH_SESSION.sub("", parts.path) if ";" in parts.path else parts.path
+    return urlunsplit((scheme, netloc, path or "/", query, ""))
 
 
 _INDEX_FILE = re.compile(r"/index\.html?$")  # lower case only: /INDEX.HTML may well be a broken link
@@ -77,7 +83,7 @@ def page_key(url: str) -> str:
 
 def _is_tracking(name: str) -> bool:
     name = name.lower()
-    return name.startswith("utm_") or name in TRACKING_PARAMS
+    return name.startswith("utm_") or name in TRACKING_PARAMS or name in SESSION_PARAMS or name.startswith("aspsessionid")
 
 
 def origin_of(url: str) -> str:

@@ -16,6 +16,12 @@ from auditor.urls import BadURL, Scope, normalize, pattern_key, site_key
         ("https://example.com/a?utm_source=x&id=3&utm_medium=y", "https://example.com/a?id=3"),
         ("https://example.com/a?gclid=1&fbclid=2&msclkid=3", "https://example.com/a"),
         ("https://example.com/a?b=2&a=1", "https://example.com/a?b=2&a=1"),  # order kept
+        ("https://example.com/shop.php?PHPSESSID=9f8e7d&cat=2", "https://example.com/shop.php?cat=2"),
+        ("https://example.com/cart;jsessionid=A1B2C3?step=1", "https://example.com/cart?step=1"),
+        ("https://example.com/a;JSESSIONID=A1/b", "https://example.com/a/b"),
+        ("https://example.com/a?ASPSESSIONIDQACRTBDA=XYZ&CFID=1&CFTOKEN=2", "https://example.com/a"),
+        ("https://example.com/find?sid=12", "https://example.com/find?sid=12"),  # a bare sid may be content
+        ("https://example.com/a;v=2", "https://example.com/a;v=2"),  # other path parameters are the page's
         ("https://user:secret@example.com/a", "https://example.com/a"),  # credentials never kept
         ("  https://example.com/a  ", "https://example.com/a"),
     ],
