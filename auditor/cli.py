@@ -166,7 +166,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                    "robots": "disallowed by robots.txt",
                    "refused": "left unvisited once the site had turned the auditor away on "
                               f"{REFUSED_STREAK} pages in a row",
-                   "redirected": "merged into the page they redirect to"}
+                   "redirected": "merged into the page they redirect to",
+                   "canonical": "merged into the page of the same title they name as canonical"}
             err.print("Links not followed: " + "; ".join(
                 f"{entry['count']} {why.get(reason, reason)}"
                 + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")

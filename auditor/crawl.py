@@ -73,10 +73,10 @@ class Frontier:
     def not_followed(self) -> dict[str, dict]:
         """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
         out = {}
-        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots", "refused", "redirected"):
+        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots", "refused", "redirected", "canonical"):
             # A link left for depth, pattern or robots may have been reached another way; a page left
             # unvisited (the budget, a refusing site) or merged into another was queued, so is in `seen`.
-            queued = reason in ("max_pages", "refused", "redirected")
+            queued = reason in ("max_pages", "refused", "redirected", "canonical")
             urls = self.left.get(reason, set()) - (set() if queued else self.seen)
             if urls or self._left_over[reason]:
                 out[reason] = {"count": len(urls) + self._left_over[reason],
@@ -218,6 +218,7 @@ class Crawl:
         self.finished = 0  # pages done, this run or replayed: what the progress bar counts
         self._found: set[str] = set()  # new links of this level's finished pages, queued when the level ends
         self._owners: dict[str, int] = {}  # page_key of each audited page (and of where it redirected) -> position
+        self._awaiting: dict[str, list[int]] = defaultdict(list)  # canonical page_key not audited yet -> pages naming it
         self.browser_version = ""
         self.timings: Counter[str] = Counter()  # seconds per visit step, summed over visits
         self.visits_per_browser: Counter[int] = Counter()  # how the visits spread over --browser-endpoint's
@@ -372,12 +373,18 @@ class Crawl:
         self._workers = [asyncio.create_task(self._worker(i, queues, pending_pages)) for i in range(count)]
         results = await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
-        self._merge_redirects(sorted(position for _, _, position in placed))
+        # One page, one entry: URLs that redirect to, or name as canonical, a page audited under another URL.
+        level = [position for position in sorted(p for _, _, p in placed) if position in self.results]
+        landed = {position: _landed(self.results[position]) for position in level}
+        self._merge_redirects(level, landed)
+        canonicals = self._merge_canonicals(level, landed)
         # The next level is queued once this one is done, page by page in crawl order: a link found on two
         # pages is queued where the earlier page has it, however the visits finished.
-        for position in sorted(position for _, _, position in placed):
+        for position in level:
             page = self.results.get(position)
-            for i, link in enumerate(page.links if page is not None else []):
+            if page is None:
+                continue
+            for i, link in enumerate([*page.links, *([canonicals[position]] if position in canonicals else [])]):
                 self.frontier.offer(link, page.depth + 1, (position, i), found_on=page.final_url or page.url)
         self._found.clear()
         if self.refused is not None and not self.interrupted:  # the crawl stopped asking: the rest is left unvisited
@@ -389,27 +396,55 @@ class Crawl:
             if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
                 raise outcome
 
-    def _merge_redirects(self, positions: list[int]) -> None:
-        """One page, one entry: a URL that redirects to a page audited under another URL (http:// to
-        https://, a missing slash, an old slug) is merged into it, or it would count its findings twice.
-        The entry kept is the one reached without a redirect, else the earliest in the crawl."""
-        level = [p for p in positions if p in self.results]
-        landed = {p: _landed(self.results[p]) for p in level}
+    def _merge_redirects(self, level: list[int], landed: dict[int, str | None]) -> None:
+        """A URL that redirects to a page audited under another URL (http:// to https://, a missing slash,
+        an old slug) is merged into it, or that page's findings count twice. The entry kept is the one
+        reached without a redirect, else the earliest."""
         for direct in (True, False):  # pages that did not redirect claim their URL first
             for position in level:
-                page, url = self.results[position], landed[position]
-                if url is None or (page_key(page.url) == page_key(url)) is not direct:
+                page, url = self.results.get(position), landed[position]
+                if page is None or url is None or (page_key(page.url) == page_key(url)) is not direct:
                     continue
                 if self._owners.setdefault(page_key(url), position) != position:
-                    self._drop(position, page)
+                    self._drop(position, page, "redirected")
                     continue
                 self._owners.setdefault(page_key(page.url), position)
                 if not direct:
                     self.frontier.absorb(url)
 
-    def _drop(self, position: int, page: PageResult) -> None:
+    def _merge_canonicals(self, level: list[int], landed: dict[int, str | None]) -> dict[int, str]:
+        """A URL whose <link rel=canonical> names another audited page of the same title (a product under
+        each of its collections, a listing sorted another way) is merged into it. The title check keeps a
+        site whole that points every canonical at its home page. Returns the canonical URLs not audited
+        yet, by the position of the page naming them: the crawl queues them, and merges when it gets there."""
+        for position in level:
+            if position in self.results and landed[position] is not None:
+                for waiting in self._awaiting.pop(page_key(landed[position]), []):  # pages that named this one
+                    self._merge_into(waiting, position)
+        unseen = {}
+        for position in level:
+            page = self.results.get(position)
+            canonical = _canonical(page, landed[position], self.scope) if page is not None else None
+            if canonical is None:
+                continue
+            owner = self._owners.get(page_key(canonical))
+            if owner is not None:
+                self._merge_into(position, owner)
+            else:
+                self._awaiting[page_key(canonical)].append(position)
+                unseen[position] = canonical
+        return unseen
+
+    def _merge_into(self, position: int, owner: int) -> None:
+        page, kept = self.results.get(position), self.results.get(owner)
+        if page is None or kept is None or position == owner or page.error or kept.error:
+            return
+        if _title(page) and _title(page) == _title(kept):
+            self._drop(position, page, "canonical")
+
+    def _drop(self, position: int, page: PageResult, reason: str) -> None:
         del self.results[position]
-        self.frontier.leave("redirected", page.url)
+        self.frontier.leave(reason, page.url)
         if self.store is not None:
             self.store.delete(position)
         for device in page.devices:
@@ -494,6 +529,7 @@ class Crawl:
         page.final_url = first.final_url
         page.status_code = first.status_code
         page.links = first.links or next((v.links for v in visits.values() if v.links), [])
+        page.canonical = first.canonical or next((v.canonical for v in visits.values() if v.canonical), None)
         page.devices = {d: v.facts for d, v in visits.items() if v.facts is not None}
         errors = [v.error for d, v in visits.items() if v.error is not None]
         if first.error is not None:
@@ -546,3 +582,19 @@ def _landed(page: PageResult) -> str | None:
         return normalize(page.final_url or page.url)
     except BadURL:
         return None
+
+
+def _canonical(page: PageResult, landed: str | None, scope: Scope) -> str | None:
+    """The other URL of the site the page names as canonical, normalised; None if it names itself or none."""
+    if not page.canonical or landed is None or page.error is not None:
+        return None
+    try:
+        canonical = normalize(page.canonical)
+    except BadURL:
+        return None
+    return canonical if canonical in scope and page_key(canonical) != page_key(landed) else None
+
+
+def _title(page: PageResult) -> str:
+    facts = next(iter(page.devices.values()), None)
+    return " ".join(facts.title.split()).casefold() if facts is not None else ""

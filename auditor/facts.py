@@ -128,6 +128,7 @@ class PageResult:
     categories: dict[str, int | None] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # in-scope links found, for the crawl; not reported
+    canonical: str | None = None  # the URL the page names as its canonical one, for the crawl; not reported
     found_on: str | None = None  # the audited page whose link led here (None: a start URL or from a sitemap)
 
     @property
@@ -138,6 +139,7 @@ class PageResult:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("links")
+        data.pop("canonical")
         return data
 
     @classmethod
@@ -153,5 +155,6 @@ class PageResult:
             categories=data.get("categories") or {},
             findings=[Finding(**f) for f in data.get("findings") or []],
             links=data.get("links") or [],
+            canonical=data.get("canonical"),
             found_on=data.get("found_on"),
         )

@@ -350,6 +350,7 @@
   let bytes = nav0 ? nav0.transferSize || nav0.encodedBodySize || 0 : 0;
   for (const r of resources) bytes += r.transferSize || r.encodedBodySize || 0;
   const observed = window.__croObserved || {};
+  const canonical = document.querySelector('link[rel~="canonical" i][href]');
 
   return {
     title: clean(document.title, 200),
@@ -370,5 +371,6 @@
     has_viewport_meta: viewportMeta,
     document_width: docWidth,
     links: [...found],
+    canonical: canonical ? String(canonical.href).slice(0, 4096) : null,
   };
 }

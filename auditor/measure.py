@@ -80,6 +80,7 @@ class Visit:
     facts: DeviceFacts | None = None
     error: PageError | None = None
     links: list[str] = field(default_factory=list)
+    canonical: str | None = None  # the page's <link rel=canonical>, as the browser resolved it
     transient: bool = False  # worth another try (connection reset, 503...)
     crashed: bool = False  # the browser itself went away
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, for the benchmark and --profile
@@ -334,7 +335,7 @@ async def visit(
                 await tab.close()
         result.lap("close", closing)
     if tab.left_site is not None:  # whatever the page showed after the refused navigation is not the site
-        result.facts, result.links, result.transient = None, [], False
+        result.facts, result.links, result.canonical, result.transient = None, [], None, False
         if not (result.final_url or "").startswith(("http://", "https://")):
             result.final_url = url  # not the browser's error page: the page never left
         result.error = PageError("out_of_scope", f"The page tried to leave the site, for {tab.left_site[:200]}; "
@@ -395,6 +396,7 @@ async def _visit(
     mark = result.lap("measure", mark)
     result.final_url = page.url
     result.links = data.pop("links", [])
+    result.canonical = data.pop("canonical", None)
     facts = DeviceFacts.from_dict(
         {**data, "device": device.name, "viewport_width": device.width, "viewport_height": device.height}
     )

@@ -299,3 +299,35 @@ def test_a_start_url_that_redirects_is_not_audited_again_from_the_sitemap(tmp_pa
         hits = [path for _, path, _ in server.log]
     assert [p.url for p in outcome.pages] == [server.url] and outcome.pages[0].final_url == server.url + "home.html"
     assert hits.count("/home.html") == 1
+
+
+def test_a_url_naming_another_audited_page_of_the_same_title_as_canonical_is_one_entry(tmp_path):
+    """A product under its collection and under /products/, a listing sorted another way: merged into the
+    canonical page, even when that page is only reached a level later. A canonical that names a page of
+    another title (a theme pointing every page at the home page) merges nothing."""
+    from tests.test_resilience import RecordingServer
+
+    def canonical(path: str) -> str:
+        return f'<link rel="canonical" href="{path}">'
+
+    pages = {
+        "/": page("Home", ["/collections/boots/products/boot", "/products/boot", "/shop?sort=price", "/shop",
+                           "/about", "/sale/red-boot"]),
+        "/collections/boots/products/boot": page("Boot", ["/products/boot"], canonical("/products/boot")),
+        "/products/boot": page("Boot", ["/products/red-boot"], canonical("/products/boot")),
+        "/shop": page("Shop", []),
+        "/about": page("About us", [], canonical("/")),
+        "/sale/red-boot": page("Red boot", [], canonical("/products/red-boot")),  # its canonical comes a level later
+        "/products/red-boot": page("Red boot", []),
+    }
+    pages["/shop?sort=price"] = None  # the server ignores queries: /shop answers
+    with RecordingServer(pages) as server:
+        server.pages["/shop"] = page("Shop", [], canonical("/shop"))
+        outcome = run_audit([server.url], build({}, {"devices": ["desktop"]}), load_rulebook(), tmp_path / "out")
+    assert [p.url.split("/", 3)[3] for p in outcome.pages] == [
+        "", "products/boot", "shop", "about", "products/red-boot"]
+    merged = outcome.report["not_followed"]["canonical"]
+    assert merged["count"] == 3 and [u.split("/", 3)[3] for u in merged["examples"]] == [
+        "collections/boots/products/boot", "sale/red-boot", "shop?sort=price"]
+    shots = sorted(f.name for f in (tmp_path / "out" / "screenshots").iterdir())
+    assert shots == sorted(p.devices["desktop"].screenshot.split("/")[1] for p in outcome.pages)
