@@ -164,6 +164,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                    "max_depth": f"deeper than --max-depth {settings.max_depth}",
                    "max_per_pattern": f"over --max-per-pattern {settings.max_per_pattern}",
                    "robots": "disallowed by robots.txt",
+                   "action": "that act instead of showing a page (add to cart, log out)",
                    "refused": "left unvisited once the site had turned the auditor away on "
                               f"{REFUSED_STREAK} pages in a row",
                    "redirected": "merged into the page they redirect to",

@@ -24,7 +24,7 @@ from auditor.discover import SiteRules, discover
 from auditor.facts import PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
-from auditor.urls import BadURL, Scope, normalize, origin_of, page_key, pattern_key
+from auditor.urls import BadURL, Scope, is_action, normalize, origin_of, page_key, pattern_key
 
 
 @dataclass(order=True)
@@ -73,7 +73,7 @@ class Frontier:
     def not_followed(self) -> dict[str, dict]:
         """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
         out = {}
-        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots", "refused", "redirected", "canonical"):
+        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots", "action", "refused", "redirected", "canonical"):
             # A link left for depth, pattern or robots may have been reached another way; a page left
             # unvisited (the budget, a refusing site) or merged into another was queued, so is in `seen`.
             queued = reason in ("max_pages", "refused", "redirected", "canonical")
@@ -100,6 +100,9 @@ class Frontier:
         if depth > 0:  # robots.txt and the caps apply to what the crawl finds, not to what the user asked for
             if not self.allowed(url):
                 self.leave("robots", url)
+                return False
+            if is_action(url):
+                self.leave("action", url)
                 return False
             # Endless calendars and faceted filters: a few pages per URL shape and per query parameter.
             if self._patterns[shape] >= cap or any(self._params[p] >= cap for p in params):

@@ -129,6 +129,26 @@ def _origin_key(url: str) -> tuple[str, str, int | None]:
     return scheme, site_key(url), parts.port or _DEFAULT_PORTS.get(scheme)
 
 
+# Links that do something rather than show a page: following them would fill carts and end sessions on
+# the client's live shop every night, and show nothing a visitor would land on.
+_ACTION_PARAMS = frozenset({"add-to-cart", "add_to_cart", "addtocart", "remove_item", "removeitem", "empty-cart",
+                            "empty_cart", "_wpnonce"})
+_ACTION_VALUES = frozenset({"logout", "log-out", "signout", "sign-out", "delete", "remove", "add", "addtocart", "add-to-cart"})
+_ACTION_PATH = re.compile(r"/(log-?out|sign-?out|cart/(add|change|clear|update)(\.js)?)/?$", re.IGNORECASE)
+
+
+def is_action(url: str) -> bool:
+    """Whether a link acts (adds to the cart, logs out, deletes) instead of showing a page."""
+    parts = urlsplit(url)
+    if _ACTION_PATH.search(parts.path):
+        return True
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        name = name.lower()
+        if name in _ACTION_PARAMS or (name in ("action", "do", "cmd") and value.lower() in _ACTION_VALUES):
+            return True
+    return False
+
+
 _NUMERIC = re.compile(r"\d+")
 
 

@@ -331,3 +331,18 @@ def test_a_url_naming_another_audited_page_of_the_same_title_as_canonical_is_one
         "collections/boots/products/boot", "sale/red-boot", "shop?sort=price"]
     shots = sorted(f.name for f in (tmp_path / "out" / "screenshots").iterdir())
     assert shots == sorted(p.devices["desktop"].screenshot.split("/")[1] for p in outcome.pages)
+
+
+def test_links_that_act_are_never_requested(tmp_path):
+    """A nightly audit of a live shop must not fill carts or end sessions: add-to-cart and log-out links are
+    counted, not followed; the cart page itself is audited."""
+    from tests.test_resilience import RecordingServer
+
+    acting = ["/?add-to-cart=12", "/cart/add?id=4411", "/account/logout", "/wp-login.php?action=logout&_wpnonce=ab"]
+    with RecordingServer({"/": page("Shop", [*acting, "/cart"]), "/cart": page("Cart", [])}) as server:
+        outcome = run_audit([server.url], build({}, {"devices": ["desktop"], "screenshots": "off"}),
+                            load_rulebook(), tmp_path / "out")
+        asked = [path for _, path, _ in server.log]
+    assert [p.url.split("/", 3)[3] for p in outcome.pages] == ["", "cart"]
+    assert not {"/cart/add", "/account/logout", "/wp-login.php"} & set(asked) and asked.count("/") == 1
+    assert outcome.report["not_followed"]["action"]["count"] == 4

@@ -2,7 +2,7 @@
 
 import pytest
 
-from auditor.urls import BadURL, Scope, normalize, pattern_key, site_key
+from auditor.urls import BadURL, Scope, is_action, normalize, pattern_key, site_key
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,29 @@ def test_page_key_folds_index_files(url, key):
     from auditor.urls import page_key
 
     assert page_key(url) == key
+
+
+@pytest.mark.parametrize("url", [
+    "https://shop.example/?add-to-cart=123",  # WooCommerce
+    "https://shop.example/product/x?add-to-cart=9&quantity=2",
+    "https://shop.example/cart/add?id=4411",  # Shopify
+    "https://shop.example/cart/clear",
+    "https://shop.example/account/logout",
+    "https://shop.example/Log-Out/",
+    "https://blog.example/wp-login.php?action=logout&_wpnonce=1a2b3c",
+    "https://blog.example/wp-admin/post.php?post=5&action=delete",
+    "https://shop.example/cart?remove_item=abc",
+])
+def test_links_that_act_are_recognised(url):
+    assert is_action(url)
+
+
+@pytest.mark.parametrize("url", [
+    "https://shop.example/cart",  # a page a visitor sees
+    "https://shop.example/products/add-ons",
+    "https://shop.example/blog/how-to-log-out-of-everything",
+    "https://shop.example/search?action=search&q=boots",
+    "https://shop.example/checkout",
+])
+def test_pages_are_not_mistaken_for_actions(url):
+    assert not is_action(url)
