@@ -162,6 +162,12 @@ class HostThrottle:
         self._next: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
+    def back_off(self, url: str, seconds: float) -> None:
+        """The host answered 429: nothing more goes to it for `seconds`, and from then on half as often."""
+        host = urlsplit(url).netloc
+        self.interval[host] = min(10.0, max(1.0, 2 * self.interval.get(host, 0.0)))
+        self._next[host] = max(self._next.get(host, 0.0), time.monotonic() + seconds)
+
     async def wait(self, url: str) -> Callable[[], None] | None:
         """Wait for this host's turn; the caller calls the returned `sent` once its request has left
         (or failed to), which starts the gap before the next one. None: this host is not limited."""
@@ -185,7 +191,7 @@ class HostThrottle:
             nonlocal done
             if not done:
                 done = True
-                self._next[host] = time.monotonic() + gap
+                self._next[host] = max(self._next.get(host, 0.0), time.monotonic() + gap)  # a back-off stands
                 lock.release()
 
         return sent
@@ -448,6 +454,7 @@ class Crawl:
     def _drop(self, position: int, page: PageResult, reason: str) -> None:
         del self.results[position]
         self.frontier.leave(reason, page.url)
+        self.frontier.released -= 1  # a copy does not use up the page budget: the next level gets its place
         if self.store is not None:
             self.store.delete(position)
         for device in page.devices:
@@ -517,6 +524,11 @@ class Crawl:
                 crashes += 1
                 await self._relaunch(browser_index)
                 continue
+            if result.slow_down is not None:  # a rate limit: wait as long as it asks, go slower, then ask again
+                self.throttle.back_off(page.url, result.slow_down)
+                if attempt < self.settings.retries:
+                    attempt += 1
+                    continue
             if result.transient and attempt < self.settings.retries:
                 attempt += 1
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt))  # back off: 1 s, 2 s, 4 s...

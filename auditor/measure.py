@@ -83,6 +83,7 @@ class Visit:
     canonical: str | None = None  # the page's <link rel=canonical>, as the browser resolved it
     transient: bool = False  # worth another try (connection reset, 503...)
     crashed: bool = False  # the browser itself went away
+    slow_down: float | None = None  # a rate limit answered: seconds the site asked to wait (Retry-After)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, for the benchmark and --profile
 
     def lap(self, step: str, since: float) -> float:
@@ -149,15 +150,26 @@ def refusal(status: int, headers: dict[str, str], title: str) -> str | None:
     return None
 
 
+RETRY_AFTER_CAP_S = 60.0
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds a Retry-After header asks for (a number; an HTTP date counts as the cap), within 1-60 s."""
+    value = (value or "").strip()
+    seconds = float(value) if value.isdigit() else (RETRY_AFTER_CAP_S if value else 5.0)
+    return min(RETRY_AFTER_CAP_S, max(1.0, seconds))
+
+
 def refused(by: str, status: int, retry_after: str | None) -> PageError:
     if by == "a rate limit":
-        wait = f" and to wait {retry_after} s" if retry_after and retry_after.isdigit() else ""
-        return PageError("refused", f"The server answered HTTP 429 Too Many Requests: it asks for fewer requests{wait}. "
-                                    "Audit again with a lower --rate (say 1) or --concurrency.")
+        wait = f"; it asked for a {retry_after} s wait" if retry_after and retry_after.isdigit() else ""
+        return PageError("refused", f"The server answered HTTP 429 Too Many Requests: it limits how fast it may be "
+                                    f"crawled{wait}, and cro-audit, waiting and slowing down, ran out of retries. Run "
+                                    "the audit again with --resume and a lower --rate (say 1) or --concurrency.")
     return PageError("refused", f"{by}'s bot protection answered instead of the page (HTTP {status}): a visitor's browser "
                                 "usually gets through, the auditor's does not. Ask the site's owner to let cro-audit "
                                 "through (a firewall rule allowing its user agent or this machine's address), then "
-                                "audit again.")
+                                "run the audit again with --resume: it asks again only where it was refused.")
 
 
 class Tab:
@@ -373,8 +385,10 @@ async def _visit(
         headers = await response.all_headers()
         if response.status >= 400 or _WALL_HEADERS.intersection(headers):
             by = refusal(response.status, headers, await _title(page))
-            if by is not None:  # no retry: a challenge is not passed by asking again
+            if by is not None:  # a challenge is not passed by asking again; a rate limit is, later and slower
                 result.error = refused(by, response.status, headers.get("retry-after"))
+                if by == "a rate limit":
+                    result.slow_down = retry_after(headers.get("retry-after"))
                 return
         if response.status >= 400:
             result.error = PageError("http_error", f"The server answered HTTP {response.status}.")

@@ -98,8 +98,10 @@ def test_bot_walls_are_told_by_their_messages(outcomes):
                                                                  "the page (HTTP 403)")
     assert outcomes["waf-challenge-202"][2].error.message.startswith("AWS WAF's bot protection")
     assert outcomes["rate-limited"][2].error.message == (
-        "The server answered HTTP 429 Too Many Requests: it asks for fewer requests and to wait 30 s. "
-        "Audit again with a lower --rate (say 1) or --concurrency.")
+        "The server answered HTTP 429 Too Many Requests: it limits how fast it may be crawled; it asked for a 2 s "
+        "wait, and cro-audit, waiting and slowing down, ran out of retries. Run the audit again with --resume and "
+        "a lower --rate (say 1) or --concurrency.")
+    assert outcomes["rate-limited"][2].slow_down == 2 and outcomes["bot-challenge"][2].slow_down is None
 
 
 @pytest.mark.parametrize("status, headers, title, expected", [

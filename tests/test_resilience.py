@@ -286,3 +286,18 @@ def test_the_cli_says_who_turned_the_auditor_away_and_what_was_left(tmp_path):
     assert lines[-1] == "Links not followed: 7 left unvisited once the site had turned the auditor away on 5 pages in a row."
     assert batch.returncode == 0, batch.stderr
     assert "; 5 pages turned the auditor away (Cloudflare's bot protection" in batch.stderr
+
+
+def test_a_rate_limit_is_waited_out_and_the_crawl_slows_down(tmp_path):
+    """429 with Retry-After: 1 on the second page's first request. The crawl waits that second, asks again
+    (it gets the page), and from then on keeps a second between requests to that host."""
+    limited = lambda attempt: (429, "<h1>Slow down</h1>", {"Retry-After": "1"}) if attempt == 1 else (200, page("P1", []))  # noqa: E731
+    pages = {**site_of(4), "/p1.html": limited}
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], settings(concurrency=1), load_rulebook(), tmp_path / "out")
+        times = sorted(t for t, p, _ in server.log if p.endswith(".html"))
+        p1 = server.times("/p1.html")
+    assert all(p.error is None for p in outcome.pages), [p.error for p in outcome.pages]
+    assert len(p1) == 2 and p1[1] - p1[0] >= 0.95
+    later = [t for t in times if t >= p1[1]]
+    assert len(later) == 3 and all(b - a >= 0.9 for a, b in zip(later, later[1:]))  # one a second from then on

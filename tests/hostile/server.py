@@ -491,7 +491,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_html(202, page("", "<div id='challenge-container'></div>"), {"x-amzn-waf-action": "challenge"})
 
     def case_rate_limited(self) -> None:
-        self.send_html(429, page("Too Many Requests", "<h1>Slow down</h1>"), {"Retry-After": "30"})
+        self.send_html(429, page("Too Many Requests", "<h1>Slow down</h1>"), {"Retry-After": "2"})
 
     def case_pdf(self) -> None:
         self.send(200, pdf_bytes(), "application/pdf")
