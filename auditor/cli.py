@@ -19,7 +19,7 @@ from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, find_config, load_file
-from auditor.crawl import REFUSED_STREAK
+from auditor.crawl import MAX_LISTING_PAGES, REFUSED_STREAK
 from auditor.facts import PageResult
 from auditor.report import branding_context
 from auditor.rulebook import load_rulebook
@@ -163,6 +163,9 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             why = {"max_pages": f"beyond --max-pages {settings.max_pages}",
                    "max_depth": f"deeper than --max-depth {settings.max_depth}",
                    "max_per_pattern": f"over --max-per-pattern {settings.max_per_pattern}",
+                   "pagination": f"later pages of lists, past the first {min(MAX_LISTING_PAGES, settings.max_per_pattern)}",
+                   "search": f"search results, past the first {min(MAX_LISTING_PAGES, settings.max_per_pattern)}",
+                   "file": "to files, not pages (PDF, images, downloads)",
                    "robots": "disallowed by robots.txt",
                    "action": "that act instead of showing a page (add to cart, log out)",
                    "refused": "left unvisited once the site had turned the auditor away on "

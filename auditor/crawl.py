@@ -24,7 +24,7 @@ from auditor.discover import SiteRules, discover
 from auditor.facts import PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
-from auditor.urls import BadURL, Scope, is_action, normalize, origin_of, page_key, pattern_key
+from auditor.urls import BadURL, Scope, is_action, listing_kind, normalize, origin_of, page_key, pattern_key, site_key
 
 
 @dataclass(order=True)
@@ -35,6 +35,9 @@ class _Candidate:
 
 
 LEFT_CAP = 50_000  # distinct links remembered per reason for not being followed
+# Pages 2+ of lists and search results, across the site: the same template as the first page, and no
+# visitor's landing page. More would only make the blog's template weigh in the score.
+MAX_LISTING_PAGES = 5
 # Pages turned away in a row (a bot wall, a rate limit) before the crawl stops asking: past that, every
 # further request only tells the site's firewall more firmly that it is right.
 REFUSED_STREAK = 5
@@ -54,6 +57,7 @@ class Frontier:
         self.released = 0
         self._patterns: Counter[str] = Counter()  # URL shape -> pages queued
         self._params: Counter[str] = Counter()  # path + query parameter name -> pages queued
+        self._listings: Counter[str] = Counter()  # site + listing kind (pagination, search) -> pages queued
         # In-scope links the crawl found and left, by the setting that left them: a user whose 60 product
         # pages come back as 25 must be told why. URL sets, since one link is found on many pages; past
         # LEFT_CAP a trap's further links are only counted (perhaps twice), so a hostile site cannot fill memory.
@@ -73,10 +77,11 @@ class Frontier:
     def not_followed(self) -> dict[str, dict]:
         """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
         out = {}
-        for reason in ("max_pages", "max_depth", "max_per_pattern", "robots", "action", "refused", "redirected", "canonical"):
+        for reason in ("max_pages", "max_depth", "max_per_pattern", "pagination", "search", "robots", "action", "file",
+                       "refused", "redirected", "canonical"):
             # A link left for depth, pattern or robots may have been reached another way; a page left
             # unvisited (the budget, a refusing site) or merged into another was queued, so is in `seen`.
-            queued = reason in ("max_pages", "refused", "redirected", "canonical")
+            queued = reason in ("max_pages", "refused", "redirected", "canonical", "file")
             urls = self.left.get(reason, set()) - (set() if queued else self.seen)
             if urls or self._left_over[reason]:
                 out[reason] = {"count": len(urls) + self._left_over[reason],
@@ -108,6 +113,12 @@ class Frontier:
             if self._patterns[shape] >= cap or any(self._params[p] >= cap for p in params):
                 self.leave("max_per_pattern", url, shape)
                 return False
+            listing = listing_kind(url)
+            if listing is not None:
+                if self._listings[f"{site_key(url)} {listing}"] >= min(cap, MAX_LISTING_PAGES):
+                    self.leave(listing, url)
+                    return False
+                self._listings[f"{site_key(url)} {listing}"] += 1
         self.seen.add(url)
         self._pages.add(page_key(url))
         if found_on is not None:
@@ -382,8 +393,13 @@ class Crawl:
         self._workers = [asyncio.create_task(self._worker(i, queues, pending_pages)) for i in range(count)]
         results = await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
-        # One page, one entry: URLs that redirect to, or name as canonical, a page audited under another URL.
         level = [position for position in sorted(p for _, _, p in placed) if position in self.results]
+        for position in level:  # a linked PDF or image is not a page that could not be checked: it is no page
+            page = self.results[position]
+            if page.depth > 0 and page.error is not None and page.error.kind == "not_html":
+                self._drop(position, page, "file")
+        # One page, one entry: URLs that redirect to, or name as canonical, a page audited under another URL.
+        level = [position for position in level if position in self.results]
         landed = {position: _landed(self.results[position]) for position in level}
         self._merge_redirects(level, landed)
         canonicals = self._merge_canonicals(level, landed)

@@ -149,6 +149,24 @@ def is_action(url: str) -> bool:
     return False
 
 
+_PAGINATION_PATH = re.compile(r"/page/\d+/?$", re.IGNORECASE)
+_PAGINATION_PARAMS = frozenset({"page", "paged", "pg", "pagenum", "page_num", "pagenumber"})
+_SEARCH_PARAMS = frozenset({"s", "q", "query", "search", "keyword", "keywords", "term"})
+
+
+def listing_kind(url: str) -> str | None:
+    """"pagination" for page 2 and on of a list (/blog/page/3, ?page=3), "search" for the site's search
+    results; None for other pages. Each list of a blog (every tag, category and author) has its own
+    pages, so these are capped as one kind across the site, not per URL shape."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    if "search" in parts.path.lower().split("/") or any(k.lower() in _SEARCH_PARAMS and v for k, v in params):
+        return "search"
+    if _PAGINATION_PATH.search(parts.path) or any(k.lower() in _PAGINATION_PARAMS and v.isdigit() and v != "1" for k, v in params):
+        return "pagination"
+    return None
+
+
 _NUMERIC = re.compile(r"\d+")
 
 

@@ -346,3 +346,22 @@ def test_links_that_act_are_never_requested(tmp_path):
     assert [p.url.split("/", 3)[3] for p in outcome.pages] == ["", "cart"]
     assert not {"/cart/add", "/account/logout", "/wp-login.php"} & set(asked) and asked.count("/") == 1
     assert outcome.report["not_followed"]["action"]["count"] == 4
+
+
+def test_later_pages_of_lists_and_search_results_are_capped_across_the_site(tmp_path):
+    """Every tag of a blog has its own pages 2, 3, 4...: capped as one kind across the site, or they would
+    take the page budget and make the blog template weigh in the score."""
+    from tests.test_resilience import RecordingServer
+
+    tags = ["boots", "care", "news", "sale"]
+    pages = {"/": page("Blog", [f"/tag/{t}/" for t in tags] + ["/search?q=boots", "/search?q=care"])}
+    for t in tags:
+        pages[f"/tag/{t}/"] = page(t, [f"/tag/{t}/page/{n}/" for n in range(2, 5)])
+        pages.update({f"/tag/{t}/page/{n}/": page(f"{t} {n}", []) for n in range(2, 5)})
+    pages["/search"] = page("Search", [])
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], build({}, {"devices": ["desktop"], "screenshots": "off"}),
+                            load_rulebook(), tmp_path / "out")
+    audited = [p.url.split("/", 3)[3] for p in outcome.pages]
+    assert sum("/page/" in u for u in audited) == 5 and len(audited) == 1 + 4 + 2 + 5
+    assert outcome.report["not_followed"]["pagination"]["count"] == 4 * 3 - 5

@@ -212,11 +212,14 @@ def test_a_crashed_tab_is_reported_and_the_next_page_gets_a_new_one(tmp_path):
     assert by_path["after.html"].error is None and by_path[""].error is None
 
 
-@pytest.mark.parametrize("content_type_path", ["/notes.txt"])
-def test_not_html_is_reported_without_measuring(content_type_path, tmp_path):
-    with RecordingServer({"/": page("Home", [content_type_path]), content_type_path: "just text"}) as server:
+def test_a_linked_file_is_counted_not_listed_as_a_page_and_a_file_start_url_is_told(tmp_path):
+    with RecordingServer({"/": page("Home", ["/notes.txt", "/gone.txt"]), "/notes.txt": "just text"}) as server:
         outcome = run_audit([server.url], settings(), load_rulebook(), tmp_path / "out")
-    assert outcome.pages[1].error.kind == "not_html" and "text/plain" in outcome.pages[1].error.message
+        file_start = run_audit([server.url + "notes.txt"], settings(), load_rulebook(), tmp_path / "file")
+    assert [p.url.rsplit("/", 1)[1] for p in outcome.pages] == ["", "gone.txt"]  # a broken file link stays
+    assert outcome.report["not_followed"]["file"] == {"count": 1, "examples": [server.url + "notes.txt"]}
+    assert outcome.report["summary"]["pages_failed"] == 1
+    assert file_start.unreachable[0].error.kind == "not_html" and "text/plain" in file_start.unreachable[0].error.message
 
 
 # ---- a site that turns the auditor away --------------------------------------------------------------

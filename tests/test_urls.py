@@ -2,7 +2,7 @@
 
 import pytest
 
-from auditor.urls import BadURL, Scope, is_action, normalize, pattern_key, site_key
+from auditor.urls import BadURL, Scope, is_action, listing_kind, normalize, pattern_key, site_key
 
 
 @pytest.mark.parametrize(
@@ -117,3 +117,21 @@ def test_links_that_act_are_recognised(url):
 ])
 def test_pages_are_not_mistaken_for_actions(url):
     assert not is_action(url)
+
+
+@pytest.mark.parametrize("url, kind", [
+    ("https://x.example/blog/page/3", "pagination"),
+    ("https://x.example/blog/tag/boots/page/2/", "pagination"),
+    ("https://x.example/shop?page=2&sort=new", "pagination"),
+    ("https://x.example/?paged=4", "pagination"),
+    ("https://x.example/shop?page=1", None),  # the list itself
+    ("https://x.example/page/about-us", None),
+    ("https://x.example/?p=123", None),  # WordPress's post IDs
+    ("https://x.example/?s=boots", "search"),
+    ("https://x.example/search?q=red+boots", "search"),
+    ("https://x.example/search/boots/page/2", "search"),
+    ("https://x.example/research/findings", None),
+    ("https://x.example/shop?q=", None),  # an empty search box's link
+])
+def test_listing_kinds(url, kind):
+    assert listing_kind(url) == kind
