@@ -1,7 +1,8 @@
 """The `cro-audit` command: audit, demo, rules, batch.
 
-Exit codes, for CI: 0 done; 1 the score is under --fail-under; 2 bad usage, no usable start URL, or no
-browser; 130 interrupted (the partial report is written).
+Exit codes, for CI: 0 done; 1 the score is under --fail-under (or a page is broken, with --fail-on-broken);
+2 bad usage, no usable start URL, or no browser; 3 incomplete: the site turned the auditor away on some
+pages; 130 interrupted (the partial report is written).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from auditor.facts import PageResult
 from auditor.report import branding_context
 from auditor.rulebook import load_rulebook
 
-EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 class _PlainHelp:
     """--help shown without a '<bool>' type, like every other flag here: a flag takes no value."""
@@ -146,6 +147,9 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             err.print(f"[bold red]error:[/bold red] {escape(f'cannot audit {page.url}: {page.error.message}')}",
                       soft_wrap=True)
         return EXIT_USAGE
+    refused = [p for p in outcome.pages if p.error is not None and p.error.kind == "refused"]
+    refusal = (f"{_count(len(refused), 'page')} turned the auditor away, first {refused[0].url}: "
+               f"{refused[0].error.message}") if refused else ""
     if not quiet:
         summary = report["summary"]
         score_text = "n/a" if score is None else f"{score}/100 ({report['band']})"
@@ -154,10 +158,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
             f"{summary['findings']['low']} low.", soft_wrap=True,
         )
-        refused = [p for p in outcome.pages if p.error is not None and p.error.kind == "refused"]
-        if refused:  # the one failure the user can fix before the next run, so it is said in full
-            err.print(f"{_count(len(refused), 'page')} turned the auditor away, first {refused[0].url}: "
-                      f"{refused[0].error.message}", markup=False, highlight=False, soft_wrap=True)
+        if refusal:  # the one failure the user can fix before the next run, so it is said in full
+            err.print(refusal, markup=False, highlight=False, soft_wrap=True)
         left = report.get("not_followed") or {}
         if left:  # a user who asked for 60 pages and got 26 hears why
             why = {"max_pages": f"beyond --max-pages {settings.max_pages}",
@@ -193,6 +195,10 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
         err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken), first {first.url}{linked}: "
                   f"{first.error.message}", markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
+    if refusal and code == EXIT_OK:  # a report of part of the site must not pass for the whole in CI
+        if quiet:
+            err.print(refusal, markup=False, highlight=False, soft_wrap=True)
+        code = EXIT_INCOMPLETE
     return code
 
 
@@ -346,11 +352,17 @@ def batch(
     if broken:
         err.print(f"{_count(len(broken), 'site')} with pages broken for a visitor (--fail-on-broken): "
                   f"{', '.join(r['name'] for r in broken)}.", markup=False)
+    refused = [r for r in audited if r["refused_pages"]]
+    if refused:
+        err.print(f"{_count(len(refused), 'site')} turned the auditor away on some pages (incomplete): "
+                  f"{', '.join(r['name'] for r in refused)}.", markup=False)
     if failed:
         err.print(f"{_count(len(failed), 'site')} could not be audited: {', '.join(r['name'] for r in failed)}.", markup=False)
         raise typer.Exit(EXIT_USAGE)
     if below or broken:
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
+    if refused:
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 @app.command(cls=_Command)

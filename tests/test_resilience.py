@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import http.server
 import threading
 import time
@@ -282,13 +283,19 @@ def test_the_cli_says_who_turned_the_auditor_away_and_what_was_left(tmp_path):
         batch = subprocess.run(
             [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "many"),
              "--devices", "desktop", "--concurrency", "1"], capture_output=True, text=True, timeout=300)
-    assert audit.returncode == 0, audit.stderr  # the pages it could audit are scored; the refusal is told
+    assert audit.returncode == 3, audit.stderr  # incomplete: the pages it could audit are scored, the rest told
     lines = audit.stderr.strip().splitlines()
     assert lines[-2].startswith(f"5 pages turned the auditor away, first {server.url}p0.html: Cloudflare's bot "
                                 "protection answered instead of the page (HTTP 503)")
     assert lines[-1] == "Links not followed: 7 left unvisited once the site had turned the auditor away on 5 pages in a row."
-    assert batch.returncode == 0, batch.stderr
+    name = server.url.split("/")[2].replace(":", "-")
+    assert batch.returncode == 3, batch.stderr
     assert "; 5 pages turned the auditor away (Cloudflare's bot protection" in batch.stderr
+    assert batch.stderr.strip().endswith(f"1 site turned the auditor away on some pages (incomplete): {name}.")
+    index = json.loads((tmp_path / "many" / "index.json").read_text())
+    assert index["sites"][0]["refused_pages"] == 5
+    assert "5 pages turned the auditor away (bot protection or a rate limit): the audit is incomplete" in (
+        tmp_path / "many" / "index.html").read_text()
 
 
 def test_a_rate_limit_is_waited_out_and_the_crawl_slows_down(tmp_path):
