@@ -173,7 +173,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                    "refused": "left unvisited once the site had turned the auditor away on "
                               f"{REFUSED_STREAK} pages in a row",
                    "redirected": "merged into the page they redirect to",
-                   "canonical": "merged into the page of the same title they name as canonical"}
+                   "canonical": "merged into the page of the same title they name as canonical",
+                   "duplicate": "merged into a page with the same title and text"}
             err.print("Links not followed: " + "; ".join(
                 f"{entry['count']} {why.get(reason, reason)}"
                 + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")

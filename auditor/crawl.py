@@ -78,10 +78,10 @@ class Frontier:
         """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
         out = {}
         for reason in ("max_pages", "max_depth", "max_per_pattern", "pagination", "search", "robots", "action", "file",
-                       "refused", "redirected", "canonical"):
+                       "refused", "redirected", "canonical", "duplicate"):
             # A link left for depth, pattern or robots may have been reached another way; a page left
             # unvisited (the budget, a refusing site) or merged into another was queued, so is in `seen`.
-            queued = reason in ("max_pages", "refused", "redirected", "canonical", "file")
+            queued = reason in ("max_pages", "refused", "redirected", "canonical", "duplicate", "file")
             urls = self.left.get(reason, set()) - (set() if queued else self.seen)
             if urls or self._left_over[reason]:
                 out[reason] = {"count": len(urls) + self._left_over[reason],
@@ -239,6 +239,7 @@ class Crawl:
         self._found: set[str] = set()  # new links of this level's finished pages, queued when the level ends
         self._owners: dict[str, int] = {}  # page_key of each audited page (and of where it redirected) -> position
         self._awaiting: dict[str, list[int]] = defaultdict(list)  # canonical page_key not audited yet -> pages naming it
+        self._copies: dict[tuple[str, str], int] = {}  # (title, fingerprint of its text) -> the page kept
         self.browser_version = ""
         self.timings: Counter[str] = Counter()  # seconds per visit step, summed over visits
         self.visits_per_browser: Counter[int] = Counter()  # how the visits spread over --browser-endpoint's
@@ -403,6 +404,7 @@ class Crawl:
         landed = {position: _landed(self.results[position]) for position in level}
         self._merge_redirects(level, landed)
         canonicals = self._merge_canonicals(level, landed)
+        self._merge_copies(level)
         # The next level is queued once this one is done, page by page in crawl order: a link found on two
         # pages is queued where the earlier page has it, however the visits finished.
         for position in level:
@@ -459,6 +461,24 @@ class Crawl:
                 self._awaiting[page_key(canonical)].append(position)
                 unseen[position] = canonical
         return unseen
+
+    def _merge_copies(self, level: list[int]) -> None:
+        """The same words under the same title at two URLs (`/faq` and `/faq/`, `?ref=footer`, an
+        index.php?page= alias) are one page, though nothing says so. The entry kept is the one without a
+        query string, else the earliest."""
+        for position in level:
+            page = self.results.get(position)
+            if page is None or page.error is not None or not page.fingerprint or not _title(page):
+                continue
+            owner = self._copies.setdefault((_title(page), page.fingerprint), position)
+            kept = self.results.get(owner)
+            if owner == position or kept is None:
+                self._copies[(_title(page), page.fingerprint)] = position
+            elif urlsplit(kept.url).query and not urlsplit(page.url).query:
+                self._drop(owner, kept, "duplicate")
+                self._copies[(_title(page), page.fingerprint)] = position
+            else:
+                self._drop(position, page, "duplicate")
 
     def _merge_into(self, position: int, owner: int) -> None:
         page, kept = self.results.get(position), self.results.get(owner)
@@ -561,6 +581,7 @@ class Crawl:
         page.status_code = first.status_code
         page.links = first.links or next((v.links for v in visits.values() if v.links), [])
         page.canonical = first.canonical or next((v.canonical for v in visits.values() if v.canonical), None)
+        page.fingerprint = first.fingerprint
         page.devices = {d: v.facts for d, v in visits.items() if v.facts is not None}
         errors = [v.error for d, v in visits.items() if v.error is not None]
         if first.error is not None:

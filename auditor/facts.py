@@ -129,6 +129,7 @@ class PageResult:
     findings: list[Finding] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # in-scope links found, for the crawl; not reported
     canonical: str | None = None  # the URL the page names as its canonical one, for the crawl; not reported
+    fingerprint: str | None = None  # a hash of its visible text, for the crawl to know copies; not reported
     found_on: str | None = None  # the audited page whose link led here (None: a start URL or from a sitemap)
 
     @property
@@ -140,6 +141,7 @@ class PageResult:
         data = asdict(self)
         data.pop("links")
         data.pop("canonical")
+        data.pop("fingerprint")
         return data
 
     @classmethod
@@ -156,5 +158,6 @@ class PageResult:
             findings=[Finding(**f) for f in data.get("findings") or []],
             links=data.get("links") or [],
             canonical=data.get("canonical"),
+            fingerprint=data.get("fingerprint"),
             found_on=data.get("found_on"),
         )

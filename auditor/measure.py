@@ -81,6 +81,7 @@ class Visit:
     error: PageError | None = None
     links: list[str] = field(default_factory=list)
     canonical: str | None = None  # the page's <link rel=canonical>, as the browser resolved it
+    fingerprint: str | None = None  # a hash of the page's visible text, to know copies under other URLs
     transient: bool = False  # worth another try (connection reset, 503...)
     crashed: bool = False  # the browser itself went away
     slow_down: float | None = None  # a rate limit answered: seconds the site asked to wait (Retry-After)
@@ -347,7 +348,7 @@ async def visit(
                 await tab.close()
         result.lap("close", closing)
     if tab.left_site is not None:  # whatever the page showed after the refused navigation is not the site
-        result.facts, result.links, result.canonical, result.transient = None, [], None, False
+        result.facts, result.links, result.canonical, result.fingerprint, result.transient = None, [], None, None, False
         if not (result.final_url or "").startswith(("http://", "https://")):
             result.final_url = url  # not the browser's error page: the page never left
         result.error = PageError("out_of_scope", f"The page tried to leave the site, for {tab.left_site[:200]}; "
@@ -411,6 +412,7 @@ async def _visit(
     result.final_url = page.url
     result.links = data.pop("links", [])
     result.canonical = data.pop("canonical", None)
+    result.fingerprint = data.pop("fingerprint", None)
     facts = DeviceFacts.from_dict(
         {**data, "device": device.name, "viewport_width": device.width, "viewport_height": device.height}
     )
