@@ -170,8 +170,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                    "file": "to files, not pages (PDF, images, downloads)",
                    "robots": "disallowed by robots.txt",
                    "action": "that act instead of showing a page (add to cart, log out)",
-                   "refused": "left unvisited once the site had turned the auditor away on "
-                              f"{REFUSED_STREAK} pages in a row",
+                   "refused": "left unvisited once the site had turned the auditor away "
+                              f"{REFUSED_STREAK} times in a row",
                    "redirected": "merged into the page they redirect to",
                    "canonical": "merged into the page of the same title they name as canonical",
                    "duplicate": "merged into a page with the same title and text"}

@@ -38,8 +38,8 @@ LEFT_CAP = 50_000  # distinct links remembered per reason for not being followed
 # Pages 2+ of lists and search results, across the site: the same template as the first page, and no
 # visitor's landing page. More would only make the blog's template weigh in the score.
 MAX_LISTING_PAGES = 5
-# Pages turned away in a row (a bot wall, a rate limit) before the crawl stops asking: past that, every
-# further request only tells the site's firewall more firmly that it is right.
+# Refusals in a row (a bot wall's answers, a rate limit's, retries included) before the crawl stops
+# asking: past that, every further request only tells the site's firewall more firmly that it is right.
 REFUSED_STREAK = 5
 
 
@@ -234,7 +234,7 @@ class Crawl:
         self.results: dict[int, PageResult] = {}
         self.interrupted = False
         self.refused: PageError | None = None  # why the crawl stopped early: the site kept turning it away
-        self._refusals = 0  # pages turned away in a row
+        self._refusals = 0  # refusals in a row
         self.finished = 0  # pages done, this run or replayed: what the progress bar counts
         self._found: set[str] = set()  # new links of this level's finished pages, queued when the level ends
         self._owners: dict[str, int] = {}  # page_key of each audited page (and of where it redirected) -> position
@@ -556,13 +556,19 @@ class Crawl:
             )
             self.timings.update(result.timings)
             self.visits_per_browser[browser_index] += 1
+            if result.error is not None and result.error.kind == "refused":  # every answer counts, retries too
+                self._refusals += 1
+                if self._refusals >= REFUSED_STREAK and self.refused is None:
+                    self.refused = result.error
+            elif result.facts is not None:
+                self._refusals = 0
             if result.crashed and crashes < 1:
                 crashes += 1
                 await self._relaunch(browser_index)
                 continue
             if result.slow_down is not None:  # a rate limit: wait as long as it asks, go slower, then ask again
                 self.throttle.back_off(page.url, result.slow_down)
-                if attempt < self.settings.retries:
+                if attempt < self.settings.retries and self.refused is None:
                     attempt += 1
                     continue
             if result.transient and attempt < self.settings.retries:
@@ -600,12 +606,6 @@ class Crawl:
     def _finish(self, position: int, page: PageResult) -> None:
         self.results[position] = page
         self.finished += 1
-        if _was_refused(page):
-            self._refusals += 1
-            if self._refusals >= REFUSED_STREAK and self.refused is None:
-                self.refused = page.error
-        elif page.devices:
-            self._refusals = 0
         self._visiting.discard(position)
         if self.store is not None:
             self.store.save(position, page)

@@ -287,7 +287,7 @@ def test_the_cli_says_who_turned_the_auditor_away_and_what_was_left(tmp_path):
     lines = audit.stderr.strip().splitlines()
     assert lines[-2].startswith(f"5 pages turned the auditor away, first {server.url}p0.html: Cloudflare's bot "
                                 "protection answered instead of the page (HTTP 503)")
-    assert lines[-1] == "Links not followed: 7 left unvisited once the site had turned the auditor away on 5 pages in a row."
+    assert lines[-1] == "Links not followed: 7 left unvisited once the site had turned the auditor away 5 times in a row."
     name = server.url.split("/")[2].replace(":", "-")
     assert batch.returncode == 3, batch.stderr
     assert "; 5 pages turned the auditor away (Cloudflare's bot protection" in batch.stderr
@@ -311,3 +311,16 @@ def test_a_rate_limit_is_waited_out_and_the_crawl_slows_down(tmp_path):
     assert len(p1) == 2 and p1[1] - p1[0] >= 0.95
     later = [t for t in times if t >= p1[1]]
     assert len(later) == 3 and all(b - a >= 0.9 for a, b in zip(later, later[1:]))  # one a second from then on
+
+
+def test_a_rate_limit_that_never_lifts_stops_the_crawl_after_five_answers(tmp_path):
+    """Every page answers 429 (Retry-After: 1): each answer, retries included, counts toward the five in a
+    row, so the crawl gives up after two pages' worth of asking, not after every page has had its retries."""
+    always = lambda attempt: (429, "<h1>Slow down</h1>", {"Retry-After": "1"})  # noqa: E731
+    pages = {"/": page("Home", [f"/p{i}.html" for i in range(8)]), **{f"/p{i}.html": always for i in range(8)}}
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], settings(concurrency=1, retries=2), load_rulebook(), tmp_path / "out")
+        asked = [p for _, p, _ in server.log if p.startswith("/p")]
+    assert asked == ["/p0.html"] * 3 + ["/p1.html"] * 2
+    assert [p.error.kind for p in outcome.pages[1:]] == ["refused", "refused"]
+    assert outcome.report["not_followed"]["refused"]["count"] == 6
