@@ -137,6 +137,12 @@ class Frontier:
         return (url not in self.seen and page_key(url) not in self._pages and url in self.scope
                 and depth <= self.settings.max_depth and self.allowed(url))
 
+    def forget(self, url: str, reason: str) -> None:
+        """A URL an earlier run of a resumed crawl merged into another page: never queued, still counted."""
+        self.seen.add(url)
+        self._pages.add(page_key(url))
+        self.leave(reason, url)
+
     def absorb(self, url: str) -> None:
         """`url` was reached through a redirect and audited: it is not queued again, and if it is queued
         already (a sitemap listed it, a page of the same level linked it) it is taken off the queue."""
@@ -259,6 +265,8 @@ class Crawl:
     async def run(self) -> list[PageResult]:
         done_before = self.store.load() if self.store else {}
         self._taken.update(position for position, _ in done_before.values())
+        for url, reason in self.store.merged() if self.store else []:
+            self.frontier.forget(url, reason)
         for i, url in enumerate(self.start_urls):
             self.frontier.offer(url, 0, (0, i))
         async with async_playwright() as playwright:
@@ -492,7 +500,7 @@ class Crawl:
         self.frontier.leave(reason, page.url)
         self.frontier.released -= 1  # a copy does not use up the page budget: the next level gets its place
         if self.store is not None:
-            self.store.delete(position)
+            self.store.merge(position, page.url, reason)
         for device in page.devices:
             (self.out_dir / "screenshots" / f"{position:04d}-{device}.jpg").unlink(missing_ok=True)
 

@@ -33,6 +33,7 @@ class RunStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pages (position INTEGER PRIMARY KEY, url TEXT UNIQUE, result TEXT NOT NULL)"
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS merged (url TEXT PRIMARY KEY, reason TEXT NOT NULL)")
         stored = self._db.execute("SELECT value FROM meta WHERE key = 'start_urls'").fetchone()
         if stored and json.loads(stored[0]) != start_urls:
             raise ValueError(
@@ -48,8 +49,14 @@ class RunStore:
             "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (position, page.url, json.dumps(data, ensure_ascii=False))
         )
 
-    def delete(self, position: int) -> None:
+    def merge(self, position: int, url: str, reason: str) -> None:
+        """The page at `position` was a copy of another (a redirect, a canonical, the same text): it leaves
+        the pages, and a resumed run does not visit its URL again."""
         self._db.execute("DELETE FROM pages WHERE position = ?", (position,))
+        self._db.execute("INSERT OR REPLACE INTO merged VALUES (?, ?)", (url, reason))
+
+    def merged(self) -> list[tuple[str, str]]:
+        return list(self._db.execute("SELECT url, reason FROM merged ORDER BY url"))
 
     def load(self) -> dict[str, tuple[int, PageResult]]:
         """Finished pages by URL, with the position they had in the crawl."""

@@ -276,7 +276,11 @@ def test_a_url_that_redirects_to_an_audited_page_is_one_entry(tmp_path):
     with RecordingServer(pages) as server:
         outcome = run_audit([server.url], settings, load_rulebook(), tmp_path / "out")
         hits = [path for _, path, _ in server.log]
+        server.log.clear()
         resumed = run_audit([server.url], settings, load_rulebook(), tmp_path / "out", resume=True)
+        asked_again = [path for _, path, _ in server.log if path != "/robots.txt" and path != "/sitemap.xml"]
+    assert asked_again == []  # nothing to do: the merged URLs are not visited again either
+    assert resumed.report["not_followed"] == outcome.report["not_followed"]
     assert [(p.url.rsplit("/", 1)[1], p.final_url.rsplit("/", 1)[1]) for p in outcome.pages] == [
         ("", ""), ("new.html", "new.html"), ("a.html", "a.html"), ("moved.html", "target.html")]
     assert [p.url for p in resumed.pages] == [p.url for p in outcome.pages]  # the merged ones stay merged
