@@ -230,6 +230,6 @@ def run_batch(
         if outcome is not None and outcome.interrupted:
             interrupted = True
             break
-    write_atomic(out_dir / "index.html", render_index(rows, branding))
+    write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted))
     write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "partial": interrupted, "sites": rows}))
     return rows, interrupted

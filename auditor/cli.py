@@ -124,6 +124,8 @@ class _ProgressReporter:
         if self.quiet:
             return
         status = f"error {page.error.kind}" if page.error else "ok"
+        if page.error is not None and page.error.kind == "not_html" and page.depth > 0:
+            status = "a file, not a page: counted apart"
         if self.bar is not None and self.task is not None:
             self.bar.update(self.task, completed=done, total=max(total, done), description=page.url[-60:])
         else:
@@ -170,7 +172,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                    "file": "to files, not pages (PDF, images, downloads)",
                    "robots": "disallowed by robots.txt",
                    "action": "that act instead of showing a page (add to cart, log out)",
-                   "refused": "left unvisited once the site had turned the auditor away "
+                   "refused": f"left unvisited once the site (or that part of it) had turned the auditor away "
                               f"{REFUSED_STREAK} times in a row",
                    "redirected": "merged into the page they redirect to",
                    "canonical": "merged into the page of the same title they name as canonical",

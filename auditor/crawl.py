@@ -240,7 +240,8 @@ class Crawl:
         self.results: dict[int, PageResult] = {}
         self.interrupted = False
         self.refused: PageError | None = None  # why the crawl stopped early: the site kept turning it away
-        self._refusals = 0  # refusals in a row
+        self._refusals: dict[str, str] = {}  # refusals in a row: page (or 429 answer) -> its section
+        self._walled: set[str] = set()  # sections (first path segment) behind a wall the rest of the site is not
         self.finished = 0  # pages done, this run or replayed: what the progress bar counts
         self._found: set[str] = set()  # new links of this level's finished pages, queued when the level ends
         self._owners: dict[str, int] = {}  # page_key of each audited page (and of where it redirected) -> position
@@ -379,6 +380,10 @@ class Crawl:
         # One queue per device: a worker keeps to one device, so it needs one reusable tab, not one per device.
         queues: dict[str, deque] = {device: deque() for device in self.settings.devices}
         pending_pages: dict[int, dict] = {}
+        for url, _ in level:
+            if _section(url) in self._walled and url not in done_before:
+                self.frontier.leave("refused", url)
+        level = [(url, depth) for url, depth in level if _section(url) not in self._walled or url in done_before]
         # Every page of the level is counted as under way before any is finished: the progress total holds
         # steady while a resumed run replays the pages it had already measured.
         placed = [(url, depth, done_before[url][0] if url in done_before else self._next_position())
@@ -402,6 +407,15 @@ class Crawl:
         self._workers = [asyncio.create_task(self._worker(i, queues, pending_pages)) for i in range(count)]
         results = await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        if (self.refused is not None or self._walled) and not self.interrupted:  # the crawl stopped asking there
+            for position, entry in pending_pages.items():
+                if position in self.results:
+                    continue
+                if entry["visits"]:  # one device was answered (refused, mostly): that is the page's entry
+                    self._finish(position, self._assemble(entry["page"], entry["visits"]))
+                else:
+                    self._visiting.discard(position)
+                    self.frontier.leave("refused", entry["page"].url)
         level = [position for position in sorted(p for _, _, p in placed) if position in self.results]
         for position in level:  # a linked PDF or image is not a page that could not be checked: it is no page
             page = self.results[position]
@@ -422,11 +436,6 @@ class Crawl:
             for i, link in enumerate([*page.links, *([canonicals[position]] if position in canonicals else [])]):
                 self.frontier.offer(link, page.depth + 1, (position, i), found_on=page.final_url or page.url)
         self._found.clear()
-        if self.refused is not None and not self.interrupted:  # the crawl stopped asking: the rest is left unvisited
-            for position, entry in pending_pages.items():
-                if position not in self.results:
-                    self._visiting.discard(position)
-                    self.frontier.leave("refused", entry["page"].url)
         for outcome in results:
             if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
                 raise outcome
@@ -528,10 +537,26 @@ class Crawl:
                 continue  # other workers ran meanwhile: look at the queues again
             position = queues[device].popleft()
             entry = pending_pages[position]
+            if _section(entry["page"].url) in self._walled:
+                continue  # behind the section's wall: left unvisited, and said so when the level ends
             result = await self._visit_with_retries(browser_index, entry["page"], device, position, tabs)
             entry["visits"][device] = result
             if len(entry["visits"]) == len(self.settings.devices):
                 self._finish(position, self._assemble(entry["page"], entry["visits"]))
+
+    def _count_refusal(self, url: str, result: Visit, attempt: int) -> None:
+        """Five refusals in a row stop the crawl; five bot-wall pages in a row of one section (a customer
+        area behind a challenge) close that section only. A page counts once whatever its devices; a rate
+        limit counts each answer, retries included, since it never lifts for one section."""
+        self._refusals[url if result.slow_down is None else f"{url}#{attempt}"] = _section(url)
+        if len(self._refusals) < REFUSED_STREAK or self.refused is not None:
+            return
+        sections = set(self._refusals.values())
+        if result.slow_down is None and len(sections) == 1 and "" not in sections:
+            self._walled.update(sections)
+            self._refusals.clear()
+        else:
+            self.refused = result.error
 
     def _tab(self, tabs: dict[str, Tab], browser_index: int, device: str) -> Tab:
         """The worker's tab for a device, on the current browser (a relaunched browser gets new tabs)."""
@@ -564,12 +589,10 @@ class Crawl:
             )
             self.timings.update(result.timings)
             self.visits_per_browser[browser_index] += 1
-            if result.error is not None and result.error.kind == "refused":  # every answer counts, retries too
-                self._refusals += 1
-                if self._refusals >= REFUSED_STREAK and self.refused is None:
-                    self.refused = result.error
+            if result.error is not None and result.error.kind == "refused":
+                self._count_refusal(page.url, result, attempt)
             elif result.facts is not None:
-                self._refusals = 0
+                self._refusals.clear()
             if result.crashed and crashes < 1:
                 crashes += 1
                 await self._relaunch(browser_index)
@@ -590,7 +613,7 @@ class Crawl:
         # In the settings' device order, not the order the visits finished in: report.json must not change
         # between two runs of the same site.
         visits = {d: visits[d] for d in self.settings.devices if d in visits}
-        first = visits[self.settings.devices[0]]
+        first = visits.get(self.settings.devices[0]) or next(iter(visits.values()))
         page.final_url = first.final_url
         page.status_code = first.status_code
         page.links = first.links or next((v.links for v in visits.values() if v.links), [])
@@ -658,3 +681,8 @@ def _canonical(page: PageResult, landed: str | None, scope: Scope) -> str | None
 def _title(page: PageResult) -> str:
     facts = next(iter(page.devices.values()), None)
     return " ".join(facts.title.split()).casefold() if facts is not None else ""
+
+
+def _section(url: str) -> str:
+    """The first segment of a URL's path: `customers` for /customers/acme/; "" for the home page."""
+    return urlsplit(url).path.strip("/").split("/", 1)[0].lower()

@@ -417,6 +417,11 @@ async def _visit(
         {**data, "device": device.name, "viewport_width": device.width, "viewport_height": device.height}
     )
     facts.horizontal_overflow = facts.document_width > device.width
+    if _SOFT_404.search(facts.title):
+        result.links = []
+        result.error = PageError("http_error", f'The server answered HTTP 200, but the page says it was not found '
+                                               f'("{facts.title[:80]}"): a broken link the server does not report.')
+        return
     if screenshot is not None:
         path, relative = screenshot
         if await tab.screenshot(path, screenshot_scale, remaining_ms()):
@@ -426,6 +431,9 @@ async def _visit(
 
 
 _WALL_HEADERS = {"cf-mitigated", "x-amzn-waf-action", "x-vercel-mitigated"}  # walls that may answer 2xx
+# An error page served with 200 (a "soft 404"): its title says what its status does not.
+_SOFT_404 = re.compile(r"\bpage (?:was |could )?not (?:be )?found\b|\b(?:error )?404\b.*\b(?:not found|error)\b|"
+                       r"\berror 404\b|^\s*(?:404|not found)\s*$", re.IGNORECASE)
 
 
 async def _title(page: Page) -> str:

@@ -162,8 +162,8 @@ def render_html(report: dict[str, Any], branding: dict[str, Any], folder: Path |
     return _env.get_template("report.html.j2").render(report=_for_people(report, folder), branding=branding)
 
 
-def render_index(sites: list[dict[str, Any]], branding: dict[str, Any]) -> str:
-    return _env.get_template("index.html.j2").render(sites=sites, branding=branding, generated_at=now_iso(),
+def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial: bool = False) -> str:
+    return _env.get_template("index.html.j2").render(sites=sites, branding=branding, generated_at=now_iso(), partial=partial,
                                                      tool={"name": "cro-audit", "version": __version__})
 
 

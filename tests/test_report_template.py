@@ -480,6 +480,13 @@ def test_index_footer_names_the_agency_and_the_tool_once() -> None:
     assert "Made with cro-audit " in plain and "Prepared by cro-audit" not in plain
 
 
+def test_an_interrupted_batch_says_so_on_its_index() -> None:
+    from auditor.report import render_index as render_real
+
+    assert "Interrupted: the batch was stopped" in " ".join(Parsed(render_real([], BRANDING, partial=True)).text.split())
+    assert "Interrupted" not in Parsed(render_real([], BRANDING)).text
+
+
 def test_a_page_with_no_facts_could_not_be_checked_at_all(env: Environment, sample: dict) -> None:
     text = " ".join(Parsed(render(env, sample)).text.split())
     assert "This page could not be checked: " in text  # the sample's failed page has no facts at all

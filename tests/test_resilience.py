@@ -287,7 +287,8 @@ def test_the_cli_says_who_turned_the_auditor_away_and_what_was_left(tmp_path):
     lines = audit.stderr.strip().splitlines()
     assert lines[-2].startswith(f"5 pages turned the auditor away, first {server.url}p0.html: Cloudflare's bot "
                                 "protection answered instead of the page (HTTP 503)")
-    assert lines[-1] == "Links not followed: 7 left unvisited once the site had turned the auditor away 5 times in a row."
+    assert lines[-1] == ("Links not followed: 7 left unvisited once the site (or that part of it) had turned the "
+                         "auditor away 5 times in a row.")
     name = server.url.split("/")[2].replace(":", "-")
     assert batch.returncode == 3, batch.stderr
     assert "; 5 pages turned the auditor away (Cloudflare's bot protection" in batch.stderr
@@ -324,3 +325,47 @@ def test_a_rate_limit_that_never_lifts_stops_the_crawl_after_five_answers(tmp_pa
     assert asked == ["/p0.html"] * 3 + ["/p1.html"] * 2
     assert [p.error.kind for p in outcome.pages[1:]] == ["refused", "refused"]
     assert outcome.report["not_followed"]["refused"]["count"] == 6
+
+
+def test_a_walled_section_is_left_and_the_rest_of_the_site_is_audited(tmp_path):
+    """A customer area behind a challenge: five of its pages refused in a row close that section only."""
+    walled = lambda attempt: (403, CHALLENGE, CLOUDFLARE)  # noqa: E731
+    area = ["/customers/"] + [f"/customers/{name}/" for name in "abcdef"]
+    pages = {"/": page("Home", [*area, "/about.html", "/blog.html"]), **{path: walled for path in area},
+             "/about.html": page("About", ["/customers/g/"]), "/blog.html": page("Blog", [])}
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], settings(concurrency=1), load_rulebook(), tmp_path / "out")
+        asked = [p for _, p, _ in server.log if p.startswith("/customers")]
+    assert asked == area[:5]  # the sixth and seventh are not asked for, nor /customers/g/ a level later
+    assert [p.url.split("/", 3)[3] for p in outcome.pages] == ["", *[a[1:] for a in area[:5]], "about.html", "blog.html"]
+    assert outcome.report["not_followed"]["refused"]["count"] == 3
+
+
+def test_every_page_asked_for_before_the_stop_is_in_the_report(tmp_path):
+    """Two devices: when the crawl stops, a page whose desktop visit was refused and whose mobile one never
+    went is reported as refused, not counted as unvisited."""
+    with RecordingServer(walled_site(12, [False])) as server:
+        outcome = run_audit([server.url], build({}, {"screenshots": "off", "timeout": 15.0, "concurrency": 2}),
+                            load_rulebook(), tmp_path / "out")
+        asked = {p for _, p, _ in server.log if p.startswith("/p")}
+    reported = {p.url.rsplit("/", 1)[1] for p in outcome.pages if p.error is not None}
+    assert {a[1:] for a in asked} == reported
+    assert outcome.report["not_followed"]["refused"]["count"] == 12 - len(reported)
+
+
+def test_an_error_page_served_with_200_is_a_broken_link(tmp_path):
+    """A "soft 404": the status says fine, the title says not found. A page about 404 pages is a page."""
+    soft = ["/discontinued-lamp", "/old-offer", "/gone"]
+    pages = {"/": page("Home", [*soft, "/blog/404-pages", "/studio"]),
+             "/discontinued-lamp": page("Page not found - Lamp Shop", []), "/old-offer": page("Error 404 | Shop", []),
+             "/gone": page("Oops! That page can't be found. Page not found", []),
+             "/blog/404-pages": page("How we fixed our 404 page", []), "/studio": page("404 Studio – design agency", [])}
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], settings(), load_rulebook(), tmp_path / "out")
+    kinds = {p.url.split("/", 3)[3]: p.error.kind if p.error else None for p in outcome.pages}
+    assert kinds == {"": None, "discontinued-lamp": "http_error", "old-offer": "http_error", "gone": "http_error",
+                     "blog/404-pages": None, "studio": None}
+    lamp = outcome.pages[1]
+    assert lamp.status_code == 200 and lamp.broken and lamp.devices == {} and lamp.error.message == (
+        'The server answered HTTP 200, but the page says it was not found ("Page not found - Lamp Shop"): '
+        "a broken link the server does not report.")
