@@ -26,6 +26,9 @@ from auditor.report import branding_context
 from auditor.rulebook import load_rulebook
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under, or a broken page with --fail-on-broken; 2 bad usage, "
+              "no usable start URL or no browser; 3 incomplete: the site turned the auditor away on some pages; "
+              "130 interrupted (the partial report is written).")
 
 class _PlainHelp:
     """--help shown without a '<bool>' type, like every other flag here: a flag takes no value."""
@@ -274,7 +277,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
     return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, epilog=EXIT_CODES)
 def audit(
     urls: Annotated[list[str], typer.Argument(
         help="Start URLs. The crawl stays on their sites.", show_default=False, metavar="URL")],
@@ -303,7 +306,7 @@ def audit(
     raise typer.Exit(_finish(outcome, settings, quiet))
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, epilog=EXIT_CODES)
 def batch(
     sites_file: Annotated[Path, typer.Argument(
         help="A text file: one site per line (its start URL, or several separated by spaces); # starts a comment.",

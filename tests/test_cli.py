@@ -234,6 +234,9 @@ def test_help_teaches():
     for option in ("--max-pages", "--fail-under", "--devices", "--resume", "--browser-endpoint"):
         assert option in result.stdout
     assert "--no-resume" not in result.stdout  # the README's flag is the only form
+    text = " ".join(result.stdout.split())
+    assert "Exit codes: 0 done; 1 a score under --fail-under" in text and "3 incomplete" in text  # what CI reads
+    assert "Exit codes:" in run("batch", "--help").stdout
 
 
 @pytest.mark.parametrize("command", [[], ["audit"], ["batch"], ["demo"], ["rules"], ["doctor"]])
