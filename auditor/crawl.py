@@ -407,6 +407,14 @@ class Crawl:
         self._workers = [asyncio.create_task(self._worker(i, queues, pending_pages)) for i in range(count)]
         results = await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        self._close_level([position for _, _, position in placed], pending_pages)
+        for outcome in results:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+
+    def _close_level(self, positions: list[int], pending_pages: dict[int, dict]) -> None:
+        """After a level's visits: account for the pages a refusing site left, keep one entry per page,
+        and queue the next level."""
         if (self.refused is not None or self._walled) and not self.interrupted:  # the crawl stopped asking there
             for position, entry in pending_pages.items():
                 if position in self.results:
@@ -416,7 +424,7 @@ class Crawl:
                 else:
                     self._visiting.discard(position)
                     self.frontier.leave("refused", entry["page"].url)
-        level = [position for position in sorted(p for _, _, p in placed) if position in self.results]
+        level = [position for position in sorted(positions) if position in self.results]
         for position in level:  # a linked PDF or image is not a page that could not be checked: it is no page
             page = self.results[position]
             if page.depth > 0 and page.error is not None and page.error.kind == "not_html":
@@ -436,9 +444,6 @@ class Crawl:
             for i, link in enumerate([*page.links, *([canonicals[position]] if position in canonicals else [])]):
                 self.frontier.offer(link, page.depth + 1, (position, i), found_on=page.final_url or page.url)
         self._found.clear()
-        for outcome in results:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
-                raise outcome
 
     def _merge_redirects(self, level: list[int], landed: dict[int, str | None]) -> None:
         """A URL that redirects to a page audited under another URL (http:// to https://, a missing slash,
