@@ -123,6 +123,11 @@ class _ProgressReporter:
         if self.bar:
             self.bar.stop()
 
+    def notice(self, text: str) -> None:
+        """A line of its own about a wait the progress would not explain (a site's 429)."""
+        if not self.quiet:
+            (self.bar.console if self.bar is not None else err).print(text, markup=False, highlight=False, soft_wrap=True)
+
     def __call__(self, done: int, total: int, page: PageResult) -> None:
         if self.quiet:
             return

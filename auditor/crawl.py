@@ -549,6 +549,13 @@ class Crawl:
             if len(entry["visits"]) == len(self.settings.devices):
                 self._finish(position, self._assemble(entry["page"], entry["visits"]))
 
+    def _notice(self, text: str) -> None:
+        """Tell the user of a long wait that no progress line explains (a progress callback with a
+        `notice` method hears it; a plain function does not)."""
+        notice = getattr(self.progress, "notice", None)
+        if notice is not None:
+            notice(text)
+
     def _count_refusal(self, url: str, result: Visit, attempt: int) -> None:
         """Five refusals in a row stop the crawl; five bot-wall pages in a row of one section (a customer
         area behind a challenge) close that section only. A page counts once whatever its devices; a rate
@@ -604,6 +611,8 @@ class Crawl:
                 continue
             if result.slow_down is not None:  # a rate limit: wait as long as it asks, go slower, then ask again
                 self.throttle.back_off(page.url, result.slow_down)
+                self._notice(f"{urlsplit(page.url).netloc} asked for a pause (HTTP 429): waiting {result.slow_down:g} s, "
+                             f"then at most one request every {self.throttle.interval[urlsplit(page.url).netloc]:g} s")
                 if attempt < self.settings.retries and self.refused is None:
                     attempt += 1
                     continue

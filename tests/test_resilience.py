@@ -369,3 +369,17 @@ def test_an_error_page_served_with_200_is_a_broken_link(tmp_path):
     assert lamp.status_code == 200 and lamp.broken and lamp.devices == {} and lamp.error.message == (
         'The server answered HTTP 200, but the page says it was not found ("Page not found - Lamp Shop"): '
         "a broken link the server does not report.")
+
+
+def test_the_cli_says_why_it_is_waiting_when_a_site_asks_for_a_pause(tmp_path):
+    import subprocess
+    import sys
+
+    limited = lambda attempt: (429, "<h1>Slow down</h1>", {"Retry-After": "1"}) if attempt == 1 else (200, page("P0", []))  # noqa: E731
+    with RecordingServer({**site_of(1), "/p0.html": limited}) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "auditor", "audit", server.url, "--out", str(tmp_path / "r"), "--devices", "desktop",
+             "--screenshots", "off"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    host = server.url.split("/")[2]
+    assert f"{host} asked for a pause (HTTP 429): waiting 1 s, then at most one request every 1 s" in result.stderr
