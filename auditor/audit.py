@@ -223,7 +223,7 @@ def run_batch(
             "score": outcome.report["score"] if outcome and not error else None,
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
             "broken_pages": sum(p.broken for p in outcome.pages) if outcome else None,
-            "refused_pages": sum(p.error is not None and p.error.kind == "refused" for p in outcome.pages) if outcome else None,
+            "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
             "report_href": f"{site.name}/report.html" if outcome else None,
             "error": error,
         })

@@ -20,7 +20,7 @@ from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, find_config, load_file
-from auditor.crawl import MAX_LISTING_PAGES, REFUSED_STREAK
+from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context
 from auditor.rulebook import load_rulebook
@@ -157,7 +157,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             err.print(f"[bold red]error:[/bold red] {escape(f'cannot audit {page.url}: {page.error.message}')}",
                       soft_wrap=True)
         return EXIT_USAGE
-    refused = [p for p in outcome.pages if p.error is not None and p.error.kind == "refused"]
+    refused = [p for p in outcome.pages if p.refused]
     refusal = (f"{_count(len(refused), 'page')} turned the auditor away, first {refused[0].url}: "
                f"{refused[0].error.message}") if refused else ""
     if not quiet:
@@ -175,8 +175,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             why = {"max_pages": f"beyond --max-pages {settings.max_pages}",
                    "max_depth": f"deeper than --max-depth {settings.max_depth}",
                    "max_per_pattern": f"over --max-per-pattern {settings.max_per_pattern}",
-                   "pagination": f"later pages of lists, past the first {min(MAX_LISTING_PAGES, settings.max_per_pattern)}",
-                   "search": f"search results, past the first {min(MAX_LISTING_PAGES, settings.max_per_pattern)}",
+                   "pagination": f"later pages of lists, past the first {listing_cap(settings)}",
+                   "search": f"search results, past the first {listing_cap(settings)}",
                    "file": "to files, not pages (PDF, images, downloads)",
                    "robots": "disallowed by robots.txt",
                    "action": "that act instead of showing a page (add to cart, log out)",
@@ -339,7 +339,7 @@ def batch(
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
             status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}"
-            refused = [p for p in outcome.pages if p.error is not None and p.error.kind == "refused"] if outcome else []
+            refused = [p for p in outcome.pages if p.refused] if outcome else []
             if refused and not error:  # the night's run of this client was walled off: worth a line of its own
                 status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"
             err.print(f"{site.name}: {status}", markup=False, highlight=False, soft_wrap=True)

@@ -43,6 +43,11 @@ MAX_LISTING_PAGES = 5
 REFUSED_STREAK = 5
 
 
+def listing_cap(settings: Settings) -> int:
+    """Later list pages, and search results, audited per site: MAX_LISTING_PAGES, or a tighter pattern cap."""
+    return min(settings.max_per_pattern, MAX_LISTING_PAGES)
+
+
 class Frontier:
     """Decides what gets crawled: scope, robots.txt, depth, page budget and crawl-trap caps."""
 
@@ -115,10 +120,11 @@ class Frontier:
                 return False
             listing = listing_kind(url)
             if listing is not None:
-                if self._listings[f"{site_key(url)} {listing}"] >= min(cap, MAX_LISTING_PAGES):
+                kind = f"{site_key(url)} {listing}"
+                if self._listings[kind] >= listing_cap(self.settings):
                     self.leave(listing, url)
                     return False
-                self._listings[f"{site_key(url)} {listing}"] += 1
+                self._listings[kind] += 1
         self.seen.add(url)
         self._pages.add(page_key(url))
         if found_on is not None:
@@ -179,11 +185,13 @@ class HostThrottle:
         self._next: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def back_off(self, url: str, seconds: float) -> None:
-        """The host answered 429: nothing more goes to it for `seconds`, and from then on half as often."""
+    def back_off(self, url: str, seconds: float) -> float:
+        """The host answered 429: nothing more goes to it for `seconds`, and from then on half as often.
+        Returns the new gap between its requests."""
         host = urlsplit(url).netloc
         self.interval[host] = min(10.0, max(1.0, 2 * self.interval.get(host, 0.0)))
         self._next[host] = max(self._next.get(host, 0.0), time.monotonic() + seconds)
+        return self.interval[host]
 
     async def wait(self, url: str) -> Callable[[], None] | None:
         """Wait for this host's turn; the caller calls the returned `sent` once its request has left
@@ -380,18 +388,17 @@ class Crawl:
         # One queue per device: a worker keeps to one device, so it needs one reusable tab, not one per device.
         queues: dict[str, deque] = {device: deque() for device in self.settings.devices}
         pending_pages: dict[int, dict] = {}
-        for url, _ in level:
-            if _section(url) in self._walled and url not in done_before:
-                self.frontier.leave("refused", url)
-        level = [(url, depth) for url, depth in level if _section(url) not in self._walled or url in done_before]
+        walled_off = [(url, depth) for url, depth in level if _section(url) in self._walled and url not in done_before]
+        for url, _ in walled_off:  # behind a section's wall: not placed, counted as left
+            self.frontier.leave("refused", url)
         # Every page of the level is counted as under way before any is finished: the progress total holds
         # steady while a resumed run replays the pages it had already measured.
         placed = [(url, depth, done_before[url][0] if url in done_before else self._next_position())
-                  for url, depth in level]
+                  for url, depth in level if (url, depth) not in walled_off]
         self._visiting.update(position for _, _, position in placed)
         for url, depth, position in placed:
             # A resumed run asks again where the site turned the auditor away: the block may be lifted now.
-            if url in done_before and not _was_refused(done_before[url][1]):
+            if url in done_before and not done_before[url][1].refused:
                 self._finish(position, done_before[url][1])
                 continue
             page = PageResult(url=url, depth=depth, found_on=self.frontier.found_on.get(url))
@@ -492,13 +499,13 @@ class Crawl:
             page = self.results.get(position)
             if page is None or page.error is not None or not page.fingerprint or not _title(page):
                 continue
-            owner = self._copies.setdefault((_title(page), page.fingerprint), position)
-            kept = self.results.get(owner)
-            if owner == position or kept is None:
-                self._copies[(_title(page), page.fingerprint)] = position
-            elif urlsplit(kept.url).query and not urlsplit(page.url).query:
-                self._drop(owner, kept, "duplicate")
-                self._copies[(_title(page), page.fingerprint)] = position
+            same = (_title(page), page.fingerprint)
+            owner = self._copies.get(same)
+            kept = self.results.get(owner) if owner is not None else None
+            if kept is None or (urlsplit(kept.url).query and not urlsplit(page.url).query):
+                if kept is not None:
+                    self._drop(owner, kept, "duplicate")
+                self._copies[same] = position
             else:
                 self._drop(position, page, "duplicate")
 
@@ -610,9 +617,9 @@ class Crawl:
                 await self._relaunch(browser_index)
                 continue
             if result.slow_down is not None:  # a rate limit: wait as long as it asks, go slower, then ask again
-                self.throttle.back_off(page.url, result.slow_down)
+                gap = self.throttle.back_off(page.url, result.slow_down)
                 self._notice(f"{urlsplit(page.url).netloc} asked for a pause (HTTP 429): waiting {result.slow_down:g} s, "
-                             f"then at most one request every {self.throttle.interval[urlsplit(page.url).netloc]:g} s")
+                             f"then at most one request every {gap:g} s")
                 if attempt < self.settings.retries and self.refused is None:
                     attempt += 1
                     continue
@@ -665,10 +672,6 @@ class Crawl:
 
     def _in_flight(self) -> int:
         return len(self._visiting)  # not len(_taken): a resumed run's finished pages are not in flight
-
-
-def _was_refused(page: PageResult) -> bool:
-    return page.error is not None and page.error.kind == "refused"
 
 
 def _landed(page: PageResult) -> str | None:

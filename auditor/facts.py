@@ -137,6 +137,11 @@ class PageResult:
         """Whether a visitor would meet a failure here too (see BROKEN_KINDS)."""
         return self.error is not None and self.error.kind in BROKEN_KINDS
 
+    @property
+    def refused(self) -> bool:
+        """Whether the site turned the auditor away here (a bot wall, a rate limit): the audit is incomplete."""
+        return self.error is not None and self.error.kind == "refused"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("links")

@@ -161,9 +161,9 @@ def retry_after(value: str | None) -> float:
     return min(RETRY_AFTER_CAP_S, max(1.0, seconds))
 
 
-def refused(by: str, status: int, retry_after: str | None) -> PageError:
+def refused(by: str, status: int, retry_header: str | None) -> PageError:
     if by == "a rate limit":
-        wait = f"; it asked for a {retry_after} s wait" if retry_after and retry_after.isdigit() else ""
+        wait = f"; it asked for a {retry_header} s wait" if retry_header and retry_header.isdigit() else ""
         return PageError("refused", f"The server answered HTTP 429 Too Many Requests: it limits how fast it may be "
                                     f"crawled{wait}, and cro-audit, waiting and slowing down, ran out of retries. Run "
                                     "the audit again with --resume and a lower --rate (say 1) or --concurrency.")
