@@ -224,11 +224,11 @@ MaxPerPattern = Annotated[Optional[int], typer.Option(
     help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
 FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
 FailOnBroken = Annotated[Optional[bool], typer.Option(
-    "--fail-on-broken", metavar="",
+    "--fail-on-broken/--no-fail-on-broken", metavar="",
     help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, redirect loop, crash "
-         "(for CI; the score leaves such pages out).")]
+         "(for CI; the score leaves such pages out). --no-... overrides the config file.")]
 Throttle = Annotated[Optional[bool], typer.Option(
-    "--throttle", metavar="",
+    "--throttle/--no-throttle", metavar="",
     help="Measure speed as visitors get it: phones on slow 4G with a 4x slower processor, desktops on broadband "
          "(Lighthouse's lab settings). Slower runs; off, speed is what this machine's connection gets.")]
 Select = Annotated[Optional[list[str]], typer.Option(

@@ -126,6 +126,11 @@ def test_throttle_flag_and_config_key(site, tmp_path):
     assert report["settings"]["throttle"] is True
     assert report["pages"][0]["devices"]["desktop"]["load_ms"] >= 150  # broadband's latency, at least once
     assert "speed measured as visitors get it" in (tmp_path / "r" / "report.html").read_text()
+    (tmp_path / "cro-audit.toml").write_text("throttle = true")
+    waived = run("audit", site.url, "--out", str(tmp_path / "r3"), "--no-throttle", "--devices", "desktop",
+                 "--max-depth", "0", "--screenshots", "off", "-q", cwd=tmp_path)
+    assert waived.returncode == 0, waived.stderr
+    assert json.loads((tmp_path / "r3" / "report.json").read_text())["settings"]["throttle"] is False
     (tmp_path / "cro-audit.toml").write_text("throttle = 'yes'")
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r2"), cwd=tmp_path), 2,
                           "throttle must be true or false, not 'yes'")
@@ -187,6 +192,7 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
         flagged = run(*common, "--fail-on-broken")
         (tmp_path / "cro-audit.toml").write_text("fail-on-broken = true\n")
         configured = run(*common, cwd=tmp_path)
+        overridden = run(*common, "--no-fail-on-broken", cwd=tmp_path)  # one run may waive the file's check
         (tmp_path / "s" / "gone.html").write_text(page("Back", []))
         mended = run(*common, "--fail-on-broken")
     assert plain.returncode == 0, plain.stderr
@@ -198,6 +204,7 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
                "The server answered HTTP 404.")
     assert (flagged.returncode, flagged.stderr.strip()) == (1, message)
     assert (configured.returncode, configured.stderr.strip()) == (1, message)
+    assert (overridden.returncode, overridden.stderr) == (0, "")
     assert mended.returncode == 0, mended.stderr
 
 
