@@ -274,6 +274,11 @@ class Crawl:
     async def run(self) -> list[PageResult]:
         done_before = self.store.load() if self.store else {}
         self._taken.update(position for position, _ in done_before.values())
+        if done_before:
+            kept = sum(1 for _, page in done_before.values() if not page.refused)
+            asked_again = len(done_before) - kept
+            self._notice(f"Resuming: {kept} page{'s' * (kept != 1)} kept from the interrupted run, not visited again"
+                         + (f"; {asked_again} the site turned away asked again." if asked_again else "."))
         for url, reason in self.store.merged() if self.store else []:
             self.frontier.forget(url, reason)
         for i, url in enumerate(self.start_urls):
@@ -399,7 +404,7 @@ class Crawl:
         for url, depth, position in placed:
             # A resumed run asks again where the site turned the auditor away: the block may be lifted now.
             if url in done_before and not done_before[url][1].refused:
-                self._finish(position, done_before[url][1])
+                self._finish(position, done_before[url][1], kept=True)
                 continue
             page = PageResult(url=url, depth=depth, found_on=self.frontier.found_on.get(url))
             if not self._allowed(url):
@@ -655,15 +660,17 @@ class Crawl:
                 page.devices, page.links = {}, []
         return page
 
-    def _finish(self, position: int, page: PageResult) -> None:
+    def _finish(self, position: int, page: PageResult, kept: bool = False) -> None:
+        """A page is done: stored at once (unless `kept` from the run being resumed) and told to the progress."""
         self.results[position] = page
         self.finished += 1
         self._visiting.discard(position)
-        if self.store is not None:
+        if self.store is not None and not kept:
             self.store.save(position, page)
         if self.progress is not None:
             self._found.update(link for link in page.links if link not in self._found and self.frontier.is_new(link, page.depth + 1))
-            self.progress(self.finished, self.finished + self._in_flight() + self._pending(), page)
+            if not kept:  # a resumed run's earlier pages were told once, in a notice, not a line each
+                self.progress(self.finished, self.finished + self._in_flight() + self._pending(), page)
 
     def _pending(self) -> int:
         """Pages still to come, as far as known: those queued, and the new links found on this level so far."""

@@ -272,9 +272,16 @@ def test_signal_writes_a_partial_report(sig, tmp_path):
         assert "[1/" in line
         proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=60)
+        report = json.loads((out / "report.json").read_text())
+        html = (out / "report.html").read_text()
+        resumed = run("audit", server.url, "--out", str(out), "--devices", "desktop", "--concurrency", "2", "--resume")
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "Interrupted" in stderr
-    report = json.loads((out / "report.json").read_text())
     assert report["partial"] is True
-    assert 1 <= len(report["pages"]) < 9
-    assert (out / "report.html").is_file() and "partial" in (out / "report.html").read_text().lower()
+    kept = len(report["pages"])
+    assert 1 <= kept < 9
+    assert "partial" in html.lower()
+    assert resumed.returncode == 0, resumed.stderr
+    lines = resumed.stderr.splitlines()
+    assert lines[0] == f"Resuming: {kept} page{'s' * (kept != 1)} kept from the interrupted run, not visited again."
+    assert lines[1].startswith(f"[{kept + 1}/9] ") and len(json.loads((out / "report.json").read_text())["pages"]) == 9

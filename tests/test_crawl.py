@@ -143,10 +143,22 @@ def test_resume_skips_finished_pages_and_reports_them_all(small_site, tmp_path):
     before = dict(small_site.hits)
     settings = build({}, {"devices": ["desktop"], "screenshots": "off", "max_pages": 6})
     counts: list[tuple[int, int]] = []
-    resumed = run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out", resume=True,
-                        progress=lambda done, total, page: counts.append((done, total)))
-    # The progress counter counts the replayed pages too, and its total never jumps back ([1/15], [2/8]...).
-    assert [done for done, _ in counts] == [1, 2, 3, 4, 5, 6] and counts[-1] == (6, 6)
+
+    class Progress:
+        notices: list[str] = []
+
+        def __call__(self, done, total, page):
+            counts.append((done, total))
+
+        def notice(self, text):
+            self.notices.append(text)
+
+    progress = Progress()
+    resumed = run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out", resume=True, progress=progress)
+    # The kept pages are told in one line, not replayed one by one; the counter counts them, and its total
+    # never jumps back ([4/15], [5/8]...).
+    assert progress.notices == ["Resuming: 3 pages kept from the interrupted run, not visited again."]
+    assert [done for done, _ in counts] == [4, 5, 6] and counts[-1] == (6, 6)
     assert all(total >= earlier for (_, earlier), (_, total) in zip(counts, counts[1:]))
     for done in ("/", "/a.html", "/b.html"):
         assert small_site.hits[done] == before[done]  # not visited again
