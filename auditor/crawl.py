@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Playwright, async_playwright
 
 from auditor import browser as browsers
 from auditor.config import Settings
-from auditor.discover import SiteRules, discover
+from auditor.discover import Fetcher, SiteRules, discover
 from auditor.facts import PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
@@ -323,13 +323,11 @@ class Crawl:
     # ---- discovery ------------------------------------------------------------------------
     async def _discover(self) -> None:
         agent = self.settings.user_agent_token()
-        headers = {"User-Agent": self.settings.user_agent or f"Mozilla/5.0 (compatible; {agent})", **self.settings.headers}
+        headers = {"User-Agent": self.settings.user_agent or f"Mozilla/5.0 (compatible; {agent})"}
         limits = httpx.Limits(max_connections=4)
         auth = tuple(self.settings.auth.split(":", 1)) if self.settings.auth else None
-        async with httpx.AsyncClient(
-            headers=headers, timeout=min(10.0, self.settings.timeout), follow_redirects=True, max_redirects=5,
-            limits=limits, auth=auth,
-        ) as client:
+        async with httpx.AsyncClient(headers=headers, timeout=min(10.0, self.settings.timeout), limits=limits) as client:
+            fetcher = Fetcher(client, self.scope, self.settings.headers, auth)  # type: ignore[arg-type]
             for url in self.start_urls:
                 origin = origin_of(url)
                 if origin in self.site_rules:
@@ -337,7 +335,7 @@ class Crawl:
                 if not (self.settings.respect_robots or self.settings.sitemaps):
                     self.site_rules[origin] = SiteRules(origin)
                     continue
-                rules = await discover(client, url, "cro-audit", self.scope, self.settings.sitemaps)
+                rules = await discover(fetcher, url, "cro-audit", self.settings.sitemaps)
                 if not self.settings.respect_robots:
                     rules.robots, rules.crawl_delay = None, 0.0
                 self.site_rules[origin] = rules

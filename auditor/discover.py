@@ -16,8 +16,10 @@ import httpx
 
 from auditor.urls import BadURL, Scope, normalize
 
-MAX_BYTES = 5_000_000  # per robots.txt or sitemap file, after decompression
+MAX_BYTES = 5_000_000  # per sitemap file, after decompression; the rest of a longer one is not read
+ROBOTS_BYTES = 500 * 1024  # of robots.txt, what RFC 9309 asks a crawler to read at least; the rest is not
 MAX_SITEMAPS = 10  # sitemap files followed per site, index files included
+MAX_REDIRECTS = 5
 _LOC = re.compile(rb"<loc>\s*(.*?)\s*</loc>", re.IGNORECASE | re.DOTALL)
 
 
@@ -34,20 +36,39 @@ class SiteRules:
         return self.robots is None or self.robots.can_fetch(agent, url)
 
 
-async def fetch_capped(client: httpx.AsyncClient, url: str) -> bytes | None:
-    """A small text resource, or None if it is missing, too big, or broken."""
-    try:
-        async with client.stream("GET", url) as response:
-            if response.status_code != 200:
-                return None
-            body = bytearray()
-            async for chunk in response.aiter_bytes():  # httpx decodes gzip transfer encoding, in chunks
-                body += chunk
-                if len(body) > MAX_BYTES:
+class Fetcher:
+    """GETs for robots.txt and sitemaps, held to the rules the browser's visits keep: a redirect is followed
+    only within the site (an off-site one ends the fetch), and the staging secrets (--header, --auth) go
+    only to the start URLs' own origins, hop by hop."""
+
+    def __init__(self, client: httpx.AsyncClient, scope: Scope, secret_headers: dict[str, str] | None = None,
+                 auth: tuple[str, str] | None = None) -> None:
+        self.client, self.scope = client, scope
+        self.secret_headers, self.auth = secret_headers or {}, auth
+
+    async def get(self, url: str, limit: int = MAX_BYTES) -> bytes | None:
+        """The first `limit` bytes of a small text resource, or None if it is missing, off the site or broken."""
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                if not self.scope.admits(url):
                     return None
-            return bytes(body)
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError, zlib.error):
-        return None
+                mine = self.scope.same_origin(url)
+                async with self.client.stream("GET", url, headers=self.secret_headers if mine else None,
+                                              auth=self.auth if mine else None, follow_redirects=False) as response:
+                    if response.is_redirect:
+                        url = urljoin(url, response.headers.get("location", ""))
+                        continue
+                    if response.status_code != 200:
+                        return None
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():  # httpx decodes gzip transfer encoding, in chunks
+                        body += chunk
+                        if len(body) >= limit:
+                            break
+                    return bytes(body[:limit])
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, zlib.error):
+            return None
+        return None  # too many redirects
 
 
 def _gunzip_capped(data: bytes) -> bytes | None:
@@ -56,27 +77,30 @@ def _gunzip_capped(data: bytes) -> bytes | None:
         out = decompressor.decompress(data, MAX_BYTES + 1)
     except zlib.error:
         return None
-    return out if len(out) <= MAX_BYTES else None
+    return out[:MAX_BYTES]
 
 
-async def discover(client: httpx.AsyncClient, start_url: str, agent: str, scope: Scope, use_sitemaps: bool) -> SiteRules:
+async def discover(fetcher: Fetcher, start_url: str, agent: str, use_sitemaps: bool) -> SiteRules:
     parts = urlsplit(start_url)
     origin = f"{parts.scheme}://{parts.netloc}"
     rules = SiteRules(origin=origin)
-    body = await fetch_capped(client, urljoin(origin, "/robots.txt"))
+    body = await fetcher.get(urljoin(origin, "/robots.txt"), ROBOTS_BYTES)
     sitemaps = [urljoin(origin, "/sitemap.xml")]
     if body is not None:
+        lines = body.decode("utf-8", errors="replace").splitlines()
+        if len(body) == ROBOTS_BYTES and len(lines) > 1:
+            lines.pop()  # cut off mid-line at the cap: a half rule ("Disallow: /pri") would say something else
         parser = RobotFileParser()
-        parser.parse(body.decode("utf-8", errors="replace").splitlines())
+        parser.parse(lines)
         rules.robots = parser
         rules.crawl_delay = float(parser.crawl_delay(agent) or 0)
         sitemaps = (parser.site_maps() or []) + sitemaps
     if use_sitemaps:
-        rules.sitemap_urls = await _read_sitemaps(client, sitemaps, scope)
+        rules.sitemap_urls = await _read_sitemaps(fetcher, sitemaps)
     return rules
 
 
-async def _read_sitemaps(client: httpx.AsyncClient, queue: list[str], scope: Scope) -> list[str]:
+async def _read_sitemaps(fetcher: Fetcher, queue: list[str]) -> list[str]:
     """Page URLs from sitemaps and sitemap indexes, in their order, in scope, de-duplicated."""
     seen_maps: set[str] = set()
     pages: dict[str, None] = {}
@@ -86,10 +110,10 @@ async def _read_sitemaps(client: httpx.AsyncClient, queue: list[str], scope: Sco
             url = normalize(url)
         except BadURL:
             continue
-        if url in seen_maps or url not in scope:
+        if url in seen_maps or url not in fetcher.scope:
             continue
         seen_maps.add(url)
-        body = await fetch_capped(client, url)
+        body = await fetcher.get(url)
         if body is not None and body[:2] == b"\x1f\x8b":
             body = _gunzip_capped(body)
         if not body:
@@ -104,7 +128,7 @@ async def _read_sitemaps(client: httpx.AsyncClient, queue: list[str], scope: Sco
                 page = normalize(loc)
             except BadURL:
                 continue
-            if page in scope:
+            if page in fetcher.scope:
                 pages.setdefault(page)
     return list(pages)
 

@@ -400,3 +400,44 @@ def test_a_url_showing_the_same_title_and_text_as_another_is_one_entry(tmp_path)
     assert [p.url.split("/", 3)[3] for p in outcome.pages] == ["", "faq", "faq-old"]
     assert outcome.report["not_followed"]["duplicate"] == {
         "count": 2, "examples": [server.url + "faq/", server.url + "faq?ref=footer"]}
+
+
+def test_a_long_robots_txt_is_read_to_the_first_500_kib(site, tmp_path):
+    """RFC 9309 asks a crawler to read at least 500 KiB; one that is longer is not thrown away whole (which
+    would open the whole site to the crawl)."""
+    padding = "".join(f"# comment line {i:07d} to pad the file out\n" for i in range(20_000))  # about 900 KB
+    write(site.root, {"index.html": page("Home", ["/private/secret.html", "/open.html"]),
+                      "open.html": page("Open", []), "private/secret.html": page("Secret", []),
+                      "robots.txt": "User-agent: *\nDisallow: /private/\n" + padding + "Disallow: /open.html\n"})
+    assert len((site.root / "robots.txt").read_bytes()) > 800_000
+    assert paths(audit(site, tmp_path)) == [("", 0), ("open.html", 1)]  # the rule past the cap is not read
+    assert site.hits["/private/secret.html"] == 0
+
+
+def test_robots_and_sitemap_redirects_are_followed_only_within_the_site(tmp_path):
+    """robots.txt and sitemaps are fetched outside the browser: their redirects are held to the same scope
+    (and the staging header to the same origin) as the browser's visits, hop by hop."""
+    from tests.test_resilience import RecordingServer
+
+    server = RecordingServer({"/": page("Home", []), "/from-sitemap.html": page("From the sitemap", [])})
+    tokens: list[tuple[str, str]] = []
+    handler = server.server.RequestHandlerClass
+    original = handler.do_GET
+
+    def do_get(self) -> None:
+        tokens.append((self.headers.get("Host", "").rsplit(":", 1)[0], self.headers.get("X-Staging-Token")))
+        original(self)
+
+    handler.do_GET = do_get
+    elsewhere = f"http://localhost:{server.port}"  # the same server under another name: another site
+    server.pages.update({
+        "/robots.txt": ("redirect", f"{elsewhere}/robots.txt"),  # if followed, its Disallow: / would stop the crawl
+        "/sitemap.xml": ("redirect", "/maps/real.xml"),
+        "/maps/real.xml": f'<urlset><url><loc>{server.url}from-sitemap.html</loc></url></urlset>',
+    })
+    settings = build({}, {"devices": ["desktop"], "screenshots": "off", "headers": {"X-Staging-Token": "s3cret"}})
+    with server:
+        outcome = run_audit([server.url], settings, load_rulebook(), tmp_path / "out")
+    assert [p.url for p in outcome.pages] == [server.url, server.url + "from-sitemap.html"]
+    assert {host for host, _ in server.hosts} == {"127.0.0.1"}
+    assert {(host, token) for host, token in tokens} == {("127.0.0.1", "s3cret")}
