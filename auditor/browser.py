@@ -21,6 +21,11 @@ from playwright.async_api import Browser, BrowserContext, Playwright
 # Flags that keep Chromium quiet and startable as root or in a container. Playwright passes most of these
 # itself; they are repeated so every launch path (and a Chromium the user starts for --browser-endpoint)
 # gets the same set: without them Chromium keeps trying to reach Google's services.
+# Playwright turns Chromium's popup blocker off (its users test popups). An audit makes no clicks, so with
+# the blocker on every popup a page opens by itself (window.open, a scripted click on a target=_blank link,
+# a form posted into a new tab) is refused before its request leaves: nothing off the site is fetched.
+PLAYWRIGHT_FLAGS_DROPPED = ("--disable-popup-blocking",)
+
 QUIET_FLAGS = (
     "--no-sandbox",
     "--no-first-run",
@@ -162,6 +167,7 @@ async def launch(playwright: Playwright, executable: str | None) -> Browser:
             executable_path=executable,
             headless=True,
             args=list(QUIET_FLAGS),
+            ignore_default_args=list(PLAYWRIGHT_FLAGS_DROPPED),
             handle_sigint=False,  # the auditor owns Ctrl-C: it writes the partial report, then closes the browser
             handle_sigterm=False,
             handle_sighup=False,
@@ -188,7 +194,8 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
         if endpoint.startswith("cdp+"):
             return await playwright.chromium.connect_over_cdp(endpoint[4:], timeout=30_000)
         if endpoint.startswith(("ws://", "wss://")):
-            headers = {"x-playwright-launch-options": json.dumps({"executablePath": executable})} if executable else None
+            options = {"ignoreDefaultArgs": list(PLAYWRIGHT_FLAGS_DROPPED), **({"executablePath": executable} if executable else {})}
+            headers = {"x-playwright-launch-options": json.dumps(options)}
             return await playwright.chromium.connect(endpoint, timeout=30_000, headers=headers)
     except BrowserNotFound:
         raise

@@ -6,8 +6,11 @@ browser layer (rules, scoring, reports) reads these objects and never a live pag
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+import math
+import re
+import types
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 DEVICES = ("desktop", "mobile")
 
@@ -66,11 +69,88 @@ class DeviceFacts:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceFacts:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["ctas"] = [Cta(**c) for c in data.get("ctas", [])]
-        values["forms"] = [Form(**f) for f in data.get("forms", [])]
+        """The facts as the page script reported them, held to their declared types (see `typed`)."""
+        return typed(cls, data)
+
+
+# ---- the boundary: what a page reports is untrusted --------------------------------------------------
+# The fact script runs among the page's own scripts, which may have replaced the built-ins it calls: a
+# count can come back as a string, a time as NaN or Infinity, a link as a number. Every value is held to
+# its field's type here, where it enters Python, so nothing below (rules, the store, reports) meets one.
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone UTF-16 half (JS allows it; UTF-8 files cannot hold it)
+_INVISIBLE = re.compile("[\x00\u202a-\u202e\u2066-\u2069]")  # NUL, and bidi overrides that reorder a report line
+
+
+def clean_text(text: str) -> str:
+    """A page's string made safe to store and show: lone surrogates become U+FFFD, NUL and bidi overrides go."""
+    return _INVISIBLE.sub("", _SURROGATE.sub("\ufffd", text))
+
+
+def clean_strings(values: Any) -> list[str]:
+    """A list of strings from a page, with anything else in it dropped."""
+    return [clean_text(v) for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _as(kind: Any, value: Any) -> Any:
+    """`value` as `kind` (a field's type), or _Invalid."""
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in get_args(kind):
+            return None
+        for option in (a for a in get_args(kind) if a is not type(None)):
+            try:
+                return _as(option, value)
+            except _Invalid:
+                pass
+        raise _Invalid
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Invalid
+        (item,) = get_args(kind)
+        kept = []
+        for v in value:
+            try:
+                kept.append(_as(item, v))
+            except _Invalid:
+                pass  # one bad item (a CTA without text) leaves the others
+        return kept
+    if origin is dict or kind is Any:
+        return value
+    if kind is str and isinstance(value, str):
+        return clean_text(value)
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind in (int, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise _Invalid
+        return round(value) if kind is int else float(value)
+    if isinstance(kind, type) and hasattr(kind, "__dataclass_fields__") and isinstance(value, dict):
+        return typed(kind, value)
+    raise _Invalid
+
+
+def typed(cls: type, data: dict[str, Any]) -> Any:
+    """An instance of dataclass `cls` from `data`: unknown keys dropped, a value not of its field's type
+    left at the field's default. A required field missing or invalid makes the whole item invalid."""
+    hints = get_type_hints(cls)
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        try:
+            values[f.name] = _as(hints[f.name], data[f.name])
+        except _Invalid:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise
+    try:
         return cls(**values)
+    except TypeError:  # a required field absent
+        raise _Invalid from None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from auditor.browser import Connection, Device, first_line, new_context
-from auditor.facts import DeviceFacts, PageError
+from auditor.facts import DeviceFacts, PageError, clean_strings, clean_text
 from auditor.urls import origin_of
 
 MEASURE_JS = resources.files("auditor").joinpath("measure.js").read_text(encoding="utf-8")
@@ -410,9 +410,12 @@ async def _visit(
     data = await _measure(page, deadline)
     mark = result.lap("measure", mark)
     result.final_url = page.url
-    result.links = data.pop("links", [])
-    result.canonical = data.pop("canonical", None)
-    result.fingerprint = data.pop("fingerprint", None)
+    if not isinstance(data, dict):  # the page replaced what the script's result is built with
+        raise ValueError(f"the fact script returned {type(data).__name__}, not facts")
+    result.links = clean_strings(data.pop("links", []))
+    canonical, fingerprint = data.pop("canonical", None), data.pop("fingerprint", None)
+    result.canonical = clean_text(canonical) if isinstance(canonical, str) else None
+    result.fingerprint = fingerprint if isinstance(fingerprint, str) else None
     facts = DeviceFacts.from_dict(
         {**data, "device": device.name, "viewport_width": device.width, "viewport_height": device.height}
     )
@@ -438,7 +441,7 @@ _SOFT_404 = re.compile(r"\bpage (?:was |could )?not (?:be )?found\b|\b(?:error )
 
 async def _title(page: Page) -> str:
     try:
-        return await asyncio.wait_for(page.title(), 2.0)
+        return clean_text(await asyncio.wait_for(page.title(), 2.0))
     except (PlaywrightError, asyncio.TimeoutError):
         return ""
 

@@ -76,6 +76,33 @@ def test_bad_links_yield_only_the_good_ones(outcomes, hostile):
     assert not any(u.startswith(("file:", "data:", "javascript:", "ftp:")) for u in result.links)
 
 
+def test_what_a_page_makes_the_fact_script_say_is_held_to_its_types(outcomes):
+    """The page's replaced built-ins reach the facts: links that are not strings are dropped, numbers that
+    are not finite are unknown (not Infinity in report.json, not a perfect speed score), strings are strings."""
+    _, _, poisoned = outcomes["poison-links"]
+    assert poisoned.links == [] and poisoned.facts.title == "Poisoned links"
+    facts = outcomes["poison-types"][2].facts
+    assert (facts.load_ms, facts.dom_content_loaded_ms, facts.lcp_ms, facts.cls) == (None, None, None, None)
+    assert isinstance(facts.request_count, int) and isinstance(facts.transfer_bytes, int)
+
+
+def test_lone_surrogates_and_bidi_overrides_do_not_reach_the_facts(outcomes):
+    """Half a UTF-16 pair cannot be written to a UTF-8 report or the run store (it ended the whole run);
+    a right-to-left override would turn a report line around."""
+    facts = outcomes["lone-surrogate"][2].facts
+    assert facts.title == "Pricing \ufffd gpj.exe"
+    assert [c.text for c in facts.ctas] == ["Buy \ufffd now"]
+    facts.title.encode("utf-8")  # would raise with a surrogate left in
+
+
+def test_popups_a_page_opens_by_itself_send_nothing_off_the_site(outcomes, hostile):
+    """A scripted click on a target=_blank link and a form posted into a new tab (window.open is replaced
+    in the page already) are stopped by the browser's popup blocker before their requests leave."""
+    assert outcomes["popup-click"][0] == "facts"
+    assert hostile.hits["/offsite-landing"] == 0
+    assert not [r for r in hostile.requests if r[0] == "POST"]
+
+
 def test_a_crawl_through_every_hostile_case_finishes(hostile, tmp_path):
     settings = build({}, {"devices": ["desktop"], "timeout": PAGE_TIMEOUT, "max_pages": 60, "max_depth": 2,
                           "screenshots": "off", "concurrency": 3, "max_per_pattern": 3, "retries": 0})
@@ -89,7 +116,7 @@ def test_a_crawl_through_every_hostile_case_finishes(hostile, tmp_path):
     assert sum("/calendar" in u for u in urls) == 3
     assert sum("/shop" in u for u in urls) == 3
     assert hostile.hits["/window-open/popup"] - popups_before <= 50  # the page ran once; its popups were not crawled
-    assert not any("/popup" in u for u in urls)
+    assert not any("/window-open/popup" in u for u in urls)
     assert (tmp_path / "out" / "report.html").is_file()
 
 

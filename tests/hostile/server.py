@@ -121,6 +121,12 @@ CASES: dict[str, dict[str, Any]] = {
     "faceted-trap": _case("/shop?color=red&size=m&sort=newest", "facts"),
     "bad-links": _case("/bad-links", "facts"),
     "slow-ok": _case("/slow-ok", "facts"),
+    # The fact script runs among the page's scripts: what it reports may be anything the page makes it.
+    "poison-links": _case("/poison-links", "facts"),
+    "poison-types": _case("/poison-types", "facts"),
+    "lone-surrogate": _case("/lone-surrogate", "facts"),
+    # Popups opened without window.open: a scripted click on a target=_blank link, a form posted to a new tab.
+    "popup-click": _case("/popup-click", "facts"),
     "normal": _case("/normal", "facts"),
 }
 assert all(c["expect"] in _ALL_FAILURES | {"facts"} for c in CASES.values())
@@ -342,6 +348,11 @@ class _Handler(BaseHTTPRequestHandler):
         (r"/bot-challenge", "bot_challenge"),
         (r"/waf-challenge", "waf_challenge"),
         (r"/rate-limited", "rate_limited"),
+        (r"/poison-links", "poison_links"),
+        (r"/poison-types", "poison_types"),
+        (r"/lone-surrogate", "lone_surrogate"),
+        (r"/popup-click", "popup_click"),
+        (r"/offsite-landing", "landed"),
     ]
     _COMPILED: ClassVar[list[tuple[re.Pattern[str], str]]] = [(re.compile(pattern + r"\Z"), name) for pattern, name in ROUTES]
 
@@ -364,6 +375,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._dispatch(head=False)
+
+    def do_POST(self) -> None:  # noqa: N802 - a form a page posts is recorded like any request
+        self._dispatch(False)
 
     def do_HEAD(self) -> None:  # noqa: N802
         self._dispatch(head=True)
@@ -492,6 +506,43 @@ class _Handler(BaseHTTPRequestHandler):
 
     def case_rate_limited(self) -> None:
         self.send_html(429, page("Too Many Requests", "<h1>Slow down</h1>"), {"Retry-After": "2"})
+
+    def case_poison_links(self) -> None:
+        # Every Set now spreads into numbers, nulls and objects: the links the fact script returns are those.
+        script = ("<script>Set.prototype[Symbol.iterator] = function* () { yield 42; yield null; yield {href: 1};"
+                  " yield ['/normal']; };</script>")
+        self.send_html(200, page("Poisoned links", "<h1>Poisoned</h1><a href='/normal'>Normal</a><button>Buy</button>", script))
+
+    def case_poison_types(self) -> None:
+        # The page's own observer object and timing entries say NaN, Infinity and markup where numbers belong.
+        script = (
+            "<script>addEventListener('load', () => {"
+            " window.__croObserved = {lcp: NaN, cls: Infinity, timers: () => [0, 1e9]};"
+            " const real = performance.getEntriesByType.bind(performance);"
+            " performance.getEntriesByType = (t) => t === 'navigation' ? [{startTime: 0, loadEventEnd: 1e309,"
+            " domContentLoadedEventEnd: NaN, transferSize: '1<i>many</i>'}] : real(t);"
+            "});</script>"
+        )
+        self.send_html(200, page("Poisoned types", "<h1>Poisoned</h1><button>Buy</button>", script))
+
+    def case_lone_surrogate(self) -> None:
+        # Half a UTF-16 pair (JavaScript allows it; no UTF-8 file can hold it) and a right-to-left override.
+        script = ("<script>document.title = 'Pricing \\ud800 \\u202egpj.exe'; addEventListener('load', () =>"
+                  " { document.querySelector('button').textContent = 'Buy \\udfff now'; });</script>")
+        self.send_html(200, page("Surrogates", "<h1>Prices</h1><button>Buy</button>", script))
+
+    def case_popup_click(self) -> None:
+        elsewhere = f"http://localhost:{self.server.server_address[1]}/offsite-landing"
+        script = (
+            "<script>addEventListener('load', () => {"
+            f" const a = document.createElement('a'); a.href = '{elsewhere}?via=click'; a.target = '_blank';"
+            " document.body.append(a); a.click();"
+            f" const f = document.createElement('form'); f.method = 'post'; f.target = '_blank';"
+            f" f.action = '{elsewhere}?via=post'; f.innerHTML = '<input name=amount value=1000>';"
+            " document.body.append(f); f.submit();"
+            "});</script>"
+        )
+        self.send_html(200, page("Popups without window.open", "<h1>Deals</h1><button>Buy</button>", script))
 
     def case_pdf(self) -> None:
         self.send(200, pdf_bytes(), "application/pdf")
