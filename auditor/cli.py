@@ -135,7 +135,7 @@ class _ProgressReporter:
         if page.error is not None and page.error.kind == "not_html" and page.depth > 0:
             status = "a file, not a page: counted apart"
         if self.bar is not None and self.task is not None:
-            self.bar.update(self.task, completed=done, total=max(total, done), description=page.url[-60:])
+            self.bar.update(self.task, completed=done, total=max(total, done), description=escape(page.url[-60:]))  # a URL may hold [bold]
         else:
             err.print(f"[{done}/{max(total, done)}] {page.url} {status}", markup=False, highlight=False, soft_wrap=True)
 

@@ -8,12 +8,14 @@ while the audit writes.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
 from auditor.facts import PageResult
 
 STORE_NAME = "run.sqlite"
+SCREENSHOT_NAME = re.compile(r"\d{4,}-(desktop|mobile)\.jpg")  # what the crawl names its screenshots
 
 
 class RunStore:
@@ -25,7 +27,8 @@ class RunStore:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             for old in (folder / "screenshots").glob("*.jpg"):
-                old.unlink()
+                if SCREENSHOT_NAME.fullmatch(old.name):  # ours only: the folder may hold the user's own pictures
+                    old.unlink()
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

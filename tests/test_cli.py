@@ -285,3 +285,25 @@ def test_signal_writes_a_partial_report(sig, tmp_path):
     lines = resumed.stderr.splitlines()
     assert lines[0] == f"Resuming: {kept} page{'s' * (kept != 1)} kept from the interrupted run, not visited again."
     assert lines[1].startswith(f"[{kept + 1}/9] ") and len(json.loads((out / "report.json").read_text())["pages"]) == 9
+
+
+def test_the_progress_bar_shows_a_url_as_text_not_as_markup(monkeypatch):
+    """Browsers leave [ and ] in URLs as they are: a site's link to /x[/bold] broke the bar's thread, and one
+    to ?q=[link=...]...[/link] put a clickable link of the site's choosing in the user's terminal."""
+    import io
+
+    from rich.console import Console
+
+    from auditor import cli
+    from auditor.facts import PageResult
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=200, color_system=None))
+    reporter = cli._ProgressReporter(quiet=False)
+    with reporter:
+        for n, url in enumerate(["http://127.0.0.1/x[/bold]", "http://127.0.0.1/y?q=[link=http://evil.example/]CLICK[/link]"]):
+            reporter(n + 1, 2, PageResult(url=url))
+            reporter.bar.refresh()
+    shown = screen.getvalue()
+    assert "/x[/bold]" in shown and "[link=http://evil.example/]CLICK[/link]" in shown
+    assert "\x1b]8;" not in shown  # no terminal hyperlink

@@ -204,6 +204,17 @@ def test_both_devices_measured_with_screenshots(small_site, tmp_path):
     assert home.devices["mobile"].viewport_width == 390 and home.devices["desktop"].viewport_width == 1366
 
 
+def test_a_fresh_run_removes_only_its_own_earlier_screenshots(small_site, tmp_path):
+    """--out may name a folder that holds the user's own pictures (docs/, .): only files named as the crawl
+    names its screenshots go."""
+    shots = tmp_path / "out" / "screenshots"
+    shots.mkdir(parents=True)
+    for name in ("holiday.jpg", "0001-desktop.jpg", "12345-mobile.jpg", "0002-banner.jpg"):
+        (shots / name).write_bytes(b"x")
+    run_audit([small_site.url], build({}, {"max_pages": 1, "devices": ["desktop"]}), load_rulebook(), tmp_path / "out")
+    assert sorted(p.name for p in shots.iterdir()) == ["0000-desktop.jpg", "0002-banner.jpg", "holiday.jpg"]
+
+
 def test_links_left_by_a_trap_are_counted_without_remembering_them_all(monkeypatch):
     """Past LEFT_CAP distinct links per reason, further ones are only counted: a trap of millions of
     links cannot fill memory, and the count stays right when no link repeats."""
