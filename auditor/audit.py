@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import signal
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from auditor.facts import PageResult
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
-from auditor.store import RunStore
+from auditor.store import STORE_NAME, RunStore
 from auditor.urls import BadURL, normalize
 
 
@@ -114,6 +115,8 @@ def run_audit(
         store = RunStore(out_dir, start_urls, resume)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:  # found before the crawl, not after it
+        raise UsageError(f"cannot write to the report folder {out_dir}: {_reason(exc)}") from None
     if resume:
         started_at = store.get_meta("started_at") or started_at
         _check_same_shape(store, settings)
@@ -151,8 +154,20 @@ def run_audit(
     )
     report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
     report["not_followed"] = crawl.frontier.not_followed()
-    html_path = write_report(out_dir, report, branding)
+    try:
+        html_path = write_report(out_dir, report, branding)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
+                         f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
     return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS error as a person says it: 'Read-only file system (/srv/r)', not '[Errno 30] ...'."""
+    if isinstance(exc, OSError) and exc.strerror:
+        name = exc.filename2 or exc.filename  # of a rename, the file it was to become, not the temporary one
+        return f"{exc.strerror} ({name})" if name else exc.strerror
+    return str(exc)
 
 
 @dataclass
@@ -230,6 +245,9 @@ def run_batch(
         if outcome is not None and outcome.interrupted:
             interrupted = True
             break
-    write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted))
-    write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "partial": interrupted, "sites": rows}))
+    try:
+        write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted))
+        write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "partial": interrupted, "sites": rows}))
+    except OSError as exc:
+        raise UsageError(f"cannot write the batch index in {out_dir}: {_reason(exc)}") from None
     return rows, interrupted

@@ -307,3 +307,18 @@ def test_the_progress_bar_shows_a_url_as_text_not_as_markup(monkeypatch):
     shown = screen.getvalue()
     assert "/x[/bold]" in shown and "[link=http://evil.example/]CLICK[/link]" in shown
     assert "\x1b]8;" not in shown  # no terminal hyperlink
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line_and_exit_2(site, tmp_path):
+    """Exit 1 means 'the site failed the check' to CI; a bad --out is a usage error, found before the crawl
+    where it can be, and after it the pages measured are kept for --resume."""
+    (tmp_path / "a-file").write_text("")
+    common = ["--devices", "desktop", "--max-depth", "0", "--screenshots", "off", "-q"]
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "a-file" / "r"), *common), 2,
+                          f"cannot write to the report folder {tmp_path / 'a-file' / 'r'}: Not a directory "
+                          f"({tmp_path / 'a-file' / 'r'})")
+    (tmp_path / "taken" / "report.json").mkdir(parents=True)
+    late = run("audit", site.url, "--out", str(tmp_path / "taken"), *common)
+    assert_one_line_error(late, 2, f"cannot write the report in {tmp_path / 'taken'}: Is a directory "
+                                   f"({tmp_path / 'taken' / 'report.json'}); the pages measured are kept in its "
+                                   "run.sqlite: make room or fix the folder, then run again with --resume")
