@@ -279,7 +279,16 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
             branding_context(settings)
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return settings, load_rulebook(settings.select, settings.ignore, settings.rules)
+    book = load_rulebook(settings.select, settings.ignore, settings.rules)
+    if not any(set(r.devices) & set(settings.devices) for r in book.rules):  # a run that can only pass is no check
+        chosen = " and ".join([f"--{name} {','.join(values)}" for name, values in
+                               (("select", settings.select), ("ignore", settings.ignore)) if values])
+        if not book.rules:
+            raise UsageError(f"{chosen} leave no rule to run (see `cro-audit rules`)")
+        judged = ", ".join(sorted({d for r in book.rules for d in r.devices}))
+        raise UsageError(f"the rules left by {chosen} judge only {judged} pages, and --devices is "
+                         f"{','.join(settings.devices)}: no rule would run")
+    return settings, book
 
 
 @app.command(cls=_Command, epilog=EXIT_CODES)

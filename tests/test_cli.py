@@ -322,3 +322,14 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_and_exit_2(site, tmp
     assert_one_line_error(late, 2, f"cannot write the report in {tmp_path / 'taken'}: Is a directory "
                                    f"({tmp_path / 'taken' / 'report.json'}); the pages measured are kept in its "
                                    "run.sqlite: make room or fix the folder, then run again with --resume")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--select", "SPD", "--ignore", "SPD"], "--select SPD and --ignore SPD leave no rule to run (see `cro-audit rules`)"),
+    (["--select", "MOB", "--devices", "desktop"],
+     "the rules left by --select MOB judge only mobile pages, and --devices is desktop: no rule would run"),
+])
+def test_options_that_leave_no_rule_are_a_usage_error(flags, message, tmp_path):
+    """A CI check that judges nothing can only pass (or, under --fail-under, only fail on 'n/a')."""
+    assert_one_line_error(run("audit", "http://127.0.0.1:9/", "--out", str(tmp_path / "r"), *flags), 2, message)
+    assert not (tmp_path / "r").exists()  # said before anything is visited or written
