@@ -125,8 +125,15 @@ def run_audit(
     crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)
     caught: list[str] = []
 
+    def unheard(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A signal sent to the whole process group (a cancelled CI job, Ctrl-C) ends the Playwright driver
+        too; the connection's error, which nothing is left to hear, is no news then."""
+        if not (caught and "Connection closed" in str(context.get("exception"))):
+            loop.default_exception_handler(context)
+
     async def main() -> list[PageResult]:
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(unheard)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), crawl.stop()))
         try:

@@ -263,20 +263,20 @@ def test_signal_writes_a_partial_report(sig, tmp_path):
     with StaticSite(root) as server:
         proc = subprocess.Popen(
             [*CLI, "audit", server.url, "--out", str(out), "--devices", "desktop", "--concurrency", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
         deadline = time.monotonic() + 60
         line = ""
         while "[1/" not in line and time.monotonic() < deadline:
             line = proc.stderr.readline()
         assert "[1/" in line
-        proc.send_signal(sig)
+        os.killpg(proc.pid, sig)  # to the process group, as a terminal's Ctrl-C or a cancelled CI job sends it
         stdout, stderr = proc.communicate(timeout=60)
         report = json.loads((out / "report.json").read_text())
         html = (out / "report.html").read_text()
         resumed = run("audit", server.url, "--out", str(out), "--devices", "desktop", "--concurrency", "2", "--resume")
     assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr and "Interrupted" in stderr
+    assert "Traceback" not in stderr and stderr.splitlines()[-1].startswith("Interrupted")  # and no noise after
     assert report["partial"] is True
     kept = len(report["pages"])
     assert 1 <= kept < 9
