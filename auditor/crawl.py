@@ -275,10 +275,10 @@ class Crawl:
         done_before = self.store.load() if self.store else {}
         self._taken.update(position for position, _ in done_before.values())
         if done_before:
-            kept = sum(1 for _, page in done_before.values() if not page.refused)
-            asked_again = len(done_before) - kept
+            kept = sum(1 for _, page in done_before.values() if not page.passing_failure)
+            again = len(done_before) - kept
             self._notice(f"Resuming: {kept} page{'s' * (kept != 1)} kept from the interrupted run, not visited again"
-                         + (f"; {asked_again} the site turned away asked again." if asked_again else "."))
+                         + (f"; {again} that failed (unreachable, too slow or turned away) asked again." if again else "."))
         for url, reason in self.store.merged() if self.store else []:
             self.frontier.forget(url, reason)
         for i, url in enumerate(self.start_urls):
@@ -400,8 +400,8 @@ class Crawl:
                   for url, depth in level if (url, depth) not in walled_off]
         self._visiting.update(position for _, _, position in placed)
         for url, depth, position in placed:
-            # A resumed run asks again where the site turned the auditor away: the block may be lifted now.
-            if url in done_before and not done_before[url][1].refused:
+            # A resumed run asks again where the site was down, too slow or turned the auditor away.
+            if url in done_before and not done_before[url][1].passing_failure:
                 self._finish(position, done_before[url][1], kept=True)
                 continue
             page = PageResult(url=url, depth=depth, found_on=self.frontier.found_on.get(url))

@@ -179,6 +179,9 @@ ERROR_KINDS = {
 # counts. A download, a hand-over to another site, a page robots.txt keeps the auditor from, or a bot wall
 # that lets people through, is not broken.
 BROKEN_KINDS = ("http_error", "timeout", "network", "redirect_loop", "browser_crash")
+# Failures that may be gone on the next try (an outage, an overloaded server, a bot wall lifted): --resume
+# asks these pages again. An HTTP error, a loop or a download is what the site is: asked again, it says the same.
+PASSING_KINDS = ("refused", "network", "timeout", "browser_crash")
 
 
 @dataclass
@@ -221,6 +224,12 @@ class PageResult:
     def refused(self) -> bool:
         """Whether the site turned the auditor away here (a bot wall, a rate limit): the audit is incomplete."""
         return self.error is not None and self.error.kind == "refused"
+
+    @property
+    def passing_failure(self) -> bool:
+        """Whether the page failed for a reason that may have passed since (the site was down, slow or
+        turning the auditor away): what a resumed run asks again."""
+        return self.error is not None and self.error.kind in PASSING_KINDS
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

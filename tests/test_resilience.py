@@ -261,6 +261,28 @@ def test_a_bot_wall_is_reported_not_retried_and_stops_the_crawl(tmp_path):
     assert "refused" not in again.report["not_followed"]
 
 
+def test_resume_asks_again_where_the_site_was_down_or_too_slow_not_where_it_answered(tmp_path):
+    """After an outage a resumed run finishes the audit: a page that timed out or could not be reached may
+    answer now. A 404 would say 404 again: it is kept."""
+    def slow_then_fine(attempt):
+        if attempt == 1:
+            time.sleep(4)  # past the 2 s page timeout
+        return 200, page("Slow", [])
+
+    pages = {"/": page("Home", ["/slow.html", "/gone.html", "/fine.html"]), "/slow.html": slow_then_fine,
+             "/fine.html": page("Fine", [])}
+    with RecordingServer(pages) as server:
+        first = run_audit([server.url], settings(timeout=2.0, retries=0), load_rulebook(), tmp_path / "out")
+        assert {p.url.rsplit("/", 1)[1]: p.error and p.error.kind for p in first.pages} == {
+            "": None, "slow.html": "timeout", "gone.html": "http_error", "fine.html": None}
+        server.log.clear()
+        again = run_audit([server.url], settings(timeout=2.0, retries=0), load_rulebook(), tmp_path / "out", resume=True)
+        asked_again = [p for _, p, _ in server.log if p.endswith(".html") or p == "/"]
+    assert asked_again == ["/slow.html"]
+    assert {p.url.rsplit("/", 1)[1]: p.error and p.error.kind for p in again.pages} == {
+        "": None, "slow.html": None, "gone.html": "http_error", "fine.html": None}
+
+
 def test_a_site_own_forbidden_page_is_an_http_error_and_does_not_stop_the_crawl(tmp_path):
     """The other side: a 403 of the site's own (even behind Cloudflare) is not a bot wall."""
     forbidden = lambda attempt: (403, page("Forbidden", []), {"Server": "cloudflare"})  # noqa: E731
