@@ -442,11 +442,21 @@ def doctor(
     async def check() -> str:
         async with async_playwright() as playwright:
             if browser_endpoint:  # the same connection an audit makes, one endpoint after the other
-                lines = []
-                for endpoint in browser_endpoint:
-                    remote = await browsers.connect(playwright, endpoint, browser_path)
+                lines, failures = [], []
+                for endpoint in browser_endpoint:  # every one is told, the working ones too
+                    try:
+                        remote = await browsers.connect(playwright, endpoint, browser_path)
+                    except BrowserNotFound as exc:
+                        failures.append(str(exc))
+                        continue
                     lines.append(f"Chromium {remote.version} at {browsers.redact(endpoint)}")
                     await browsers.close(remote)
+                if failures:  # the working ones on stdout, an error line for each of the others
+                    if lines:
+                        print("\n".join(lines))
+                    for failure in failures[:-1]:
+                        fail(failure)
+                    raise BrowserNotFound(failures[-1])
                 return "\n".join(lines)
             executable = browsers.find_browser(browser_path, playwright)
             started = await browsers.launch(playwright, executable)

@@ -335,11 +335,17 @@ def test_doctor_checks_each_endpoint(executable, tmp_path):
         result = subprocess.run(doctor, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert re.fullmatch(rf"Chromium \d+\.[\d.]+ at {re.escape(endpoint)}\n", result.stdout)
-        result = subprocess.run([*doctor, "--browser-endpoint", "http://127.0.0.1:1/"], capture_output=True, text=True,
-                                timeout=60)
+        # A bad endpoint before a good one: each is told, the good one too (on stdout), and the exit says 2.
+        result = subprocess.run([sys.executable, "-m", "auditor", "doctor", "--browser-endpoint", "http://127.0.0.1:1/",
+                                 "--browser-endpoint", endpoint, "--browser-endpoint", "ws://127.0.0.1:1/"],
+                                capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and "Traceback" not in result.stderr
-        assert result.stderr.strip() == ("error: Cannot connect to the browser endpoint http://127.0.0.1:1/: "
-                                         "connection refused: nothing is listening at that address")
+        assert re.fullmatch(rf"Chromium \d+\.[\d.]+ at {re.escape(endpoint)}\n", result.stdout)
+        assert result.stderr.splitlines() == [
+            "error: Cannot connect to the browser endpoint http://127.0.0.1:1/: connection refused: nothing is "
+            "listening at that address",
+            "error: Cannot connect to the browser endpoint ws://127.0.0.1:1/: connection refused: nothing is "
+            "listening at that address"]
         assert proc.poll() is None  # checking a user's browser leaves it running
     finally:
         proc.terminate()
