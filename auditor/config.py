@@ -104,6 +104,17 @@ class Settings:
 
 
 _FIELD_TYPES = {f.name: f for f in fields(Settings)}
+# Keys a user may try, from a flag's name: what to write instead.
+_KEY_HINTS = {
+    "tool": " (in cro-audit.toml the settings sit at the top level, without [tool.cro-audit])",
+    "header": " (the key is a [headers] table: Name = \"value\")",
+    "browser_endpoint": " (the key is browser-endpoints, a list)",
+    "no_robots": " (the key is respect-robots = false)",
+    "out": " (--out belongs to a run, not to the config: give it on the command line)",
+    "quiet": " (--quiet belongs to a run, not to the config)",
+    "resume": " (--resume belongs to a run, not to the config)",
+    "config": " (a config file cannot name another)",
+}
 
 
 def find_config(start: Path) -> Path | None:
@@ -136,8 +147,7 @@ def load_file(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         name = key.replace("-", "_")
         if name not in _FIELD_TYPES:
-            hint = " (in cro-audit.toml the settings sit at the top level, without [tool.cro-audit])" if name == "tool" else ""
-            raise ConfigError(f"{path}: unknown setting {key!r}{hint}")
+            raise ConfigError(f"{path}: unknown setting {key!r}{_KEY_HINTS.get(name, '')}")
         table[name] = value
     logo = table.get("branding", {}).get("logo") if isinstance(table.get("branding"), dict) else None
     if isinstance(logo, str) and not Path(logo).is_absolute():

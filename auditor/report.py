@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -122,6 +123,11 @@ def branding_context(settings: Settings) -> dict[str, Any]:
     logo_uri = None
     if logo:
         path = Path(logo)
+        if re.search(r"\bhttps?:/", str(logo)):  # joined to the config file's folder, https:// became https:/
+            raise ValueError(f"branding logo must be an image file on this machine (it is embedded in every "
+                             f"report), not a URL: {str(logo)[str(logo).index('http'):]}")
+        if path.is_dir():
+            raise ValueError(f"branding logo {logo} is a folder, not an image file")
         if not path.is_file():
             raise ValueError(f"branding logo {logo} does not exist")
         if path.stat().st_size > LOGO_MAX_BYTES:
@@ -136,7 +142,24 @@ def branding_context(settings: Settings) -> dict[str, Any]:
     if not (isinstance(accent, str) and accent.startswith("#") and len(accent) in (4, 7)
             and all(c in "0123456789abcdefABCDEF" for c in accent[1:])):
         raise ValueError(f"branding accent must be a colour like #0b6bcb, not {accent!r}")
-    return {"name": brand.get("name", "cro-audit"), "logo_data_uri": logo_uri, "accent": accent}
+    # A light accent (a yellow) under white text, or as the colour of links on white, cannot be read: the
+    # top bar's text turns dark, and text that would be in the accent is in the ink colour instead.
+    on_white = contrast(accent, "#ffffff")
+    return {"name": brand.get("name", "cro-audit"), "logo_data_uri": logo_uri, "accent": accent,
+            "accent_is_light": on_white < 3.0, "accent_reads_on_white": on_white >= 4.5}
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG contrast ratio of two #rgb/#rrggbb colours, 1 to 21."""
+
+    def luminance(colour: str) -> float:
+        digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+        channels = [int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def _for_people(report: dict[str, Any], folder: Path | None) -> dict[str, Any]:

@@ -85,6 +85,8 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("max_pages = [", "not valid TOML"),
         ("max-pages = 0", "max-pages must be at least 1"),
         ("colour = 'red'", "unknown setting 'colour'"),
+        ("header = 'X-Token: 1'", "unknown setting 'header' (the key is a [headers] table: Name = \"value\")"),
+        ("out = 'reports/x'", "unknown setting 'out' (--out belongs to a run, not to the config: give it on the command line)"),
         ("timeout = 'soon'", "timeout must be a number"),
         ("devices = ['tablet']", "devices must be"),
         ("select = ['ZZZ']", "no rule id starts with 'ZZZ'"),
@@ -102,6 +104,9 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("[headers]\n'Bad Name' = 'x'", "header name 'Bad Name' is not a valid HTTP header name"),
         ("[headers]\nHost = 'evil.localhost'", "header Host is set by the browser and cannot be replaced"),
         ("[branding]\nlogo = 'missing.png'", "cro-audit.toml: branding logo"),
+        ("[branding]\nlogo = 'https://agency.example/logo.png'", "cro-audit.toml: branding logo must be an image file on "
+         "this machine (it is embedded in every report), not a URL: https:/agency.example/logo.png"),
+        ("[branding]\nlogo = '.'", "is a folder, not an image file"),
         ("[branding]\nlogo = 'cro-audit.toml'", "cro-audit.toml is not a PNG, JPEG, GIF, WebP or SVG image"),
         ("[branding]\naccent = 'red'", "cro-audit.toml: branding accent must be a colour like #0b6bcb, not 'red'"),
         ("[tool.cro-audit]\nmax-pages = 3", "without [tool.cro-audit]"),

@@ -262,6 +262,20 @@ def test_hostile_branding_is_neutralised(env: Environment, sample: dict) -> None
     assert "data:image/png;base64,iVBORw0KGgo=" in Parsed(html).attrs("img", "src")
 
 
+@pytest.mark.parametrize("accent, on_accent, accent_text", [
+    ("#0b6bcb", "#fff", "#0b6bcb"),  # the default: white on it, and it colours links
+    ("#ffff66", "#202124", "#202124"),  # a light yellow: dark text on it, and links in the ink colour
+    ("#d35400", "#fff", "#202124"),  # a dark orange (4.2:1): white on the bar reads as large text, links would not
+])
+def test_an_accent_too_light_for_white_text_gets_dark_text(env: Environment, sample: dict, accent, on_accent, accent_text):
+    from auditor.config import build
+    from auditor.report import branding_context
+
+    branding = branding_context(build({}, {"branding": {"accent": accent}}))
+    html = render(env, sample, branding)
+    assert f"--accent: {accent}; --on-accent: {on_accent}; --accent-text: {accent_text};" in html
+
+
 def test_report_is_self_contained_and_printable(env: Environment, sample: dict) -> None:
     html = render(env, sample)
     low = html.lower()
