@@ -7,6 +7,7 @@ pages; 130 interrupted (the partial report is written).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder
 from auditor.browser import BrowserNotFound
-from auditor.config import ConfigError, Settings, build, find_config, load_file
+from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context
@@ -288,6 +289,10 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         judged = ", ".join(sorted({d for r in book.rules for d in r.devices}))
         raise UsageError(f"the rules left by {chosen} judge only {judged} pages, and --devices is "
                          f"{','.join(settings.devices)}: no rule would run")
+    if not settings.browser_endpoints and overloaded(settings.concurrency) and not params["quiet"]:
+        err.print(f"note: concurrency {settings.concurrency} on {os.cpu_count()} cores: the pages compete for the "
+                  f"processor, and load times come out slower than visitors see them (default "
+                  f"{default_concurrency()}).", markup=False, highlight=False, soft_wrap=True)
     return settings, book
 
 

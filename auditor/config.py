@@ -22,6 +22,16 @@ class ConfigError(ValueError):
     """Broken configuration; the message names the file and the key."""
 
 
+MAX_TIMEOUT = 600  # seconds per page
+MAX_CONCURRENCY = 32  # pages at once per browser: past this a browser measures its own load, not the site's
+
+
+def overloaded(concurrency: int) -> bool:
+    """Whether this many pages at once would crowd this machine's cores (a local browser): load times then
+    measure the auditor's own contention and come out slower than visitors see them."""
+    return concurrency > 2 * default_concurrency()
+
+
 def default_concurrency() -> int:
     """Pages in flight at once. Most of a visit is waiting on the network, so twice the cores keeps them busy."""
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
@@ -66,6 +76,12 @@ class Settings:
                 raise ConfigError(f"{name.replace('_', '-')} must not be negative")
         if self.timeout <= 0:
             raise ConfigError("timeout must be a positive number of seconds")
+        if self.timeout > MAX_TIMEOUT:
+            raise ConfigError(f"timeout must be at most {MAX_TIMEOUT} seconds: a page that takes longer is broken for "
+                              f"every visitor")
+        if self.concurrency > MAX_CONCURRENCY:
+            raise ConfigError(f"concurrency must be at most {MAX_CONCURRENCY} (pages at once per browser; more "
+                              f"browsers with --browser-endpoint spread more)")
         if self.screenshots not in ("css", "device", "off"):
             raise ConfigError("screenshots must be one of css, device, off")
         for name, value in self.headers.items():  # values may be secrets: never repeated in a message

@@ -85,6 +85,8 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("max_pages = [", "not valid TOML"),
         ("max-pages = 0", "max-pages must be at least 1"),
         ("colour = 'red'", "unknown setting 'colour'"),
+        ("timeout = 1e7", "timeout must be at most 600 seconds: a page that takes longer is broken for every visitor"),
+        ("concurrency = 1000", "concurrency must be at most 32"),
         ("header = 'X-Token: 1'", "unknown setting 'header' (the key is a [headers] table: Name = \"value\")"),
         ("out = 'reports/x'", "unknown setting 'out' (--out belongs to a run, not to the config: give it on the command line)"),
         ("timeout = 'soon'", "timeout must be a number"),
@@ -338,3 +340,15 @@ def test_options_that_leave_no_rule_are_a_usage_error(flags, message, tmp_path):
     """A CI check that judges nothing can only pass (or, under --fail-under, only fail on 'n/a')."""
     assert_one_line_error(run("audit", "http://127.0.0.1:9/", "--out", str(tmp_path / "r"), *flags), 2, message)
     assert not (tmp_path / "r").exists()  # said before anything is visited or written
+
+
+def test_a_concurrency_that_crowds_the_cores_is_noted(site, tmp_path):
+    """Ten pages at once per core measured the auditor's own contention as the site's slowness."""
+    from auditor.config import default_concurrency
+
+    crowded = str(2 * default_concurrency() + 1)
+    common = ["audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-depth", "0", "--screenshots", "off"]
+    noted = run(*common, "--concurrency", crowded)
+    assert noted.returncode == 0, noted.stderr
+    assert noted.stderr.splitlines()[0].startswith(f"note: concurrency {crowded} on {os.cpu_count()} cores: the pages compete")
+    assert "note:" not in run(*common, "--concurrency", str(2 * default_concurrency())).stderr
