@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from auditor.config import Settings
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
+from auditor.junit import render_junit
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
@@ -163,6 +164,8 @@ def run_audit(
     report["not_followed"] = crawl.frontier.not_followed()
     try:
         html_path = write_report(out_dir, report, branding)
+        if settings.junit:
+            write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
     except OSError as exc:
         raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
                          f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None

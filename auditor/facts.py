@@ -214,6 +214,7 @@ class PageResult:
     canonical: str | None = None  # the URL the page names as its canonical one, for the crawl; not reported
     fingerprint: str | None = None  # a hash of its visible text, for the crawl to know copies; not reported
     found_on: str | None = None  # the audited page whose link led here (None: a start URL or from a sitemap)
+    rule_scores: dict[str, int] = field(default_factory=dict)  # rule id -> its score here, for rules that applied
 
     @property
     def broken(self) -> bool:
@@ -236,6 +237,7 @@ class PageResult:
         data.pop("links")
         data.pop("canonical")
         data.pop("fingerprint")
+        data.pop("rule_scores")  # judged afresh on every run, from the facts
         return data
 
     @classmethod

@@ -46,7 +46,7 @@ def _devices_for(rule: Rule, page: PageResult) -> list[str]:
 
 def judge_page(page: PageResult, book: Rulebook) -> PageResult:
     """Fill in a page's findings and scores from its facts. A failed page keeps null scores."""
-    page.findings, page.categories, page.score = [], {c: None for c in book.categories}, None
+    page.findings, page.categories, page.score, page.rule_scores = [], {c: None for c in book.categories}, None, {}
     if page.error is not None and not page.devices:
         return page
     rule_scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -74,6 +74,7 @@ def judge_page(page: PageResult, book: Rulebook) -> PageResult:
                 )
         if verdicts:
             rule_scores[rule.category].append((sum(verdicts) / len(verdicts), rule.weight))
+            page.rule_scores[rule.id] = rounded(min(verdicts))
     for cat_id in book.categories:
         mean = _weighted_mean(rule_scores.get(cat_id, []))
         page.categories[cat_id] = None if mean is None else rounded(mean)

@@ -352,3 +352,40 @@ def test_a_concurrency_that_crowds_the_cores_is_noted(site, tmp_path):
     assert noted.returncode == 0, noted.stderr
     assert noted.stderr.splitlines()[0].startswith(f"note: concurrency {crowded} on {os.cpu_count()} cores: the pages compete")
     assert "note:" not in run(*common, "--concurrency", str(2 * default_concurrency())).stderr
+
+
+def test_junit_has_a_case_per_rule_and_page_failed_where_there_is_a_finding(tmp_path):
+    """What CI test views read: stable case names (rule id and title), failures where report.json has
+    findings, an error for a page a visitor cannot use, a skip for one only the auditor is kept from,
+    and well-formed XML whatever the page's text holds."""
+    import xml.etree.ElementTree as ET
+
+    menu = [f"/p{i}.html" for i in range(9)]  # with /gone.html, 10 top-level menu items: NAV001 fails (at most 7)
+    write(tmp_path / "s", {
+        "index.html": page("Home", [*menu, "/gone.html"],
+                           "<button>Buy \x01 <now> ]]></button>".replace("<now>", "&lt;now&gt;")),
+        **{f"p{i}.html": page(f"P{i}", []) for i in range(9)},
+        "robots.txt": "User-agent: *\nDisallow: /private/\n",
+    })
+    with StaticSite(tmp_path / "s") as site:
+        common = ["audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off", "-q"]
+        plain = run(*common, "--max-pages", "3")
+        assert plain.returncode == 0 and not (tmp_path / "r" / "junit.xml").exists()  # only when asked
+        result = run(*common, site.url + "private/x.html", "--junit", "--max-depth", "1", "--max-pages", "30")
+    assert result.returncode == 0, result.stderr
+    root = ET.parse(tmp_path / "r" / "junit.xml").getroot()
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    suites = {s.get("name"): s for s in root}
+    assert list(suites) == [p["url"] for p in report["pages"]]  # the report's page order
+    home = suites[site.url]
+    failed = {c.get("name"): c.find("failure").get("type") for c in home if c.find("failure") is not None}
+    assert failed["NAV001 The main menu is short"] == "medium"  # 10 items
+    assert sorted(n.split()[0] for n in failed) == sorted({f["rule_id"] for f in report["pages"][0]["findings"]})
+    assert [c.get("name") for c in home][0] == "page loads" and home.find("testcase").find("*") is None
+    gone, private = suites[site.url + "gone.html"], suites[site.url + "private/x.html"]
+    assert [(c.get("name"), c[0].tag, c[0].get("type")) for c in gone] == [("page loads", "error", "http_error")]
+    assert [(c.get("name"), c[0].tag, c[0].get("type")) for c in private] == [("page loads", "skipped", "blocked_by_robots")]
+    for key in ("tests", "failures", "errors", "skipped"):
+        assert int(root.get(key)) == sum(int(s.get(key)) for s in root)
+    assert (root.get("errors"), root.get("skipped")) == ("1", "1")
+    assert int(root.get("failures")) == sum(len({f["rule_id"] for f in p["findings"]}) for p in report["pages"])

@@ -1,0 +1,60 @@
+"""The audit as a JUnit XML test report, for the test views of CI systems (GitLab, Jenkins, Azure, CircleCI).
+
+Each audited page is a test suite; each rule that applied to it is a test case, named by the rule's id and
+title (never by its result, so a CI system can follow one test from run to run), failed when the rule has
+a finding there. A page that could not be audited has one case, "page loads": an error when a visitor
+would meet the failure too, skipped when the auditor alone was kept out (robots.txt, a bot wall, a file).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from auditor.facts import PageResult
+from auditor.rulebook import Rulebook
+
+# Characters XML 1.0 cannot hold at all, escaped or not; a page's title may contain them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SEVERITY_ORDER = ("high", "medium", "low")
+
+
+def _text(value: Any) -> str:
+    return _NOT_XML.sub("", str(value))
+
+
+def render_junit(report: dict[str, Any], pages: list[PageResult], book: Rulebook) -> str:
+    suites = ET.Element("testsuites", name="cro-audit", timestamp=_text(report.get("started_at", "")))
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for page in pages:
+        suite = ET.SubElement(suites, "testsuite", name=_text(page.url))
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+
+        def case(name: str, classname: str) -> ET.Element:
+            counts["tests"] += 1
+            return ET.SubElement(suite, "testcase", name=_text(name), classname=_text(classname))
+
+        loads = case("page loads", "cro-audit.page")
+        if page.error is not None:
+            outcome = "error" if page.broken else "skipped"
+            counts["errors" if page.broken else "skipped"] += 1
+            ET.SubElement(loads, outcome, type=page.error.kind, message=_text(page.error.message))
+        for rule in book.rules:
+            if rule.id not in page.rule_scores:
+                continue  # the rule did not apply here (no form on the page, a device not measured)
+            test = case(f"{rule.id} {rule.title}", f"cro-audit.{rule.category}")
+            findings = [f for f in page.findings if f.rule_id == rule.id]
+            if findings:
+                counts["failures"] += 1
+                worst = min(findings, key=lambda f: _SEVERITY_ORDER.index(f.severity))
+                told = "; ".join(f"{f.device}: {f.message}" if f.device else f.message for f in findings)
+                failure = ET.SubElement(test, "failure", type=worst.severity, message=_text(f"{worst.title}. {told}"))
+                failure.text = _text(f"Score {page.rule_scores[rule.id]}/100. {told}\n\nWhat to do: {rule.recommendation}")
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        suites.set(key, str(value))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
