@@ -21,6 +21,7 @@ from auditor.config import Settings
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
 from auditor.junit import render_junit
+from auditor.pdf import print_pdf
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
@@ -166,9 +167,13 @@ def run_audit(
         html_path = write_report(out_dir, report, branding)
         if settings.junit:
             write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
+        if settings.pdf:
+            write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
     except OSError as exc:
         raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
                          f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
+    except ValueError as exc:  # the PDF: everything else is written
+        raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
     return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
 
 

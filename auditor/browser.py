@@ -210,6 +210,13 @@ async def connect(playwright: Playwright, endpoint: str, executable: str | None 
     )
 
 
+async def start(playwright: Playwright, endpoints: list[str], executable_hint: str | None) -> Browser:
+    """The browser a job outside the crawl uses (printing the PDF): the first remote endpoint, or a local one."""
+    if endpoints:
+        return await connect(playwright, endpoints[0], executable_hint)
+    return await launch(playwright, find_browser(executable_hint, playwright))
+
+
 def _hint(endpoint: str, reason: str) -> str:
     """What to try when something answered, but not as the kind of endpoint the URL says it is."""
     if endpoint.startswith(("http://", "https://")) and ("/json/version" in reason or "not valid JSON" in reason):

@@ -236,6 +236,8 @@ Junit = Annotated[Optional[bool], typer.Option(
     "--junit", metavar="",
     help="Also write junit.xml in the report folder: per page, a test case for each rule that applied, failed "
          "where it has a finding (for the test views of GitLab, Jenkins, Azure...).")]
+Pdf = Annotated[Optional[bool], typer.Option(
+    "--pdf", metavar="", help="Also print the report to report.pdf (A4), for clients who read documents.")]
 Select = Annotated[Optional[list[str]], typer.Option(
     help="Only rules whose id starts with this (repeatable, or comma-separated: SPD,MOB001).")]
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable, or comma-separated).")]
@@ -275,6 +277,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         "fail_on_broken": params["fail_on_broken"],
         "throttle": params["throttle"],
         "junit": params["junit"],
+        "pdf": params["pdf"],
         "browser_endpoints": params["browser_endpoint"],
     })
     # Thresholds and branding only come from a config file: their errors name it, like every other setting's.
@@ -309,7 +312,7 @@ def audit(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, select: Select = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
     ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
@@ -338,7 +341,7 @@ def batch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, select: Select = None,
+    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
     ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,

@@ -57,6 +57,7 @@ class Settings:
     fail_on_broken: bool = False  # exit 1 when a page is broken for a visitor (BROKEN_KINDS)
     throttle: bool = False  # measure over a visitor's connection (browser.THROTTLED), not the machine's
     junit: bool = False  # also write junit.xml: a test case per rule and page, for CI test reports
+    pdf: bool = False  # also print the HTML report to report.pdf, for clients who read documents
     select: list[str] = field(default_factory=list)  # rule id prefixes to run (empty: all)
     ignore: list[str] = field(default_factory=list)  # rule id prefixes to skip
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-rule threshold overrides
@@ -177,7 +178,7 @@ _KINDS = {
     "devices": "strings", "max_pages": "int", "max_depth": "int", "timeout": "number", "concurrency": "int",
     "rate": "number", "retries": "int", "max_per_pattern": "int", "respect_robots": "bool", "sitemaps": "bool",
     "user_agent": "string", "screenshots": "string", "browser_path": "string", "browser_endpoints": "strings",
-    "fail_under": "number", "fail_on_broken": "bool", "throttle": "bool", "junit": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
+    "fail_under": "number", "fail_on_broken": "bool", "throttle": "bool", "junit": "bool", "pdf": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
     "headers": "string-table", "auth": "string",
 }
 BRANDING_KEYS = ("name", "logo", "accent")

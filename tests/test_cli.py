@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import socket
@@ -389,3 +390,17 @@ def test_junit_has_a_case_per_rule_and_page_failed_where_there_is_a_finding(tmp_
         assert int(root.get(key)) == sum(int(s.get(key)) for s in root)
     assert (root.get("errors"), root.get("skipped")) == ("1", "1")
     assert int(root.get("failures")) == sum(len({f["rule_id"] for f in p["findings"]}) for p in report["pages"])
+
+
+def test_pdf_is_the_report_printed_and_its_failure_is_one_line(site, tmp_path):
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-depth", "0", "--pdf", "-q")
+    assert result.returncode == 0, result.stderr
+    pdf = (tmp_path / "r" / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1
+
+    from auditor.config import build
+    from auditor.pdf import print_pdf
+
+    with pytest.raises(ValueError, match=r"^Cannot connect to the browser endpoint http://127\.0\.0\.1:9/: connection refused"):
+        print_pdf("<h1>report</h1>", build({}, {"browser_endpoints": ["http://127.0.0.1:9/"]}))
