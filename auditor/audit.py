@@ -120,7 +120,10 @@ def run_audit(
     except (OSError, sqlite3.Error) as exc:  # found before the crawl, not after it
         raise UsageError(f"cannot write to the report folder {out_dir}: {_reason(exc)}") from None
     if resume:
-        started_at = store.get_meta("started_at") or started_at
+        earlier = store.get_meta("started_at")
+        if earlier is None and getattr(progress, "notice", None) is not None:  # a typo in --out, or a first run
+            progress.notice(f"Nothing to resume in {out_dir}: starting a new run.")  # type: ignore[union-attr]
+        started_at = earlier or started_at
         _check_same_shape(store, settings)
     store.set_meta("started_at", started_at)
     store.set_meta("shape", json.dumps(_shape(settings)))

@@ -147,6 +147,9 @@ def find_browser(explicit: str | None, playwright: Playwright) -> str | None:
         path = shutil.which(explicit) or explicit
         if not Path(path).is_file():
             raise BrowserNotFound(f"The browser at {explicit} does not exist (from --browser-path or CRO_AUDIT_BROWSER).")
+        if not os.access(path, os.X_OK):
+            raise BrowserNotFound(f"{explicit} is not a program that can be run (from --browser-path or CRO_AUDIT_BROWSER): "
+                                  "give the Chrome or Chromium binary")
         return _WRAPPED_BINARIES.get(path, path)
     try:
         if Path(playwright.chromium.executable_path).is_file():

@@ -108,7 +108,7 @@ class _ProgressReporter:
         self.quiet = quiet
         self.bar: Progress | None = None
         self.task = None
-        if not quiet and err.is_terminal:
+        if not quiet and err.is_terminal and not err.is_dumb_terminal:  # TERM=dumb draws no bar: lines instead
             self.bar = Progress(
                 TextColumn("[bold]auditing[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 TextColumn("{task.description}"), console=err, transient=True,

@@ -142,8 +142,13 @@ def find_config(start: Path) -> Path | None:
         if own.is_file():
             return own
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "cro-audit" in _read_toml(pyproject).get("tool", {}):
-            return pyproject
+        if pyproject.is_file():
+            tools = _read_toml(pyproject).get("tool", {})
+            if "cro-audit" in tools:
+                return pyproject
+            if "cro_audit" in tools or "croaudit" in tools:  # silently ignored, the settings would surprise
+                name = "cro_audit" if "cro_audit" in tools else "croaudit"
+                raise ConfigError(f"{pyproject}: the table is [tool.cro-audit], with a hyphen, not [tool.{name}]")
     return None
 
 

@@ -51,6 +51,8 @@ def normalize(url: str, base: str | None = None) -> str:
         if not scheme:
             typo = re.match(r"(?i)(https?)//", url)  # http//host: the colon forgotten
             guess = f"{typo.group(1).lower()}://{url[typo.end():]}" if typo else f"https://{url}"
+            if re.search(r"\s", url.strip()):  # words, not an address: nothing to guess
+                raise BadURL(f"not a valid URL: {url[:200]!r} (give a site's address, like https://example.com)")
             raise BadURL(f"not a valid URL: {url[:200]!r} (no scheme; did you mean {guess[:200]}?)")
         raise BadURL(f"only http and https URLs can be audited, not {scheme}:")
     host = (parts.hostname or "").lower().rstrip(".")

@@ -47,7 +47,8 @@ def site(tmp_path):
 
 @pytest.mark.parametrize(
     ("url", "fragment"),
-    [("not a url", "did you mean https://"), ("ftp://example.com/", "only http and https"), ("http://", "no host"),
+    [("not a url", "not a valid URL: 'not a url' (give a site's address, like https://example.com)"),
+     ("example.com/shop", "did you mean https://example.com/shop?"), ("ftp://example.com/", "only http and https"), ("http://", "no host"),
      ("http//127.0.0.1:8765/", "did you mean http://127.0.0.1:8765/?")],
 )
 def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
@@ -118,6 +119,19 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
 def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
     (tmp_path / "cro-audit.toml").write_text(content)
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
+
+
+def test_a_misspelled_pyproject_table_is_named_not_ignored(site, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.cro_audit]\nfail-under = 90\n")
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2,
+                          f"{tmp_path / 'pyproject.toml'}: the table is [tool.cro-audit], with a hyphen, not [tool.cro_audit]")
+
+
+def test_a_browser_path_that_is_not_a_program_is_named(site, tmp_path):
+    (tmp_path / "hosts").write_text("127.0.0.1 localhost\n")
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), "--browser-path", str(tmp_path / "hosts")),
+                          2, f"{tmp_path / 'hosts'} is not a program that can be run (from --browser-path or "
+                             "CRO_AUDIT_BROWSER): give the Chrome or Chromium binary")
 
 
 def test_a_header_without_a_colon_is_refused_without_repeating_it(site, tmp_path):
@@ -404,3 +418,27 @@ def test_pdf_is_the_report_printed_and_its_failure_is_one_line(site, tmp_path):
 
     with pytest.raises(ValueError, match=r"^Cannot connect to the browser endpoint http://127\.0\.0\.1:9/: connection refused"):
         print_pdf("<h1>report</h1>", build({}, {"browser_endpoints": ["http://127.0.0.1:9/"]}))
+
+
+def test_a_dumb_terminal_gets_progress_lines_not_a_bar(monkeypatch):
+    """TERM=dumb (Emacs shells, some CI consoles) cannot draw a bar: it showed no progress at all."""
+    import io
+
+    from rich.console import Console
+
+    from auditor import cli
+    from auditor.facts import PageResult
+
+    monkeypatch.setenv("TERM", "dumb")
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=200))
+    with cli._ProgressReporter(quiet=False) as reporter:
+        assert reporter.bar is None
+        reporter(1, 2, PageResult(url="http://127.0.0.1/"))
+    assert screen.getvalue() == "[1/2] http://127.0.0.1/ ok\n"
+
+
+def test_resume_in_a_folder_with_nothing_to_resume_says_it_starts_afresh(site, tmp_path):
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-depth", "0", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == f"Nothing to resume in {tmp_path / 'r'}: starting a new run."
