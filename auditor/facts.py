@@ -6,6 +6,7 @@ browser layer (rules, scoring, reports) reads these objects and never a live pag
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import types
@@ -134,10 +135,15 @@ def _as(kind: Any, value: Any) -> Any:
     raise _Invalid
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)  # evaluates the string annotations: once per class, not once per visit
+
+
 def typed(cls: type, data: dict[str, Any]) -> Any:
     """An instance of dataclass `cls` from `data`: unknown keys dropped, a value not of its field's type
     left at the field's default. A required field missing or invalid makes the whole item invalid."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     values = {}
     for f in fields(cls):
         if f.name not in data:
