@@ -442,3 +442,36 @@ def test_resume_in_a_folder_with_nothing_to_resume_says_it_starts_afresh(site, t
     result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-depth", "0", "--resume")
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[0] == f"Nothing to resume in {tmp_path / 'r'}: starting a new run."
+
+
+def test_a_page_only_one_device_could_measure_is_counted_once_in_the_summary(tmp_path):
+    """Scored on desktop and failed on mobile, it was in both counts ('over 2 pages; 1 failed' of 2 pages)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            phone = "Mobile" in self.headers.get("User-Agent", "")
+            status, body = (500, b"<h1>oops</h1>") if phone and self.path == "/half.html" else (
+                200, page("Home" if self.path == "/" else "Half", ["/half.html"]).encode())
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        (tmp_path / "cro-audit.toml").write_text("retries = 0\n")  # a 500 is retried, and would be again
+        result = run("audit", url, "--out", str(tmp_path / "r"), "--screenshots", "off", cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    summary = next(line for line in result.stderr.splitlines() if line.startswith("Score "))
+    assert " over 2 pages (1 on one device only); 0 failed; " in summary
