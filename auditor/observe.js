@@ -11,6 +11,16 @@
     // Popups are never audited, and one opened on load would send a request to wherever it points.
     window.open = () => null;
   } catch (e) {}
+  // Speculation rules (and the older rel=prerender) have the browser fetch, even render, the pages they
+  // name, other sites' included, outside the crawl's scope guard: the browser does it, not the page. They
+  // are taken out as the parser or a script inserts them, before the browser acts on them.
+  try {
+    const speculative = (n) => (n.nodeName === "SCRIPT" && String(n.type).trim().toLowerCase() === "speculationrules")
+      || (n.nodeName === "LINK" && /(^|\s)prerender(\s|$)/i.test(n.rel || ""));
+    new MutationObserver((records) => {
+      for (const r of records) for (const n of r.addedNodes) if (speculative(n)) n.remove();
+    }).observe(document, { childList: true, subtree: true });
+  } catch (e) {}
   if (window !== window.top || window.__croObserved) return;
   const seen = (window.__croObserved = { lcp: null, cls: null, timers: () => [0, 1e9] });
   // Short timers: templates reveal content from them just after load. Counting the ones still pending lets

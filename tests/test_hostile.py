@@ -103,6 +103,13 @@ def test_popups_a_page_opens_by_itself_send_nothing_off_the_site(outcomes, hosti
     assert not [r for r in hostile.requests if r[0] == "POST"]
 
 
+def test_speculation_rules_fetch_nothing_off_the_site(outcomes, hostile):
+    """Prefetch and prerender are the browser's own requests, which the tab's navigation guard does not
+    see: the rules are taken out of the page before the browser acts on them."""
+    assert outcomes["speculation-rules"][0] == "facts"
+    assert not [target for _, target in hostile.requests if "via=" in target]
+
+
 def test_a_crawl_through_every_hostile_case_finishes(hostile, tmp_path):
     settings = build({}, {"devices": ["desktop"], "timeout": PAGE_TIMEOUT, "max_pages": 60, "max_depth": 2,
                           "screenshots": "off", "concurrency": 3, "max_per_pattern": 3, "retries": 0})

@@ -127,6 +127,8 @@ CASES: dict[str, dict[str, Any]] = {
     "lone-surrogate": _case("/lone-surrogate", "facts"),
     # Popups opened without window.open: a scripted click on a target=_blank link, a form posted to a new tab.
     "popup-click": _case("/popup-click", "facts"),
+    # Speculation rules: the browser itself prefetches or prerenders what they name, another site included.
+    "speculation-rules": _case("/speculation-rules", "facts"),
     "normal": _case("/normal", "facts"),
 }
 assert all(c["expect"] in _ALL_FAILURES | {"facts"} for c in CASES.values())
@@ -352,6 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
         (r"/poison-types", "poison_types"),
         (r"/lone-surrogate", "lone_surrogate"),
         (r"/popup-click", "popup_click"),
+        (r"/speculation-rules", "speculation_rules"),
         (r"/offsite-landing", "landed"),
     ]
     _COMPILED: ClassVar[list[tuple[re.Pattern[str], str]]] = [(re.compile(pattern + r"\Z"), name) for pattern, name in ROUTES]
@@ -543,6 +546,16 @@ class _Handler(BaseHTTPRequestHandler):
             "});</script>"
         )
         self.send_html(200, page("Popups without window.open", "<h1>Deals</h1><button>Buy</button>", script))
+
+    def case_speculation_rules(self) -> None:
+        elsewhere = f"http://localhost:{self.server.server_address[1]}/offsite-landing"
+        rules = json.dumps({"prefetch": [{"source": "list", "urls": [f"{elsewhere}?via=prefetch"]}],
+                            "prerender": [{"source": "list", "urls": [f"{elsewhere}?via=prerender"]}]})
+        head = (f'<script type="speculationrules">{rules}</script><link rel="prerender" href="{elsewhere}?via=link">'
+                "<script>addEventListener('load', () => { const s = document.createElement('script');"
+                " s.type = 'speculationrules'; s.textContent = JSON.stringify({prefetch: [{source: 'list',"
+                f" urls: ['{elsewhere}?via=script']}}]}}); document.head.append(s); }});</script>")
+        self.send_html(200, page("Speculation rules", "<h1>Fast next pages</h1><button>Buy</button>", head))
 
     def case_pdf(self) -> None:
         self.send(200, pdf_bytes(), "application/pdf")
