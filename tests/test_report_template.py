@@ -653,3 +653,15 @@ def test_the_summary_says_how_speed_was_measured(env: Environment, sample: dict)
     sample["settings"]["throttle"] = True
     text = " ".join(Parsed(render(env, sample)).text.split())
     assert "Load times were measured as visitors get them: phones on a slow 4G connection" in text
+
+
+def test_a_failed_page_without_a_title_is_named_by_what_happened(env: Environment, sample: dict) -> None:
+    """A client reading the page list sees why a page has no score, not 'Untitled page'."""
+    failed = {"url": "http://127.0.0.1:1/gone.html", "final_url": None, "status_code": 404, "depth": 1,
+              "error": {"kind": "http_error", "message": "The server answered HTTP 404."}, "devices": {},
+              "score": None, "categories": {}, "findings": []}
+    sample["pages"].append(failed)
+    html = render(env, sample)
+    row = html[html.index('class="toc"'):]
+    assert "Page that could not be checked</span></a><br><span class=\"url url-text muted\">http://127.0.0.1:1/gone.html" in row
+    assert "--throttle" not in html  # the client reads no command-line flags
