@@ -7,11 +7,12 @@ marked partial.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,24 @@ def run_audit(
         pages = [crawl.results[k] for k in sorted(crawl.results)]
     finally:
         store.close()
+    with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
+        return _write_all(pages, book, settings, start_urls, started_at, crawl, out_dir, branding, caught)
+
+
+@contextlib.contextmanager
+def _held_signals(caught: list[str]) -> Iterator[None]:
+    """Ctrl-C or SIGTERM while the report is written is heard (and the run exits 130 after), not obeyed at once."""
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.signal(sig, lambda number, _: caught.append(signal.Signals(number).name)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _write_all(pages: list[PageResult], book: Rulebook, settings: Settings, start_urls: list[str], started_at: str,
+               crawl: Crawl, out_dir: Path, branding: dict[str, Any], caught: list[str]) -> Outcome:
     for page in pages:
         judge_page(page, book)
     report = build_report(

@@ -199,6 +199,10 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
         err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "
                   "(resume with --resume).", soft_wrap=True)
         return EXIT_INTERRUPTED
+    if outcome.signal_name:  # it came while the report was written: that was finished first
+        err.print(f"Interrupted ({outcome.signal_name}) while the report was written; it was finished first, and is "
+                  "complete.", soft_wrap=True)
+        return EXIT_INTERRUPTED
     code = EXIT_OK
     fail_under = settings.fail_under
     if fail_under is not None and (score is None or score < fail_under):

@@ -405,3 +405,21 @@ def test_the_cli_says_why_it_is_waiting_when_a_site_asks_for_a_pause(tmp_path):
     assert result.returncode == 0, result.stderr
     host = server.url.split("/")[2]
     assert f"{host} asked for a pause (HTTP 429): waiting 1 s, then at most one request every 1 s" in result.stderr
+
+
+def test_a_signal_while_the_report_is_written_is_heard_not_obeyed_at_once():
+    """Ctrl-C after the last page used to stop the run between report.json and report.html (exit 130, no
+    message): the report begun is finished, and the signal told after."""
+    import os
+    import signal
+
+    from auditor.audit import _held_signals
+
+    caught: list[str] = []
+    before = signal.getsignal(signal.SIGINT)
+    with _held_signals(caught):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)  # handlers run between bytecodes: a KeyboardInterrupt would surface here
+    assert caught == ["SIGINT", "SIGTERM"]
+    assert signal.getsignal(signal.SIGINT) is before
