@@ -241,11 +241,11 @@ Throttle = Annotated[Optional[bool], typer.Option(
     help="Measure speed as visitors get it: phones on slow 4G with a 4x slower processor, desktops on broadband "
          "(Lighthouse's lab settings). Slower runs; off, speed is what this machine's connection gets.")]
 Junit = Annotated[Optional[bool], typer.Option(
-    "--junit", metavar="",
+    "--junit/--no-junit", metavar="",
     help="Also write junit.xml in the report folder: per page, a test case for each rule that applied, failed "
          "where it has a finding (for the test views of GitLab, Jenkins, Azure...).")]
 Pdf = Annotated[Optional[bool], typer.Option(
-    "--pdf", metavar="", help="Also print the report to report.pdf (A4), for clients who read documents.")]
+    "--pdf/--no-pdf", metavar="", help="Also print the report to report.pdf (A4), for clients who read documents.")]
 Select = Annotated[Optional[list[str]], typer.Option(
     help="Only rules whose id starts with this (repeatable, or comma-separated: SPD,MOB001).")]
 Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable, or comma-separated).")]

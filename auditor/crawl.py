@@ -277,7 +277,7 @@ class Crawl:
         if done_before:
             kept = sum(1 for _, page in done_before.values() if not page.passing_failure)
             again = len(done_before) - kept
-            self._notice(f"Resuming: {kept} page{'s' * (kept != 1)} kept from the interrupted run, not visited again"
+            self._notice(f"Resuming: {kept} page{'s' * (kept != 1)} kept from the earlier run, not visited again"
                          + (f"; {again} that failed (unreachable, too slow or turned away) asked again." if again else "."))
         for url, reason in self.store.merged() if self.store else []:
             self.frontier.forget(url, reason)

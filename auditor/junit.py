@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.facts import PageResult
 from auditor.rulebook import Rulebook
@@ -25,10 +26,17 @@ def _text(value: Any) -> str:
 
 
 def render_junit(report: dict[str, Any], pages: list[PageResult], book: Rulebook) -> str:
-    suites = ET.Element("testsuites", name="cro-audit", timestamp=_text(report.get("started_at", "")))
+    name = "cro-audit (partial: interrupted)" if report.get("partial") else "cro-audit"
+    suites = ET.Element("testsuites", name=name, timestamp=_text(report.get("started_at", "")))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    home = urlsplit((report.get("start_urls") or [""])[0]).netloc
     for page in pages:
-        suite = ET.SubElement(suites, "testsuite", name=_text(page.url))
+        # Named by path on the first start URL's host: a review app's host changes with every merge
+        # request, and a CI system knows a test by its suite's name.
+        parts = urlsplit(page.url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        suite = ET.SubElement(suites, "testsuite", name=_text(path if parts.netloc == home else page.url),
+                              hostname=_text(parts.netloc))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
 
         def case(name: str, classname: str) -> ET.Element:
@@ -48,7 +56,7 @@ def render_junit(report: dict[str, Any], pages: list[PageResult], book: Rulebook
             if findings:
                 counts["failures"] += 1
                 worst = min(findings, key=lambda f: _SEVERITY_ORDER.index(f.severity))
-                told = "; ".join(f"{f.device}: {f.message}" if f.device else f.message for f in findings)
+                told = " ".join(f"{f.device}: {f.message}" if f.device else f.message for f in findings)
                 failure = ET.SubElement(test, "failure", type=worst.severity, message=_text(f"{worst.title}. {told}"))
                 failure.text = _text(f"Score {page.rule_scores[rule.id]}/100. {told}\n\nWhat to do: {rule.recommendation}")
         for key, value in counts.items():

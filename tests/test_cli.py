@@ -305,7 +305,7 @@ def test_signal_writes_a_partial_report(sig, tmp_path):
     assert "partial" in html.lower()
     assert resumed.returncode == 0, resumed.stderr
     lines = resumed.stderr.splitlines()
-    assert lines[0] == f"Resuming: {kept} page{'s' * (kept != 1)} kept from the interrupted run, not visited again."
+    assert lines[0] == f"Resuming: {kept} page{'s' * (kept != 1)} kept from the earlier run, not visited again."
     assert lines[1].startswith(f"[{kept + 1}/9] ") and len(json.loads((out / "report.json").read_text())["pages"]) == 9
 
 
@@ -387,11 +387,19 @@ def test_junit_has_a_case_per_rule_and_page_failed_where_there_is_a_finding(tmp_
         plain = run(*common, "--max-pages", "3")
         assert plain.returncode == 0 and not (tmp_path / "r" / "junit.xml").exists()  # only when asked
         result = run(*common, site.url + "private/x.html", "--junit", "--max-depth", "1", "--max-pages", "30")
+        (tmp_path / "cro-audit.toml").write_text("junit = true\n")
+        waived = run(*common, "--out", str(tmp_path / "r2"), "--no-junit", cwd=tmp_path)
+    assert waived.returncode == 0 and not (tmp_path / "r2" / "junit.xml").exists()
     assert result.returncode == 0, result.stderr
     root = ET.parse(tmp_path / "r" / "junit.xml").getroot()
     report = json.loads((tmp_path / "r" / "report.json").read_text())
+    # Suites are named by path (a review app's host changes from one merge request to the next), in the
+    # report's page order; the host is an attribute.
     suites = {s.get("name"): s for s in root}
-    assert list(suites) == [p["url"] for p in report["pages"]]  # the report's page order
+    assert list(suites) == ["/" + p["url"].removeprefix(site.url) for p in report["pages"]]
+    assert {s.get("hostname") for s in root} == {site.url.split("/")[2]}
+    assert root.get("name") == "cro-audit"
+    suites = {site.url + name.lstrip("/"): s for name, s in suites.items()}
     home = suites[site.url]
     failed = {c.get("name"): c.find("failure").get("type") for c in home if c.find("failure") is not None}
     assert failed["NAV001 The main menu is short"] == "medium"  # 10 items

@@ -157,7 +157,7 @@ def test_resume_skips_finished_pages_and_reports_them_all(small_site, tmp_path):
     resumed = run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out", resume=True, progress=progress)
     # The kept pages are told in one line, not replayed one by one; the counter counts them, and its total
     # never jumps back ([4/15], [5/8]...).
-    assert progress.notices == ["Resuming: 3 pages kept from the interrupted run, not visited again."]
+    assert progress.notices == ["Resuming: 3 pages kept from the earlier run, not visited again."]
     assert [done for done, _ in counts] == [4, 5, 6] and counts[-1] == (6, 6)
     assert all(total >= earlier for (_, earlier), (_, total) in zip(counts, counts[1:]))
     for done in ("/", "/a.html", "/b.html"):

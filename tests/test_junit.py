@@ -24,3 +24,13 @@ def test_hostile_text_stays_well_formed_and_escaped():
     assert "<script>" not in text and "\x1b" not in text and "\x01" not in text
     assert root.find("testsuite[2]/testcase/error").get("type") == "timeout"
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
+
+
+def test_suites_are_named_by_path_on_the_start_host_and_a_partial_run_says_so():
+    book = load_rulebook()
+    pages = [PageResult(url="https://review-123.example.com/pricing?plan=pro"), PageResult(url="https://other.example/x")]
+    report = {"started_at": "2026-11-26T00:00:00Z", "partial": True, "start_urls": ["https://review-123.example.com/"]}
+    root = ET.fromstring(render_junit(report, pages, book).encode("utf-8"))
+    assert [(s.get("name"), s.get("hostname")) for s in root] == [
+        ("/pricing?plan=pro", "review-123.example.com"), ("https://other.example/x", "other.example")]
+    assert root.get("name") == "cro-audit (partial: interrupted)"
