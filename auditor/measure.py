@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,10 @@ from auditor.urls import origin_of
 
 MEASURE_JS = resources.files("auditor").joinpath("measure.js").read_text(encoding="utf-8")
 OBSERVE_JS = resources.files("auditor").joinpath("observe.js").read_text(encoding="utf-8")
+GUARD_JS = resources.files("auditor").joinpath("guard.js").read_text(encoding="utf-8")
+# The audit's own JavaScript world in each page: the fact script and the observers run there, where a
+# page that replaces built-ins (Set, Math.round, getComputedStyle) cannot change what they report.
+WORLD = "cro-audit"
 
 MAX_LINKS = 5000
 TAB_VISITS = 25  # visits a tab serves before it is replaced
@@ -209,12 +214,15 @@ class Tab:
             self.browser, self.device, self.user_agent, {} if scoped else self.headers, self.credentials), 30)
         if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
             await self.context.route(self.header_scope, _adding_headers(self.headers))
-        await self.context.add_init_script(OBSERVE_JS)
+        await self.context.add_init_script(GUARD_JS)
         page = await asyncio.wait_for(self.context.new_page(), 30)
         page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))  # window.open spam
         page.on("framenavigated", self._navigated)
         self.network = _Network(page)
         self._cdp = await self.context.new_cdp_session(page)
+        await self._cdp.send("Page.enable")  # without it, this session's scripts for new documents never run
+        await self._cdp.send("Page.addScriptToEvaluateOnNewDocument", {"source": OBSERVE_JS, "worldName": WORLD})
+        self._main_frame = (await self._cdp.send("Target.getTargetInfo"))["targetInfo"]["targetId"]
         if self.connection is not None:  # holds for every later visit of the tab
             await self._cdp.send("Network.emulateNetworkConditions", self.connection.devtools_conditions())
             await self._cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.connection.cpu_slowdown})
@@ -228,7 +236,6 @@ class Tab:
         before its request goes out. Only documents are held (one round trip per navigation), and only the
         top frame's are judged: embeds (videos, maps, payment widgets) are part of the page."""
         assert self._cdp is not None
-        self._main_frame = (await self._cdp.send("Target.getTargetInfo"))["targetInfo"]["targetId"]
         self._cdp.on("Fetch.requestPaused", lambda event: asyncio.ensure_future(self._judge_document(event)))
         await self._cdp.send("Fetch.enable", {"patterns": [{"resourceType": "Document", "requestStage": "Request"}]})
 
@@ -407,7 +414,7 @@ async def _visit(
             "redirect_loop", f"The page keeps replacing itself ({tab.navigations} navigations: a meta refresh or script loop)."
         )
         return
-    data = await _measure(page, deadline)
+    data = await _measure(page, tab, deadline)
     mark = result.lap("measure", mark)
     result.final_url = page.url
     if not isinstance(data, dict):  # the page replaced what the script's result is built with
@@ -496,6 +503,7 @@ async def _settle(page: Page, network: _Network, deadline: float) -> None:
             break
         try:
             pending, since_ms = await asyncio.wait_for(page.evaluate(_TIMERS), 1.0)
+            since_ms = float(since_ms)  # the page's world answers this: it may have made it anything
         except (PlaywrightError, asyncio.TimeoutError, TypeError, ValueError):
             break
         # A timer that has just run may have set work going (a framework renders a few frames later) whose
@@ -514,21 +522,33 @@ async def _finish_animations(page: Page) -> None:
         pass  # a page too busy to answer, or navigating away: measure what is there
 
 
-async def _measure(page: Page, deadline: float) -> dict:
-    """Run the fact-gathering script; if the page navigated away meanwhile, measure where it landed."""
+async def _measure(page: Page, tab: Tab, deadline: float) -> dict:
+    """Run the fact script in the audit's own world; if the page navigated away meanwhile, measure where it landed."""
+    assert tab._cdp is not None
+    call = f"({MEASURE_JS})({json.dumps({'maxLinks': MAX_LINKS})})"
     for attempt in range(3):
         try:
-            return await asyncio.wait_for(
-                page.evaluate(MEASURE_JS, {"maxLinks": MAX_LINKS}), max(0.5, deadline - time.monotonic())
-            )
+            world = await tab._cdp.send("Page.createIsolatedWorld", {"frameId": tab._main_frame, "worldName": WORLD})
+            answer = await asyncio.wait_for(tab._cdp.send("Runtime.evaluate", {
+                "expression": call, "contextId": world["executionContextId"], "returnByValue": True}),
+                max(0.5, deadline - time.monotonic()))
         except PlaywrightError as exc:
-            if "context was destroyed" not in str(exc) and "navigat" not in str(exc).lower() or attempt == 2:
+            if not _NAVIGATED.search(str(exc)) or attempt == 2:
                 raise
             try:
                 await page.wait_for_load_state("load", timeout=max(1.0, deadline - time.monotonic()) * 1000)
             except PlaywrightTimeout:
                 pass
+            continue
+        if "exceptionDetails" in answer:
+            details = answer["exceptionDetails"]
+            raise ValueError((details.get("exception") or {}).get("description", details.get("text", "")).split("\n")[0])
+        return answer["result"].get("value")
     raise AssertionError("unreachable")
+
+
+# What DevTools says when the document went away under an evaluation (the page navigated meanwhile).
+_NAVIGATED = re.compile(r"context was destroyed|Cannot find context|No frame|navigat", re.IGNORECASE)
 
 
 def _adding_headers(headers: dict[str, str]) -> Callable:

@@ -1,16 +1,8 @@
-// Installed before any page script runs. Records Largest Contentful Paint and Cumulative Layout Shift,
-// which the browser only reports to observers. CLS follows the Core Web Vitals definition: the largest
-// burst of shifts (gaps under 1 s, bursts capped at 5 s).
+// Installed in the audit's own JavaScript world before any page script runs: the page's scripts can neither
+// see nor replace what runs here, though both share the document. Records Largest Contentful Paint and
+// Cumulative Layout Shift, which the browser only reports to observers. CLS follows the Core Web Vitals
+// definition: the largest burst of shifts (gaps under 1 s, bursts capped at 5 s).
 (() => {
-  // Dialogs would block the page until answered; a page that loops on them would stall the visit.
-  // Answer them at once, as a visitor dismissing them would.
-  try {
-    window.alert = () => undefined;
-    window.confirm = () => false;
-    window.prompt = () => null;
-    // Popups are never audited, and one opened on load would send a request to wherever it points.
-    window.open = () => null;
-  } catch (e) {}
   // Speculation rules (and the older rel=prerender) have the browser fetch, even render, the pages they
   // name, other sites' included, outside the crawl's scope guard: the browser does it, not the page. They
   // are taken out as the parser or a script inserts them, before the browser acts on them.
@@ -22,29 +14,7 @@
     }).observe(document, { childList: true, subtree: true });
   } catch (e) {}
   if (window !== window.top || window.__croObserved) return;
-  const seen = (window.__croObserved = { lcp: null, cls: null, timers: () => [0, 1e9] });
-  // Short timers: templates reveal content from them just after load. Counting the ones still pending lets
-  // the auditor wait for exactly those (up to a bound) instead of pausing a fixed time on every page; how
-  // long ago the last one ran tells it whether what that timer set going has had time to show up.
-  try {
-    const pending = new Set();
-    let lastRan = -1e9;
-    const setT = window.setTimeout;
-    const clearT = window.clearTimeout;
-    window.setTimeout = function (handler, delay, ...args) {
-      const ms = delay === undefined ? 0 : Number(delay);
-      if (typeof handler !== "function" || !(ms <= 1000)) return setT.call(this, handler, delay, ...args);
-      let id;
-      id = setT.call(this, function (...a) {
-        pending.delete(id);
-        try { return handler.apply(this, a); } finally { lastRan = performance.now(); }
-      }, delay, ...args);
-      pending.add(id);
-      return id;
-    };
-    window.clearTimeout = function (id) { pending.delete(id); return clearT.call(this, id); };
-    seen.timers = () => [pending.size, Math.round(performance.now() - lastRan)];
-  } catch (e) {}
+  const seen = (window.__croObserved = { lcp: null, cls: null });
   try { performance.setResourceTimingBufferSize(10000); } catch (e) {}
   try {
     new PerformanceObserver((list) => {

@@ -76,14 +76,16 @@ def test_bad_links_yield_only_the_good_ones(outcomes, hostile):
     assert not any(u.startswith(("file:", "data:", "javascript:", "ftp:")) for u in result.links)
 
 
-def test_what_a_page_makes_the_fact_script_say_is_held_to_its_types(outcomes):
-    """The page's replaced built-ins reach the facts: links that are not strings are dropped, numbers that
-    are not finite are unknown (not Infinity in report.json, not a perfect speed score), strings are strings."""
+def test_a_page_that_replaces_built_ins_is_measured_all_the_same(outcomes, hostile):
+    """The fact script runs in the audit's own JavaScript world: a page that replaces Set's iterator, Math.round,
+    getComputedStyle, String.prototype.slice or its performance timeline changes nothing it reports (they
+    once gave numbers as links, NaN and Infinity as times, and measure_failed)."""
     _, _, poisoned = outcomes["poison-links"]
-    assert poisoned.links == [] and poisoned.facts.title == "Poisoned links"
+    assert poisoned.links == [hostile.url + "normal"] and poisoned.facts.title == "Poisoned links"
     facts = outcomes["poison-types"][2].facts
-    assert (facts.load_ms, facts.dom_content_loaded_ms, facts.lcp_ms, facts.cls) == (None, None, None, None)
-    assert isinstance(facts.request_count, int) and isinstance(facts.transfer_bytes, int)
+    assert 0 < facts.load_ms < PAGE_TIMEOUT * 1000 and facts.cls == 0.0 and facts.lcp_ms > 0
+    built_ins = outcomes["poison-built-ins"][2].facts
+    assert built_ins.title == "Poisoned built-ins" and [c.text for c in built_ins.ctas] == ["Buy now"]
 
 
 def test_lone_surrogates_and_bidi_overrides_do_not_reach_the_facts(outcomes):

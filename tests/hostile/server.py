@@ -124,6 +124,7 @@ CASES: dict[str, dict[str, Any]] = {
     # The fact script runs among the page's scripts: what it reports may be anything the page makes it.
     "poison-links": _case("/poison-links", "facts"),
     "poison-types": _case("/poison-types", "facts"),
+    "poison-built-ins": _case("/poison-built-ins", "facts"),
     "lone-surrogate": _case("/lone-surrogate", "facts"),
     # Popups opened without window.open: a scripted click on a target=_blank link, a form posted to a new tab.
     "popup-click": _case("/popup-click", "facts"),
@@ -352,6 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
         (r"/rate-limited", "rate_limited"),
         (r"/poison-links", "poison_links"),
         (r"/poison-types", "poison_types"),
+        (r"/poison-built-ins", "poison_built_ins"),
         (r"/lone-surrogate", "lone_surrogate"),
         (r"/popup-click", "popup_click"),
         (r"/speculation-rules", "speculation_rules"),
@@ -527,6 +529,13 @@ class _Handler(BaseHTTPRequestHandler):
             "});</script>"
         )
         self.send_html(200, page("Poisoned types", "<h1>Poisoned</h1><button>Buy</button>", script))
+
+    def case_poison_built_ins(self) -> None:
+        # What old libraries and hostile pages do to the built-ins every script relies on.
+        script = ("<script>window.getComputedStyle = () => { throw new Error('no styles for you'); };"
+                  " Math.round = () => 'round'; String.prototype.slice = function () { return [this]; };"
+                  " Array.prototype.map = function () { return 7; }; JSON.stringify = () => '{';</script>")
+        self.send_html(200, page("Poisoned built-ins", "<h1>Poisoned</h1><button>Buy now</button>", script))
 
     def case_lone_surrogate(self) -> None:
         # Half a UTF-16 pair (JavaScript allows it; no UTF-8 file can hold it) and a right-to-left override.

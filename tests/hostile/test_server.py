@@ -57,7 +57,7 @@ def links(text: str) -> list[str]:
 
 
 def test_case_catalogue_is_complete_and_well_formed():
-    assert len(CASES) == 43
+    assert len(CASES) == 44
     for name, case in CASES.items():
         assert case["path"].startswith("/"), name
         assert case["expect"] in ERROR_KINDS | {"facts"}, name
