@@ -202,6 +202,7 @@ class Tab:
         self.network: _Network | None = None
         self.navigations = 0
         self.visits = 0
+        self.crashed: asyncio.Event = asyncio.Event()  # the renderer died: DevTools calls to it would never answer
 
     async def open(self) -> Page:
         if self.page is not None and self.visits >= TAB_VISITS:
@@ -218,6 +219,8 @@ class Tab:
         page = await asyncio.wait_for(self.context.new_page(), 30)
         page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))  # window.open spam
         page.on("framenavigated", self._navigated)
+        self.crashed = asyncio.Event()
+        page.on("crash", lambda _: self.crashed.set())
         self.network = _Network(page)
         self._cdp = await self.context.new_cdp_session(page)
         await self._cdp.send("Page.enable")  # without it, this session's scripts for new documents never run
@@ -230,6 +233,23 @@ class Tab:
             await self._guard_navigations()
         self.page = page
         return page
+
+    async def devtools(self, method: str, params: dict, timeout: float) -> dict:
+        """A DevTools call to this tab's page, which fails at once (as Playwright's own calls do) if the
+        renderer crashes meanwhile, instead of waiting for an answer that will not come."""
+        assert self._cdp is not None
+        call = asyncio.ensure_future(self._cdp.send(method, params))
+        crash = asyncio.ensure_future(self.crashed.wait())
+        try:
+            done, _ = await asyncio.wait({call, crash}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            crash.cancel()
+        if call in done:
+            return call.result()
+        call.cancel()
+        if crash in done:
+            raise PlaywrightError("Target crashed")
+        raise asyncio.TimeoutError
 
     async def _guard_navigations(self) -> None:
         """Stop the tab leaving the site: a redirect or script that sends the page elsewhere is refused
@@ -524,14 +544,13 @@ async def _finish_animations(page: Page) -> None:
 
 async def _measure(page: Page, tab: Tab, deadline: float) -> dict:
     """Run the fact script in the audit's own world; if the page navigated away meanwhile, measure where it landed."""
-    assert tab._cdp is not None
     call = f"({MEASURE_JS})({json.dumps({'maxLinks': MAX_LINKS})})"
     for attempt in range(3):
         try:
-            world = await tab._cdp.send("Page.createIsolatedWorld", {"frameId": tab._main_frame, "worldName": WORLD})
-            answer = await asyncio.wait_for(tab._cdp.send("Runtime.evaluate", {
-                "expression": call, "contextId": world["executionContextId"], "returnByValue": True}),
-                max(0.5, deadline - time.monotonic()))
+            world = await tab.devtools("Page.createIsolatedWorld", {"frameId": tab._main_frame, "worldName": WORLD},
+                                       max(0.5, deadline - time.monotonic()))
+            answer = await tab.devtools("Runtime.evaluate", {"expression": call, "contextId": world["executionContextId"],
+                                                             "returnByValue": True}, max(0.5, deadline - time.monotonic()))
         except PlaywrightError as exc:
             if not _NAVIGATED.search(str(exc)) or attempt == 2:
                 raise
