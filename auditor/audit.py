@@ -161,7 +161,25 @@ def run_audit(
     finally:
         store.close()
     with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
-        return _write_all(pages, book, settings, start_urls, started_at, crawl, out_dir, branding, caught)
+        for page in pages:
+            judge_page(page, book)
+        report = build_report(
+            pages, book, settings, start_urls, started_at, partial=crawl.interrupted, browser_version=crawl.browser_version
+        )
+        report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
+        report["not_followed"] = crawl.frontier.not_followed()
+        try:
+            html_path = write_report(out_dir, report, branding)
+            if settings.junit:
+                write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
+            if settings.pdf:
+                write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
+        except OSError as exc:
+            raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
+                             f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
+        except ValueError as exc:  # the PDF: everything else is written
+            raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
+    return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
 
 
 @contextlib.contextmanager
@@ -174,29 +192,6 @@ def _held_signals(caught: list[str]) -> Iterator[None]:
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
-
-
-def _write_all(pages: list[PageResult], book: Rulebook, settings: Settings, start_urls: list[str], started_at: str,
-               crawl: Crawl, out_dir: Path, branding: dict[str, Any], caught: list[str]) -> Outcome:
-    for page in pages:
-        judge_page(page, book)
-    report = build_report(
-        pages, book, settings, start_urls, started_at, partial=crawl.interrupted, browser_version=crawl.browser_version
-    )
-    report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
-    report["not_followed"] = crawl.frontier.not_followed()
-    try:
-        html_path = write_report(out_dir, report, branding)
-        if settings.junit:
-            write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
-        if settings.pdf:
-            write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
-    except OSError as exc:
-        raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
-                         f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
-    except ValueError as exc:  # the PDF: everything else is written
-        raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
-    return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -75,9 +75,10 @@ class DeviceFacts:
 
 
 # ---- the boundary: what a page reports is untrusted --------------------------------------------------
-# The fact script runs among the page's own scripts, which may have replaced the built-ins it calls: a
-# count can come back as a string, a time as NaN or Infinity, a link as a number. Every value is held to
-# its field's type here, where it enters Python, so nothing below (rules, the store, reports) meets one.
+# The fact script reads what the page made of its document: text with half a UTF-16 pair or a bidi
+# override in it, timings that are NaN or Infinity; and a value read back from the run store or a remote
+# browser is no more certain. Every value is held to its field's type here, where it enters Python, so
+# nothing below (rules, the store, reports) meets one of the wrong kind.
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a lone UTF-16 half (JS allows it; UTF-8 files cannot hold it)
 _INVISIBLE = re.compile("[\x00\u202a-\u202e\u2066-\u2069]")  # NUL, and bidi overrides that reorder a report line

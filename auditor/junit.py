@@ -18,7 +18,6 @@ from auditor.rulebook import Rulebook
 
 # Characters XML 1.0 cannot hold at all, escaped or not; a page's title may contain them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_SEVERITY_ORDER = ("high", "medium", "low")
 
 
 def _text(value: Any) -> str:
@@ -55,7 +54,7 @@ def render_junit(report: dict[str, Any], pages: list[PageResult], book: Rulebook
             findings = [f for f in page.findings if f.rule_id == rule.id]
             if findings:
                 counts["failures"] += 1
-                worst = min(findings, key=lambda f: _SEVERITY_ORDER.index(f.severity))
+                worst = min(findings, key=lambda f: f.score)  # the lowest score has the highest severity
                 told = " ".join(f"{f.device}: {f.message}" if f.device else f.message for f in findings)
                 failure = ET.SubElement(test, "failure", type=worst.severity, message=_text(f"{worst.title}. {told}"))
                 failure.text = _text(f"Score {page.rule_scores[rule.id]}/100. {told}\n\nWhat to do: {rule.recommendation}")

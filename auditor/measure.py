@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext, Page
@@ -251,6 +252,17 @@ class Tab:
             raise PlaywrightError("Target crashed")
         raise asyncio.TimeoutError
 
+    async def evaluate_in_own_world(self, expression: str, timeout: float) -> Any:
+        """The value of `expression` in the top document's audit world (WORLD), where the page's scripts
+        cannot reach. A script error is a ValueError with its first line."""
+        world = await self.devtools("Page.createIsolatedWorld", {"frameId": self._main_frame, "worldName": WORLD}, timeout)
+        answer = await self.devtools("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                          "contextId": world["executionContextId"]}, timeout)
+        if "exceptionDetails" in answer:
+            details = answer["exceptionDetails"]
+            raise ValueError((details.get("exception") or {}).get("description", details.get("text", "")).split("\n")[0])
+        return answer["result"].get("value")
+
     async def _guard_navigations(self) -> None:
         """Stop the tab leaving the site: a redirect or script that sends the page elsewhere is refused
         before its request goes out. Only documents are held (one round trip per navigation), and only the
@@ -437,7 +449,7 @@ async def _visit(
     data = await _measure(page, tab, deadline)
     mark = result.lap("measure", mark)
     result.final_url = page.url
-    if not isinstance(data, dict):  # the page replaced what the script's result is built with
+    if not isinstance(data, dict):  # the script's answer comes over DevTools from a page: checked, not trusted
         raise ValueError(f"the fact script returned {type(data).__name__}, not facts")
     result.links = clean_strings(data.pop("links", []))
     canonical, fingerprint = data.pop("canonical", None), data.pop("fingerprint", None)
@@ -544,13 +556,9 @@ async def _finish_animations(page: Page) -> None:
 
 async def _measure(page: Page, tab: Tab, deadline: float) -> dict:
     """Run the fact script in the audit's own world; if the page navigated away meanwhile, measure where it landed."""
-    call = f"({MEASURE_JS})({json.dumps({'maxLinks': MAX_LINKS})})"
     for attempt in range(3):
         try:
-            world = await tab.devtools("Page.createIsolatedWorld", {"frameId": tab._main_frame, "worldName": WORLD},
-                                       max(0.5, deadline - time.monotonic()))
-            answer = await tab.devtools("Runtime.evaluate", {"expression": call, "contextId": world["executionContextId"],
-                                                             "returnByValue": True}, max(0.5, deadline - time.monotonic()))
+            return await tab.evaluate_in_own_world(_MEASURE_CALL, max(0.5, deadline - time.monotonic()))
         except PlaywrightError as exc:
             if not _NAVIGATED.search(str(exc)) or attempt == 2:
                 raise
@@ -558,14 +566,10 @@ async def _measure(page: Page, tab: Tab, deadline: float) -> dict:
                 await page.wait_for_load_state("load", timeout=max(1.0, deadline - time.monotonic()) * 1000)
             except PlaywrightTimeout:
                 pass
-            continue
-        if "exceptionDetails" in answer:
-            details = answer["exceptionDetails"]
-            raise ValueError((details.get("exception") or {}).get("description", details.get("text", "")).split("\n")[0])
-        return answer["result"].get("value")
     raise AssertionError("unreachable")
 
 
+_MEASURE_CALL = f"({MEASURE_JS})({json.dumps({'maxLinks': MAX_LINKS})})"
 # What DevTools says when the document went away under an evaluation (the page navigated meanwhile).
 _NAVIGATED = re.compile(r"context was destroyed|Cannot find context|No frame|navigat", re.IGNORECASE)
 
