@@ -369,6 +369,9 @@ def test_screenshot_frames_and_fold(env: Environment, sample: dict) -> None:
     # The above-the-fold CTA is boxed at its place on the screenshot, not the one below the fold.
     assert html.count('class="cta-box"') == 2
     assert "left: 2.34%; top: 83.46%; width: 8.13%; height: 5.47%" in html
+    # One under a cookie banner is above the fold but not visible: it gets no green box.
+    sample["pages"][2]["devices"]["desktop"]["ctas"][0]["covered_by"] = "the cookie banner (div#cookie-banner)"
+    assert render(env, sample).count('class="cta-box"') == 1
 
 
 def test_cta_boxes_follow_a_zoomed_out_phone_page(env: Environment, sample: dict) -> None:
