@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -36,22 +37,22 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---- sampling a process tree ----------------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    out = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            out += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:  # the process ended while we looked
-        pass
-    return out
-
-
-def _tree(pid: int) -> list[int]:
-    seen, stack = [], [pid]
+def _tree(root: int) -> list[int]:
+    """The process and its descendants, from one pass over /proc: reading every thread's `children`
+    file of a Chromium tree costs three times as much."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                parent = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):  # the process ended while we looked
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    seen, stack = [], [root]
     while stack:
         p = stack.pop()
         seen.append(p)
-        stack += _children(p)
+        stack += children.get(p, [])
     return seen
 
 
@@ -88,21 +89,35 @@ def _cpu_s(pid: int) -> float:
 
 
 class TreeSampler(threading.Thread):
-    """Peak PSS of a process tree, and its CPU seconds (each process's last reading; a process that lives
-    less than one sampling interval is missed, so CPU figures are a slight undercount for both phases)."""
+    """Peak PSS of a process tree, and its CPU seconds by kind of process (each process's last reading; a
+    process that lives less than one sampling interval is missed).
 
-    def __init__(self, pid: int, every: float = 0.1) -> None:
+    The sampler shares the machine with what it measures, so it is kept cheap: PSS (`smaps_rollup`, some
+    2-3 ms a process, 60 ms for an audit's tree) is read once a second, the CPU ten times. Reading PSS ten
+    times a second took a third of a core, longer for the longer phase, and skewed the ratios."""
+
+    def __init__(self, pid: int, every: float = 0.1, pss_every: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.pid, self.every = pid, every
+        self.pid, self.every, self.pss_every = pid, every, pss_every
         self.peak_kb = 0
         self.cpu: dict[int, float] = {}
         self.kinds: dict[int, str] = {}
         self.done = threading.Event()
+        self.own_cpu_s = 0.0
 
     def run(self) -> None:
+        try:
+            self._sample()
+        finally:
+            self.own_cpu_s = time.thread_time()  # what sampling cost, to tell it from the site server's CPU
+
+    def _sample(self) -> None:
+        next_pss = 0.0
         while not self.done.is_set():
             pids = _tree(self.pid)
-            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
+            if time.monotonic() >= next_pss:
+                self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
+                next_pss = time.monotonic() + self.pss_every
             for p in pids:
                 self.cpu[p] = max(self.cpu.get(p, 0.0), _cpu_s(p))
                 if p not in self.kinds:
@@ -191,6 +206,7 @@ def child_main(args: argparse.Namespace) -> None:
 
 
 def run_phase(argv: list[str]) -> dict:
+    own = resource.getrusage(resource.RUSAGE_SELF)  # this process serves the site: its CPU is the server's
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bench", *argv], stdout=subprocess.PIPE, text=True)
     sampler = TreeSampler(proc.pid)
     sampler.start()
@@ -203,6 +219,9 @@ def run_phase(argv: list[str]) -> dict:
     result["peak_mb"] = sampler.peak_kb / 1024
     result["cpu_s"] = sampler.cpu_s
     result["cpu_by_kind"] = sampler.cpu_by_kind()
+    now = resource.getrusage(resource.RUSAGE_SELF)
+    result["sampler_cpu_s"] = sampler.own_cpu_s
+    result["server_cpu_s"] = now.ru_utime + now.ru_stime - own.ru_utime - own.ru_stime - sampler.own_cpu_s
     return result
 
 
@@ -258,7 +277,7 @@ def report(runs: dict[str, list[dict]]) -> None:
     for phase, r in chosen.items():
         peak = max(x["peak_mb"] for x in runs[phase])
         print(f"{names[phase]:>10}: {r['wall_s']:6.1f} s wall, {r['visits'] / r['wall_s']:5.1f} visits/s, "
-              f"{r['cpu_s']:6.1f} CPU s, peak {peak:6.0f} MB")
+              f"{r['cpu_s']:6.1f} CPU s, peak {peak:6.0f} MB; site server {r['server_cpu_s']:.1f}, sampler {r['sampler_cpu_s']:.1f} CPU s")
     audit, bare, cold = chosen.get("audit"), chosen.get("bare"), chosen.get("cold")
 
     def ratio(floor: str) -> str:
