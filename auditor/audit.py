@@ -161,6 +161,7 @@ def run_audit(
     finally:
         store.close()
     with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
+        _stage(progress, "writing the report")
         for page in pages:
             judge_page(page, book)
         report = build_report(
@@ -173,6 +174,7 @@ def run_audit(
             if settings.junit:
                 write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
             if settings.pdf:
+                _stage(progress, "printing the PDF")
                 write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
         except OSError as exc:
             raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
@@ -180,6 +182,13 @@ def run_audit(
         except ValueError as exc:  # the PDF: everything else is written
             raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
     return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
+
+
+def _stage(progress: ProgressFn | None, text: str) -> None:
+    """Say what the run does after its last page (a progress object with a `stage` method shows it)."""
+    stage = getattr(progress, "stage", None)
+    if stage is not None:
+        stage(text)
 
 
 @contextlib.contextmanager

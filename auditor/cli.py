@@ -129,6 +129,11 @@ class _ProgressReporter:
         if not self.quiet:
             (self.bar.console if self.bar is not None else err).print(text, markup=False, highlight=False, soft_wrap=True)
 
+    def stage(self, text: str) -> None:
+        """What the run does once the pages are done: a PDF takes seconds the bar would sit still for."""
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, description=escape(text) + "...")
+
     def __call__(self, done: int, total: int, page: PageResult) -> None:
         if self.quiet:
             return
@@ -195,6 +200,10 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                 + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")
                 for reason, entry in left.items()) + ".", markup=False, highlight=False, soft_wrap=True)
     print(outcome.html_path)
+    also = [name for name, wanted in (("report.pdf", settings.pdf), ("junit.xml", settings.junit)) if wanted]
+    if also and not quiet:  # stdout stays the one path scripts open; the others are named here
+        err.print("Also written: " + ", ".join(str(outcome.html_path.with_name(n)) for n in also) + ".",
+                  markup=False, highlight=False, soft_wrap=True)
     if outcome.interrupted:
         err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "
                   "(resume with --resume).", soft_wrap=True)

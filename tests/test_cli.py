@@ -415,8 +415,13 @@ def test_junit_has_a_case_per_rule_and_page_failed_where_there_is_a_finding(tmp_
 
 
 def test_pdf_is_the_report_printed_and_its_failure_is_one_line(site, tmp_path):
-    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-depth", "0", "--pdf", "-q")
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-depth", "0", "--pdf", "--junit")
     assert result.returncode == 0, result.stderr
+    out = tmp_path / "r"  # stdout stays the one path a script opens; the other files are named on stderr
+    assert result.stdout == f"{out / 'report.html'}\n"
+    assert f"Also written: {out / 'report.pdf'}, {out / 'junit.xml'}." in result.stderr
+    quiet = run("audit", site.url, "--out", str(tmp_path / "q"), "--devices", "desktop", "--max-depth", "0", "--junit", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == "" and (tmp_path / "q" / "junit.xml").exists()
     pdf = (tmp_path / "r" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1
@@ -444,6 +449,25 @@ def test_a_dumb_terminal_gets_progress_lines_not_a_bar(monkeypatch):
         assert reporter.bar is None
         reporter(1, 2, PageResult(url="http://127.0.0.1/"))
     assert screen.getvalue() == "[1/2] http://127.0.0.1/ ok\n"
+
+
+def test_the_bar_says_what_the_run_does_after_its_last_page(monkeypatch):
+    """Printing a PDF takes seconds: the bar stood at N/N with the last page's URL, as if stuck on it."""
+    import io
+
+    from rich.console import Console
+
+    from auditor import cli
+    from auditor.facts import PageResult
+
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(cli, "err", Console(file=io.StringIO(), force_terminal=True, width=200))
+    with cli._ProgressReporter(quiet=False) as reporter:
+        assert reporter.bar is not None and reporter.task is not None
+        reporter(2, 2, PageResult(url="http://127.0.0.1/last.html"))
+        assert reporter.bar.tasks[0].description == "http://127.0.0.1/last.html"
+        reporter.stage("printing the [bold]")
+        assert reporter.bar.tasks[0].description == "printing the \\[bold]..."  # escaped: it is rich markup
 
 
 def test_resume_in_a_folder_with_nothing_to_resume_says_it_starts_afresh(site, tmp_path):
