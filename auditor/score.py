@@ -34,6 +34,9 @@ def severity(score: float) -> str:
     return "high" if score < 50 else "medium" if score < 75 else "low"
 
 
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
 def _weighted_mean(pairs: list[tuple[float, float]]) -> float | None:
     total = sum(w for _, w in pairs)
     return sum(s * w for s, w in pairs) / total if total else None
@@ -82,7 +85,9 @@ def judge_page(page: PageResult, book: Rulebook) -> PageResult:
         [(s, book.categories[c].weight) for c, s in page.categories.items() if s is not None]
     )
     page.score = None if page_mean is None else rounded(page_mean)
-    page.findings.sort(key=lambda f: (f.score, f.rule_id, f.device or ""))
+    # Worst band first, then by rule: a stable order, so two runs' reports diff cleanly when a timing
+    # moves a score by a point or two (sorting by the score itself swapped findings from run to run).
+    page.findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.rule_id, f.device or ""))
     return page
 
 
