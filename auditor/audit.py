@@ -170,6 +170,8 @@ def run_audit(
         report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
         report["not_followed"] = crawl.frontier.not_followed()
         try:
+            for extra in ("junit.xml", "report.pdf"):  # an earlier run's (another client's, in a reused --out)
+                (out_dir / extra).unlink(missing_ok=True)  # must not sit beside this report, even if printing fails
             html_path = write_report(out_dir, report, branding)
             if settings.junit:
                 write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
@@ -215,16 +217,19 @@ def _reason(exc: BaseException) -> str:
 class BatchSite:
     name: str
     urls: list[str]
+    auth: str | None = None  # user:password written in this site's line: this site's, not the batch's
 
 
-def read_sites(path: Path) -> list[BatchSite]:
-    """A sites file: one site per line, its start URL(s) separated by spaces; `#` starts a comment."""
+def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[BatchSite]:
+    """A sites file: one site per line, its start URL(s) separated by spaces; `#` starts a comment. A line
+    that repeats an earlier one is skipped (and `notice` told): it would audit the same site twice."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: Notepad starts its files with a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot be read ({exc})") from None
     sites: list[BatchSite] = []
     names: dict[str, int] = {}
+    first_line: dict[tuple[str, ...], int] = {}
     for number, line in enumerate(lines, 1):
         tokens = line.split("#", 1)[0].split()
         if not tokens:
@@ -233,9 +238,15 @@ def read_sites(path: Path) -> list[BatchSite]:
             urls = start_urls_from(tokens)
         except UsageError as exc:
             raise UsageError(f"{path}, line {number}: {exc}") from None
+        key = tuple(sorted(urls))
+        if key in first_line:
+            if notice is not None:
+                notice(f"{path}, line {number}: the same site as line {first_line[key]}, skipped.")
+            continue
+        first_line[key] = number
         name = site_folder(urls[0])
         names[name] = names.get(name, 0) + 1
-        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls))
+        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls, credentials_in(tokens)))
     if not sites:
         raise UsageError(f"{path} lists no sites (one start URL per line)")
     return sites
@@ -266,7 +277,8 @@ def run_batch(
     for site in sites:
         outcome, error = None, None
         try:
-            outcome = run_audit(site.urls, settings, book, out_dir / site.name, resume=resume, progress=progress)
+            own = replace(settings, auth=site.auth) if site.auth else settings
+            outcome = run_audit(site.urls, own, book, out_dir / site.name, resume=resume, progress=progress)
         except (UsageError, ValueError) as exc:
             error = str(exc)
         if outcome is not None and outcome.unreachable:
@@ -281,6 +293,7 @@ def run_batch(
             "broken_pages": sum(p.broken for p in outcome.pages) if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
             "report_href": f"{site.name}/report.html" if outcome else None,
+            "partial": bool(outcome and outcome.interrupted),
             "error": error,
         })
         if outcome is not None and outcome.interrupted:

@@ -371,13 +371,16 @@ def batch(
     """
     try:
         settings, book = _prepare(locals())
-        sites = read_sites(sites_file)
+        sites = read_sites(sites_file, None if quiet else lambda text: err.print(text, markup=False, highlight=False,
+                                                                                 soft_wrap=True))
 
         def announce(site, outcome, error) -> None:
             if quiet:
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
             status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}"
+            if outcome is not None and outcome.interrupted and not error:
+                status += " over the pages audited before the stop (partial)"
             refused = [p for p in outcome.pages if p.refused] if outcome else []
             if refused and not error:  # the night's run of this client was walled off: worth a line of its own
                 status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"

@@ -154,7 +154,7 @@ def find_config(start: Path) -> Path | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM (Notepad) is not TOML's
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -207,7 +207,8 @@ def _check_kind(name: str, value: Any) -> Any:
     if not ok:
         wanted = {
             "int": "a whole number", "number": "a number", "bool": "true or false", "string": "a string",
-            "strings": "a list of strings", "string-table": "a table of strings",
+            "strings": "a list of strings",
+            "string-table": f"a table of strings, one Name = \"value\" line each under [{label}]",
             "branding": f"a table of strings with keys {', '.join(BRANDING_KEYS)}",
             "rules": "a table of tables, like [rules.SPD001]",
         }[kind]

@@ -36,6 +36,19 @@ class SiteRules:
         return self.robots is None or self.robots.can_fetch(agent, url)
 
 
+class BasicWhenAsked(httpx.Auth):
+    """HTTP Basic credentials sent only in answer to the server's 401 challenge, as the browser sends them:
+    a server that never asks (another client's, in a batch with one --auth) never sees the password."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._basic = httpx.BasicAuth(username, password)
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[override]
+        response = yield request
+        if response.status_code == 401 and "basic" in response.headers.get("www-authenticate", "").lower():
+            yield from self._basic.auth_flow(request)
+
+
 class Fetcher:
     """GETs for robots.txt and sitemaps, held to the rules the browser's visits keep: a redirect is followed
     only within the site (an off-site one ends the fetch), and the staging secrets (--header, --auth) go
@@ -44,7 +57,8 @@ class Fetcher:
     def __init__(self, client: httpx.AsyncClient, scope: Scope, secret_headers: dict[str, str] | None = None,
                  auth: tuple[str, str] | None = None) -> None:
         self.client, self.scope = client, scope
-        self.secret_headers, self.auth = secret_headers or {}, auth
+        self.secret_headers = secret_headers or {}
+        self.auth = BasicWhenAsked(*auth) if auth else None
 
     async def get(self, url: str, limit: int = MAX_BYTES) -> bytes | None:
         """The first `limit` bytes of a small text resource, or None if it is missing, off the site or broken."""

@@ -186,8 +186,11 @@ def render_html(report: dict[str, Any], branding: dict[str, Any], folder: Path |
 
 
 def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial: bool = False) -> str:
-    return _env.get_template("index.html.j2").render(sites=sites, branding=branding, generated_at=now_iso(), partial=partial,
-                                                     tool={"name": "cro-audit", "version": __version__})
+    """The batch's index page, worst first: sites that could not be audited, then by score (index.json keeps
+    the sites file's order)."""
+    ranked = sorted(sites, key=lambda s: (s.get("score") is not None, s.get("score") or 0, str(s.get("name"))))
+    return _env.get_template("index.html.j2").render(sites=ranked, branding=branding, generated_at=now_iso(),
+                                                     partial=partial, tool={"name": "cro-audit", "version": __version__})
 
 
 def write_report(out_dir: Path, report: dict[str, Any], branding: dict[str, Any]) -> Path:

@@ -108,3 +108,38 @@ def test_a_password_in_one_sites_url_is_not_used_for_the_next(tmp_path):
         finally:
             audit_module.Crawl = original
     assert seen == ["u:secret", None] and settings.auth is None
+
+
+def test_sites_file_from_notepad_with_repeats_and_a_staging_login(tmp_path):
+    """A BOM (Notepad) made line 1 'not a valid URL'; a repeated line audited the site again under a -2
+    folder; and a staging login written in a line was dropped, so that site failed with 401."""
+    path = tmp_path / "sites.txt"
+    path.write_text("\ufeffhttp://127.0.0.1:8102/\nhttp://u:p%40ss@127.0.0.1:8103/\n"
+                    "http://127.0.0.1:8102\n  http://127.0.0.1:8102/  # again\n", encoding="utf-8")
+    notes: list[str] = []
+    sites = read_sites(path, notes.append)
+    assert [(s.name, s.urls, s.auth) for s in sites] == [
+        ("127.0.0.1-8102", ["http://127.0.0.1:8102/"], None),
+        ("127.0.0.1-8103", ["http://127.0.0.1:8103/"], "u:p@ss"),
+    ]
+    assert notes == [f"{path}, line 3: the same site as line 1, skipped.", f"{path}, line 4: the same site as line 1, skipped."]
+
+
+def test_index_ranks_the_sites_worst_first_and_flags_broken_and_partial_ones():
+    from auditor.report import render_index
+
+    rows = [
+        {"name": "good-site", "start_url": "https://good.example/", "score": 93, "pages": 5, "report_href": "good-site/report.html", "error": None},
+        {"name": "half-done", "start_url": "https://half.example/", "score": 71, "pages": 2, "partial": True,
+         "report_href": "half-done/report.html", "error": None, "broken_pages": 2},
+        {"name": "down-site", "start_url": "https://down.example/", "score": None, "pages": None, "report_href": None,
+         "error": "cannot audit https://down.example/: refused"},
+        {"name": "poor-site", "start_url": "https://poor.example/", "score": 40, "pages": 3, "report_href": "poor-site/report.html", "error": None},
+    ]
+    html = render_index(rows, {"name": "Agency", "logo_data_uri": None, "accent": "#0b6e4f"})
+    order = [html.index(f'<div class="name">{name}</div>') for name in ("down-site", "poor-site", "half-done", "good-site")]
+    assert order == sorted(order)
+    half = html[html.index('<div class="name">half-done</div>'):html.index('<div class="name">good-site</div>')]
+    assert "Stopped partway" in half and "2 pages broken for a visitor" in half
+    good = html[html.index('<div class="name">good-site</div>'):]
+    assert "Stopped partway" not in good and "broken for a visitor" not in good

@@ -425,6 +425,10 @@ def test_pdf_is_the_report_printed_and_its_failure_is_one_line(site, tmp_path):
     pdf = (tmp_path / "r" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1
+    # The next run into the same folder (another client's, say) does not leave these beside its own report.
+    again = run("audit", site.url, "--out", str(out), "--devices", "desktop", "--max-depth", "0", "-q")
+    assert again.returncode == 0 and (out / "report.html").exists()
+    assert not (out / "report.pdf").exists() and not (out / "junit.xml").exists()
 
     from auditor.config import build
     from auditor.pdf import print_pdf
@@ -507,3 +511,12 @@ def test_a_page_only_one_device_could_measure_is_counted_once_in_the_summary(tmp
     assert result.returncode == 0, result.stderr
     summary = next(line for line in result.stderr.splitlines() if line.startswith("Score "))
     assert " over 2 pages (1 on one device only); 0 failed; " in summary
+
+
+def test_a_config_file_saved_with_a_bom_is_read(tmp_path):
+    """Notepad starts a UTF-8 file with a byte-order mark, which TOML does not allow: it was 'not valid TOML'."""
+    from auditor.config import load_file
+
+    path = tmp_path / "cro-audit.toml"
+    path.write_text("\ufeffmax-pages = 7\n[headers]\nX-Token = \"abc\"\n", encoding="utf-8")
+    assert load_file(path) == {"max_pages": 7, "headers": {"X-Token": "abc"}}

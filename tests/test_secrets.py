@@ -139,3 +139,33 @@ def test_credentials_are_not_offered_to_other_origins(tmp_path):
     assert result.returncode == 0, result.stderr
     assert seen and not any(seen)  # the third party was asked for its image, challenged, and got no credentials
     assert_secret_nowhere(tmp_path / "r", result)
+
+
+def test_a_batch_gives_each_site_its_own_login_and_no_other_site_a_password(tmp_path):
+    """A login written in one site's line of a sites file was dropped (that site failed with 401), and a
+    batch-wide --auth went unasked with robots.txt and sitemap.xml to every client's server."""
+    import json
+
+    with AuthServer() as staging, RecordingServer({"/": page("Shop", [], "<button>Buy</button>")}) as shop:
+        shop_auth: list[str | None] = []
+        handler = shop.server.RequestHandlerClass
+        original = handler.do_GET
+
+        def spy(self) -> None:
+            shop_auth.append(self.headers.get("Authorization"))
+            original(self)
+
+        handler.do_GET = spy
+        sites = tmp_path / "sites.txt"
+        sites.write_text(f"{staging.url.replace('http://', f'http://staging:{SECRET}@')}\n{shop.url}\n")
+        common = [sys.executable, "-m", "auditor", "batch", str(sites), "--devices", "desktop", "--max-depth", "0"]
+        own = subprocess.run([*common, "--out", str(tmp_path / "own")], capture_output=True, text=True, timeout=180)
+        sites.write_text(f"{staging.url}\n{shop.url}\n")
+        shared = subprocess.run([*common, "--out", str(tmp_path / "shared"), "--auth", f"staging:{SECRET}"],
+                                capture_output=True, text=True, timeout=180)
+    for result, out in ((own, tmp_path / "own"), (shared, tmp_path / "shared")):
+        assert result.returncode == 0, result.stderr
+        index = json.loads((out / "index.json").read_text())
+        assert [(s["score"] is not None, s["error"]) for s in index["sites"]] == [(True, None), (True, None)]
+        assert_secret_nowhere(out, result)
+    assert shop_auth and not any(shop_auth)  # robots.txt, sitemap.xml and the page: never a password
