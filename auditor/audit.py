@@ -42,6 +42,7 @@ class Outcome:
     pages: list[PageResult]
     interrupted: bool
     signal_name: str | None = None
+    browser_lost: str | None = None  # the browser went away mid-run and could not be reached again
 
     @property
     def unreachable(self) -> list[PageResult]:
@@ -183,7 +184,7 @@ def run_audit(
                              f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
         except ValueError as exc:  # the PDF: everything else is written
             raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
-    return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None)
+    return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost)
 
 
 def _stage(progress: ProgressFn | None, text: str) -> None:
@@ -294,6 +295,7 @@ def run_batch(
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
             "report_href": f"{site.name}/report.html" if outcome else None,
             "partial": bool(outcome and outcome.interrupted),
+            "browser_lost": outcome.browser_lost if outcome else None,  # why it stopped partway, if not a signal
             "error": error,
         })
         if outcome is not None and outcome.interrupted:

@@ -204,6 +204,11 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     if also and not quiet:  # stdout stays the one path scripts open; the others are named here
         err.print("Also written: " + ", ".join(str(outcome.html_path.with_name(n)) for n in also) + ".",
                   markup=False, highlight=False, soft_wrap=True)
+    if outcome.browser_lost and not outcome.signal_name:
+        lost = (f"the browser went away mid-run and could not be reached again ({outcome.browser_lost}). The report "
+                "holds the pages finished so far; run again with --resume once the browser is back.")
+        err.print(f"[bold red]error:[/bold red] {escape(lost)}", soft_wrap=True)
+        return EXIT_USAGE
     if outcome.interrupted:
         err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "
                   "(resume with --resume).", soft_wrap=True)
@@ -381,6 +386,8 @@ def batch(
             status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}"
             if outcome is not None and outcome.interrupted and not error:
                 status += " over the pages audited before the stop (partial)"
+                if outcome.browser_lost:
+                    status += f": the browser went away and could not be reached again ({outcome.browser_lost})"
             refused = [p for p in outcome.pages if p.refused] if outcome else []
             if refused and not error:  # the night's run of this client was walled off: worth a line of its own
                 status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"
@@ -391,6 +398,10 @@ def batch(
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
         raise fail(str(exc)) from None
     print(out / "index.html")
+    if interrupted and rows and rows[-1].get("browser_lost"):
+        err.print("The browser went away mid-run: the index lists the sites finished so far; run again with "
+                  "--resume once the browser is back.", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE)
     if interrupted:
         err.print("Interrupted: the index lists the sites finished so far (resume with --resume).")
         raise typer.Exit(EXIT_INTERRUPTED)

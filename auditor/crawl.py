@@ -247,6 +247,7 @@ class Crawl:
         self.site_rules: dict[str, SiteRules] = {}
         self.results: dict[int, PageResult] = {}
         self.interrupted = False
+        self.browser_lost: str | None = None  # why the crawl stopped early: a browser gone and not back
         self.refused: PageError | None = None  # why the crawl stopped early: the site kept turning it away
         self._refusals: dict[str, str] = {}  # refusals in a row: page (or 429 answer) -> its section
         self._walled: set[str] = set()  # sections (first path segment) behind a wall the rest of the site is not
@@ -617,7 +618,14 @@ class Crawl:
                 self._refusals.clear()
             if result.crashed and crashes < 1:
                 crashes += 1
-                await self._relaunch(browser_index)
+                try:
+                    await self._relaunch(browser_index)
+                except Exception as exc:  # noqa: BLE001 - a remote browser gone for good, a local one that will not start
+                    # Stop as Ctrl-C does: the pages finished are kept, the report says it is partial, and
+                    # --resume picks up once the browser is back.
+                    self.browser_lost = self.browser_lost or str(exc).split("\n")[0][:300]
+                    self.stop()
+                    raise asyncio.CancelledError from None
                 continue
             if result.slow_down is not None:  # a rate limit: wait as long as it asks, go slower, then ask again
                 gap = self.throttle.back_off(page.url, result.slow_down)

@@ -350,3 +350,64 @@ def test_doctor_checks_each_endpoint(executable, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_remote_browser_that_goes_away_leaves_a_partial_report_and_resume_finishes_it(executable, tmp_path):
+    """Killed mid-run, the browser behind --browser-endpoint ended the run with exit 2 and no report at all
+    (a batch wrote no index); the pages finished are now reported as partial, and --resume finishes."""
+    import json
+
+    from tests.test_cli import closed_port, run
+    from tests.test_resilience import RecordingServer
+
+    port = closed_port()
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [executable, "--headless", "--remote-debugging-address=127.0.0.1", f"--remote-debugging-port={port}",
+             f"--user-data-dir={tmp_path / 'profile'}", *browsers.QUIET_FLAGS, "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(endpoint + "/json/version", timeout=1)
+                return proc
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("the test's Chromium did not start")
+
+    browser = start()
+    kills: list[int] = []
+
+    def deadly(attempt: int) -> tuple[int, str]:
+        if not kills:  # the first request for this page takes the whole browser down, as a dying grid node would
+            kills.append(browser.pid)
+            browser.kill()
+        return 200, page("Deadly", [])
+
+    pages = {"/": page("Home", ["/a.html", "/b.html"], "<button>Buy</button>"), "/a.html": page("A", ["/z.html"]),
+             "/b.html": page("B", []), "/z.html": deadly}
+    out = tmp_path / "r"
+    common = ["audit", "--out", str(out), "--devices", "desktop", "--concurrency", "1", "--screenshots", "off",
+              "--browser-endpoint", endpoint]
+    try:
+        with RecordingServer(pages) as server:
+            lost = run(*common[:1], server.url, *common[1:])
+            first = json.loads((out / "report.json").read_text())
+            browser.wait(10)
+            browser = start()
+            resumed = run(*common[:1], server.url, *common[1:], "--resume")
+            hits = dict(server.attempts)
+    finally:
+        browser.kill()
+        browser.wait(10)
+    assert lost.returncode == 2 and "Traceback" not in lost.stderr, lost.stderr
+    message = [line for line in lost.stderr.splitlines() if line.startswith("error:")]
+    assert len(message) == 1 and "the browser went away mid-run" in message[0] and "--resume" in message[0]
+    assert first["partial"] and [p["url"].removeprefix(first["start_urls"][0]) for p in first["pages"]
+                                 if p["error"] is None] == ["", "a.html", "b.html"]
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert not report["partial"] and [p["error"] for p in report["pages"]] == [None] * 4
+    assert (hits["/"], hits["/a.html"], hits["/b.html"]) == (1, 1, 1)  # finished before the loss: not visited again
