@@ -430,6 +430,10 @@ async def _visit(
                 if by == "a rate limit":
                     result.slow_down = retry_after(headers.get("retry-after"))
                 return
+        if response.status == 401 and tab.credentials:
+            result.error = PageError("http_error", "The site refused the login given (HTTP 401): check the user name "
+                                                   "and password in --auth, CRO_AUDIT_AUTH or the URL.")
+            return
         if response.status >= 400:
             result.error = PageError("http_error", f"The server answered HTTP {response.status}.")
             result.transient = response.status in TRANSIENT_STATUS

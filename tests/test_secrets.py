@@ -169,3 +169,16 @@ def test_a_batch_gives_each_site_its_own_login_and_no_other_site_a_password(tmp_
         assert [(s["score"] is not None, s["error"]) for s in index["sites"]] == [(True, None), (True, None)]
         assert_secret_nowhere(out, result)
     assert shop_auth and not any(shop_auth)  # robots.txt, sitemap.xml and the page: never a password
+
+
+def test_a_wrong_password_is_said_to_be_wrong(tmp_path):
+    """It said only 'The server answered HTTP 401.', where a missing login gets a hint."""
+    import json
+
+    with AuthServer() as server:
+        result = audit([server.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--auth", "staging:not-it"])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "refused the login given (HTTP 401): check the user name and password" in result.stderr
+    assert "not-it" not in result.stderr + (tmp_path / "r" / "report.json").read_text()
+    page = json.loads((tmp_path / "r" / "report.json").read_text())["pages"][0]
+    assert page["error"]["kind"] == "http_error" and page["status_code"] == 401
