@@ -299,6 +299,19 @@ def test_partial_banner_only_when_partial(env: Environment, sample: dict) -> Non
     assert html.index("partial-banner") < html.index('id="overview"')  # at the top
 
 
+def test_a_good_score_with_high_impact_issues_says_they_still_cost_conversions(env: Environment, sample: dict) -> None:
+    """A trial's staging site scored 91, 'Good', beside six high-impact issues: contradictory to a client."""
+    sample["score"], sample["band"] = 91, "good"
+    sample["summary"]["findings"] = {"high": 6, "medium": 2, "low": 0}
+    assert "6 high-impact issues still cost conversions" in render(env, sample)
+    sample["summary"]["findings"]["high"] = 1
+    assert "1 high-impact issue still costs conversions" in render(env, sample)
+    sample["summary"]["findings"]["high"] = 0
+    assert 'id="good-but"' not in render(env, sample)
+    sample["score"], sample["band"], sample["summary"]["findings"]["high"] = 89, "needs-work", 6
+    assert 'id="good-but"' not in render(env, sample)  # "Needs work" says it already
+
+
 def test_null_scores_render_as_na(env: Environment, sample: dict) -> None:
     sample["score"] = None
     sample["band"] = "n/a"
