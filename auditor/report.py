@@ -23,6 +23,7 @@ from auditor.config import Settings
 from auditor.facts import PageResult
 from auditor.rulebook import Rulebook
 from auditor.score import backlog, band, site_scores
+from auditor.urls import readable
 
 SCHEMA_VERSION = 1
 _UMASK = os.umask(0)
@@ -181,8 +182,26 @@ def _embed_screenshots(page: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {**page, "devices": devices}
 
 
+def _readable_urls(data: Any) -> dict[str, str]:
+    """Every URL in `data` that reads better decoded (/café, not /caf%C3%A9), mapped to how it is shown;
+    the links themselves keep the escaped form."""
+    shown: dict[str, str] = {}
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and item[:4].lower() == "http" and ("%" in item or "xn--" in item):
+            if readable(item) != item:
+                shown[item] = readable(item)
+    return shown
+
+
 def render_html(report: dict[str, Any], branding: dict[str, Any], folder: Path | None = None) -> str:
-    return _env.get_template("report.html.j2").render(report=_for_people(report, folder), branding=branding)
+    return _env.get_template("report.html.j2").render(report=_for_people(report, folder), branding=branding,
+                                                      readable_urls=_readable_urls(report))
 
 
 def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial: bool = False) -> str:
@@ -190,7 +209,8 @@ def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial:
     the sites file's order)."""
     ranked = sorted(sites, key=lambda s: (s.get("score") is not None, s.get("score") or 0, str(s.get("name"))))
     return _env.get_template("index.html.j2").render(sites=ranked, branding=branding, generated_at=now_iso(),
-                                                     partial=partial, tool={"name": "cro-audit", "version": __version__})
+                                                     partial=partial, tool={"name": "cro-audit", "version": __version__},
+                                                     readable_urls=_readable_urls([s.get("start_url") for s in sites]))
 
 
 def write_report(out_dir: Path, report: dict[str, Any], branding: dict[str, Any]) -> Path:

@@ -182,3 +182,33 @@ def pattern_key(url: str) -> str:
     names = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)})
     path = _NUMERIC.sub("N", parts.path)
     return f"{site_key(url)}{path}?{'&'.join(names)}"
+
+
+_ESCAPED_NON_ASCII = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
+_SHOWN_AS_IS = {"Ll", "Lu", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po",
+                "Sm", "Sc", "Sk", "So"}
+
+
+def readable(url: str) -> str:
+    """A URL as a reader writes it: /café and 中文 instead of /caf%C3%A9 and %E4%B8%AD%E6%96%87, and an
+    internationalised host in its own script. For display only: reserved characters (%2F, %20, %23) stay
+    escaped, and so does any text that would not print as itself (controls, bidi marks, invalid UTF-8)."""
+    import unicodedata
+
+    def decode(match: re.Match) -> str:
+        try:
+            text = bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group(0)
+        return text if all(unicodedata.category(c) in _SHOWN_AS_IS for c in text) else match.group(0)
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if "xn--" in host:
+            shown = host.encode("ascii").decode("idna")
+            if all(unicodedata.category(c) in _SHOWN_AS_IS for c in shown):
+                url = url.replace(host, shown, 1)
+    except (ValueError, UnicodeError):
+        pass
+    return _ESCAPED_NON_ASCII.sub(decode, url)

@@ -312,6 +312,21 @@ def test_a_good_score_with_high_impact_issues_says_they_still_cost_conversions(e
     assert 'id="good-but"' not in render(env, sample)  # "Needs work" says it already
 
 
+def test_urls_read_as_written_and_link_as_escaped(sample: dict) -> None:
+    """An international client's /café page was shown as /caf%C3%A9; the link must stay the exact URL."""
+    from auditor.report import render_html, render_index
+
+    target = next(p for p in sample["pages"] if p["url"].startswith("https://"))
+    url = target["url"] = "https://shop.example/caf%C3%A9.html"
+    html = render_html(sample, {"name": "Agency", "logo_data_uri": None, "accent": "#0b6e4f"})
+    assert f'href="{url}"' in html and "/café.html</a>" in html and "/café.html</span>" in html
+    assert "caf%C3%A9.html</" not in html
+    index = render_index([{"name": "intl", "start_url": "https://xn--caf-dma.example/%E4%B8%AD.html", "score": 80,
+                           "pages": 1, "report_href": "intl/report.html", "error": None}],
+                         {"name": "Agency", "logo_data_uri": None, "accent": "#0b6e4f"})
+    assert 'href="https://xn--caf-dma.example/%E4%B8%AD.html"' in index and ">https://café.example/中.html</a>" in index
+
+
 def test_null_scores_render_as_na(env: Environment, sample: dict) -> None:
     sample["score"] = None
     sample["band"] = "n/a"

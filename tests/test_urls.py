@@ -2,7 +2,7 @@
 
 import pytest
 
-from auditor.urls import BadURL, Scope, is_action, listing_kind, normalize, pattern_key, site_key
+from auditor.urls import BadURL, Scope, is_action, listing_kind, normalize, pattern_key, readable, site_key
 
 
 @pytest.mark.parametrize(
@@ -135,3 +135,19 @@ def test_pages_are_not_mistaken_for_actions(url):
 ])
 def test_listing_kinds(url, kind):
     assert listing_kind(url) == kind
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://127.0.0.1:8104/caf%C3%A9.html", "http://127.0.0.1:8104/café.html"),
+    ("https://x.example/%E4%B8%AD%E6%96%87.html?q=%D8%B9%D8%B1%D8%A8%D9%8A", "https://x.example/中文.html?q=عربي"),
+    ("https://xn--caf-dma.example/menu", "https://café.example/menu"),
+    # Reserved characters keep their escapes: decoded, they would change what the URL says.
+    ("https://x.example/a%2Fb%20c%23d%3F", "https://x.example/a%2Fb%20c%23d%3F"),
+    # Text that would not print as itself stays escaped: a right-to-left override, invalid UTF-8, a bad IDN.
+    ("https://x.example/%E2%80%AEfdp.exe", "https://x.example/%E2%80%AEfdp.exe"),
+    ("https://x.example/%FF%FE", "https://x.example/%FF%FE"),
+    ("https://xn--zz.example/", "https://xn--zz.example/"),
+    ("https://x.example/plain", "https://x.example/plain"),
+])
+def test_readable_url_decodes_only_what_prints_as_itself(url, shown):
+    assert readable(url) == shown
