@@ -62,6 +62,11 @@ def normalize(url: str, base: str | None = None) -> str:
         raise BadURL(f"not a valid URL: {url[:200]!r} (port 0)")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
+    elif not host.isascii():  # café.example as typed: the browser asks for xn--caf-dma.example
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise BadURL(f"not a valid URL: {url[:200]!r} (the host name is not a valid international name)") from None
     # user:password@ is left out on purpose: credentials never travel in a URL we store or report.
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = parts.query
@@ -70,7 +75,16 @@ def normalize(url: str, base: str | None = None) -> str:
         kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
         query = urlencode(kept, doseq=True) if len(kept) != len(pairs) else query
     path = _PATH_SESSION.sub("", parts.path) if ";" in parts.path else parts.path
-    return urlunsplit((scheme, netloc, path or "/", query, ""))
+    # Escaped as a browser escapes what is typed (a link's href already is): one page has one URL, and a
+    # report shows no raw control or bidi character from a URL.
+    return urlunsplit((scheme, netloc, _escape(path) or "/", _escape(query), ""))
+
+
+_UNSAFE = re.compile(r"[^\x21-\x7e]+")
+
+
+def _escape(text: str) -> str:
+    return _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogatepass")), text)
 
 
 _INDEX_FILE = re.compile(r"/index\.html?$")  # lower case only: /INDEX.HTML may well be a broken link
@@ -185,14 +199,17 @@ def pattern_key(url: str) -> str:
 
 
 _ESCAPED_NON_ASCII = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
-_SHOWN_AS_IS = {"Ll", "Lu", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po",
-                "Sm", "Sc", "Sk", "So"}
+# Letters, digits and their marks are shown; symbols and punctuation stay escaped (⁄ and ／ pass for a
+# slash), as do letters that print as nothing (Hangul fillers) and runs of stacked marks.
+_SHOWN_AS_IS = {"Ll", "Lu", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd", "Nl", "No"}
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u17b4", "\u17b5"}
 
 
 def readable(url: str) -> str:
-    """A URL as a reader writes it: /café and 中文 instead of /caf%C3%A9 and %E4%B8%AD%E6%96%87, and an
-    internationalised host in its own script. For display only: reserved characters (%2F, %20, %23) stay
-    escaped, and so does any text that would not print as itself (controls, bidi marks, invalid UTF-8)."""
+    """A URL's path and query as a reader writes them: /café and 中文 instead of /caf%C3%A9 and
+    %E4%B8%AD%E6%96%87. For display only, and only where the text cannot mislead: reserved characters
+    (%2F, %20, %23), symbols, punctuation, controls, bidi marks, blank letters and invalid UTF-8 stay
+    escaped, and the host stays as the browser asks for it (punycode), lookalike letters and all."""
     import unicodedata
 
     def decode(match: re.Match) -> str:
@@ -200,15 +217,12 @@ def readable(url: str) -> str:
             text = bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8")
         except UnicodeDecodeError:
             return match.group(0)
-        return text if all(unicodedata.category(c) in _SHOWN_AS_IS for c in text) else match.group(0)
+        marks = 0
+        for char in text:
+            category = unicodedata.category(char)
+            marks = marks + 1 if category.startswith("M") else 0
+            if category not in _SHOWN_AS_IS or char in _BLANK_LETTERS or marks > 2:
+                return match.group(0)
+        return text
 
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if "xn--" in host:
-            shown = host.encode("ascii").decode("idna")
-            if all(unicodedata.category(c) in _SHOWN_AS_IS for c in shown):
-                url = url.replace(host, shown, 1)
-    except (ValueError, UnicodeError):
-        pass
     return _ESCAPED_NON_ASCII.sub(decode, url)

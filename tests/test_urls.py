@@ -140,7 +140,14 @@ def test_listing_kinds(url, kind):
 @pytest.mark.parametrize(("url", "shown"), [
     ("http://127.0.0.1:8104/caf%C3%A9.html", "http://127.0.0.1:8104/café.html"),
     ("https://x.example/%E4%B8%AD%E6%96%87.html?q=%D8%B9%D8%B1%D8%A8%D9%8A", "https://x.example/中文.html?q=عربي"),
-    ("https://xn--caf-dma.example/menu", "https://café.example/menu"),
+    # Hosts stay as the browser asks for them: a decoded one could be a lookalike (pаypal with a Cyrillic а).
+    ("https://xn--caf-dma.example/menu", "https://xn--caf-dma.example/menu"),
+    ("https://xn--pypal-4ve.com/", "https://xn--pypal-4ve.com/"),
+    # Lookalike slashes, blank letters and stacked accents stay escaped.
+    ("https://x.example/a%E2%81%84b%EF%BC%8Fc", "https://x.example/a%E2%81%84b%EF%BC%8Fc"),
+    ("https://x.example/pay%E3%85%A4ment", "https://x.example/pay%E3%85%A4ment"),
+    ("https://x.example/e%CC%81%CC%81%CC%81", "https://x.example/e%CC%81%CC%81%CC%81"),
+    ("https://x.example/e%CC%81", "https://x.example/e\u0301"),
     # Reserved characters keep their escapes: decoded, they would change what the URL says.
     ("https://x.example/a%2Fb%20c%23d%3F", "https://x.example/a%2Fb%20c%23d%3F"),
     # Text that would not print as itself stays escaped: a right-to-left override, invalid UTF-8, a bad IDN.
@@ -151,3 +158,15 @@ def test_listing_kinds(url, kind):
 ])
 def test_readable_url_decodes_only_what_prints_as_itself(url, shown):
     assert readable(url) == shown
+
+
+@pytest.mark.parametrize(("typed", "url"), [
+    # A start URL typed with raw text is escaped as the browser escapes it: one page, one URL, and no raw
+    # right-to-left override reaches a report.
+    ("http://127.0.0.1:8708/inv\u202eoice.html", "http://127.0.0.1:8708/inv%E2%80%AEoice.html"),
+    ("http://127.0.0.1/café.html?q=عربي&x=1", "http://127.0.0.1/caf%C3%A9.html?q=%D8%B9%D8%B1%D8%A8%D9%8A&x=1"),
+    ("https://café.example/a b", "https://xn--caf-dma.example/a%20b"),
+    ("https://x.example/caf%C3%A9.html", "https://x.example/caf%C3%A9.html"),
+])
+def test_typed_urls_are_escaped_as_the_browser_escapes_them(typed, url):
+    assert normalize(typed) == url
