@@ -226,7 +226,9 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
     that repeats an earlier one is skipped (and `notice` told): it would audit the same site twice."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: Notepad starts its files with a BOM
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:  # Notepad's "Unicode" is UTF-16
+        raise UsageError(f"{path}: is not UTF-8 text; save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)") from None
+    except OSError as exc:
         raise UsageError(f"{path}: cannot be read ({exc})") from None
     sites: list[BatchSite] = []
     names: dict[str, int] = {}

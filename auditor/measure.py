@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 from pathlib import Path
 
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, Request
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -99,14 +99,16 @@ class Visit:
         return now
 
 
+_ASK_FOR_LOGIN = "The site asks for a login (HTTP 401): pass --auth user:password, or set CRO_AUDIT_AUTH."
+
+
 def classify(exc: BaseException) -> tuple[PageError, bool]:
     """Map a Playwright failure to the error catalogue; the bool says whether retrying may help."""
     text = first_line(exc)
     if isinstance(exc, (PlaywrightTimeout, asyncio.TimeoutError)) or "ERR_TIMED_OUT" in text:
         return PageError("timeout", "The page did not load within the page timeout."), False
     if "ERR_INVALID_AUTH_CREDENTIALS" in text:
-        return PageError("http_error", "The site asks for a login (HTTP 401): pass --auth user:password, "
-                                       "or set CRO_AUDIT_AUTH."), False
+        return PageError("http_error", _ASK_FOR_LOGIN), False
     if "ERR_TOO_MANY_REDIRECTS" in text:
         return PageError("redirect_loop", "The URL redirects in a loop or through too many hops."), False
     if "Download is starting" in text or "ERR_ABORTED" in text:
@@ -360,6 +362,7 @@ async def visit(
         tab.left_site = None
         if tab.network is not None:
             tab.network.in_flight = 0  # what the last page left in flight is not this page's
+            tab.network.document = None
             tab.network.on_request = sent
         # Past the page timeout the visit is cut short, whatever it is doing.
         await asyncio.wait_for(_visit(page, tab, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
@@ -372,6 +375,11 @@ async def visit(
             result.error, result.transient = classify(exc)
             if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
                 result.status_code = 401
+            elif "ERR_HTTP_RESPONSE_CODE_FAILURE" in str(exc):
+                result.error, result.transient = None, False
+                if not await _empty_error_response(tab, result):
+                    result.error, result.transient = classify(exc)
+                healthy = result.error is not None and result.error.kind in ("http_error", "refused")
     finally:
         if sent is not None:
             sent()  # no request left at all (a bad URL), or it has: either way the next one may go
@@ -421,22 +429,8 @@ async def _visit(
     mark = result.lap("navigate", mark)
     result.final_url = page.url
     if response is not None:
-        result.status_code = response.status
         headers = await response.all_headers()
-        if response.status >= 400 or _WALL_HEADERS.intersection(headers):
-            by = refusal(response.status, headers, await _title(page))
-            if by is not None:  # a challenge is not passed by asking again; a rate limit is, later and slower
-                result.error = refused(by, response.status, headers.get("retry-after"))
-                if by == "a rate limit":
-                    result.slow_down = retry_after(headers.get("retry-after"))
-                return
-        if response.status == 401 and tab.credentials:
-            result.error = PageError("http_error", "The site refused the login given (HTTP 401): check the user name "
-                                                   "and password in --auth, CRO_AUDIT_AUTH or the URL.")
-            return
-        if response.status >= 400:
-            result.error = PageError("http_error", f"The server answered HTTP {response.status}.")
-            result.transient = response.status in TRANSIENT_STATUS
+        if await _judge_status(response.status, headers, page, tab, result):
             return
         content_type = headers.get("content-type", "text/html").split(";")[0].strip().lower()
         if content_type and content_type not in HTML_TYPES:
@@ -476,6 +470,46 @@ async def _visit(
     result.facts = facts
 
 
+async def _judge_status(status: int, headers: dict[str, str], page: Page, tab: Tab, result: Visit) -> bool:
+    """Record the document's status; for an error or a bot wall, the error it is. True if the visit ends here."""
+    result.status_code = status
+    if status >= 400 or _WALL_HEADERS.intersection(headers):
+        by = refusal(status, headers, await _title(page))
+        if by is not None:  # a challenge is not passed by asking again; a rate limit is, later and slower
+            result.error = refused(by, status, headers.get("retry-after"))
+            if by == "a rate limit":
+                result.slow_down = retry_after(headers.get("retry-after"))
+            return True
+    if status == 401 and tab.credentials:
+        result.error = PageError("http_error", "The site refused the login given (HTTP 401): check the user name "
+                                               "and password in --auth, CRO_AUDIT_AUTH or the URL.")
+        return True
+    if status == 401:
+        result.error = PageError("http_error", _ASK_FOR_LOGIN)
+        return True
+    if status >= 400:
+        result.error = PageError("http_error", f"The server answered HTTP {status}.")
+        result.transient = status in TRANSIENT_STATUS
+        return True
+    return False
+
+
+async def _empty_error_response(tab: Tab, result: Visit) -> bool:
+    """An error status with an empty body fails the navigation itself (ERR_HTTP_RESPONSE_CODE_FAILURE):
+    judged by the status of the document's response, as one with a body is, not as a network failure."""
+    request = tab.network.document if tab.network is not None else None
+    if request is None or tab.page is None:
+        return False
+    try:
+        response = await asyncio.wait_for(request.response(), 2.0)
+        if response is None:
+            return False
+        return await _judge_status(response.status, await asyncio.wait_for(response.all_headers(), 2.0), tab.page,
+                                   tab, result)
+    except (PlaywrightError, asyncio.TimeoutError):
+        return False
+
+
 _WALL_HEADERS = {"cf-mitigated", "x-amzn-waf-action", "x-vercel-mitigated"}  # walls that may answer 2xx
 # An error page served with 200 (a "soft 404"): its title says what its status does not.
 _SOFT_404 = re.compile(r"\bpage (?:was |could )?not (?:be )?found\b|\b(?:error )?404\b.*\b(?:not found|error)\b|"
@@ -496,9 +530,18 @@ class _Network:
         self.in_flight = 0
         self.last_change = time.monotonic()
         self.on_request: Callable[[], None] | None = None  # told of the next request (the rate limit's cue)
-        page.on("request", lambda _: self._change(+1))
+        self.document: Request | None = None  # the top document's latest request: its status, if navigation fails
+        page.on("request", self._started)
         page.on("requestfinished", lambda _: self._change(-1))
         page.on("requestfailed", lambda _: self._change(-1))
+
+    def _started(self, request: Request) -> None:
+        try:
+            if request.resource_type == "document" and request.frame.parent_frame is None:
+                self.document = request
+        except PlaywrightError:  # a service worker's request has no frame
+            pass
+        self._change(+1)
 
     def _change(self, delta: int) -> None:
         self.in_flight = max(0, self.in_flight + delta)

@@ -28,11 +28,12 @@ def test_sites_file_format(tmp_path):
 
 @pytest.mark.parametrize(("content", "message"), [
     ("", "lists no sites"),
+    ("https://ok.example/\n".encode("utf-16"), "is not UTF-8 text; save it as UTF-8"),
     ("https://ok.example/\nftp://bad.example/\n", "line 2: ftp://bad.example/: only http and https"),
 ])
 def test_bad_sites_file_is_refused_before_any_crawl(tmp_path, content, message):
     path = tmp_path / "sites.txt"
-    path.write_text(content)
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     with pytest.raises(UsageError, match=message):
         read_sites(path)
 

@@ -111,6 +111,24 @@ def test_client_errors_are_never_retried(tmp_path):
     assert outcome.pages[1].error.kind == "http_error" and outcome.pages[1].status_code == 410
 
 
+def test_an_error_status_with_an_empty_body_is_an_http_error_not_a_network_failure(tmp_path):
+    """Chromium fails the navigation itself for a 4xx/5xx without a body (ERR_HTTP_RESPONSE_CODE_FAILURE):
+    a broken link was reported as 'could not be loaded', with no status, and a 503 was not retried."""
+    def empty(status: int, failures: int = 99):
+        return lambda attempt: (status, "") if attempt <= failures else (200, page("Back", []))
+
+    pages = {"/": page("Home", ["/gone.html", "/busy.html"]), "/gone.html": empty(404), "/busy.html": empty(503, 1)}
+    with RecordingServer(pages) as server:
+        outcome = run_audit([server.url], settings(retries=2), load_rulebook(), tmp_path / "out")
+        asked = (len(server.times("/gone.html")), len(server.times("/busy.html")))
+    gone = next(p for p in outcome.pages if p.url.endswith("/gone.html"))
+    busy = next(p for p in outcome.pages if p.url.endswith("/busy.html"))
+    assert (gone.error.kind, gone.status_code, gone.error.message) == ("http_error", 404, "The server answered HTTP 404.")
+    assert gone.broken and gone.found_on == server.url
+    assert busy.error is None and busy.status_code == 200
+    assert asked == (1, 2)  # a 404 is not asked again; a 503 is, and then answers
+
+
 def site_of(n: int, robots: str | None = None) -> dict:
     pages = {"/": page("Home", [f"/p{i}.html" for i in range(n)])}
     pages.update({f"/p{i}.html": page(f"P{i}", []) for i in range(n)})
