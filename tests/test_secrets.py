@@ -51,6 +51,20 @@ class AuthServer(RecordingServer):
         handler.do_GET = do_get
 
 
+def received(server: RecordingServer, header: str) -> list[str | None]:
+    """The values of `header` in every request `server` gets from now on (None where it was not sent)."""
+    values: list[str | None] = []
+    handler = server.server.RequestHandlerClass
+    original = handler.do_GET
+
+    def spy(self) -> None:
+        values.append(self.headers.get(header))
+        original(self)
+
+    handler.do_GET = spy
+    return values
+
+
 def audit(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "auditor", "audit", *args], capture_output=True, text=True,
                           timeout=180, env={**os.environ, **(env or {})})
@@ -101,24 +115,7 @@ def test_without_credentials_it_says_how_to_give_them(tmp_path):
 def test_extra_headers_go_to_the_audited_site_only(tmp_path):
     with RecordingServer({"/pixel.png": "x"}) as other:
         with RecordingServer({"/": page("Home", [], f'<img src="{other.url}pixel.png"><button>Go</button>')}) as site:
-            site_headers: list = []
-            handler = site.server.RequestHandlerClass
-            original = handler.do_GET
-
-            def spy(self) -> None:
-                site_headers.append(self.headers.get("X-Staging-Token"))
-                original(self)
-
-            handler.do_GET = spy
-            other_handler = other.server.RequestHandlerClass
-            other_original = other_handler.do_GET
-            other_headers: list = []
-
-            def other_spy(self) -> None:
-                other_headers.append(self.headers.get("X-Staging-Token"))
-                other_original(self)
-
-            other_handler.do_GET = other_spy
+            site_headers, other_headers = received(site, "X-Staging-Token"), received(other, "X-Staging-Token")
             result = audit([site.url, "--out", str(tmp_path / "r"), "--devices", "desktop",
                             "--header", f"X-Staging-Token: {SECRET}"])
     assert result.returncode == 0, result.stderr
@@ -146,15 +143,7 @@ def test_a_batch_gives_each_site_its_own_login_and_no_other_site_a_password(tmp_
     import json
 
     with AuthServer() as staging, RecordingServer({"/": page("Shop", [], "<button>Buy</button>")}) as shop:
-        shop_auth: list[str | None] = []
-        handler = shop.server.RequestHandlerClass
-        original = handler.do_GET
-
-        def spy(self) -> None:
-            shop_auth.append(self.headers.get("Authorization"))
-            original(self)
-
-        handler.do_GET = spy
+        shop_auth = received(shop, "Authorization")
         sites = tmp_path / "sites.txt"
         sites.write_text(f"{staging.url.replace('http://', f'http://staging:{SECRET}@')}\n{shop.url}\n")
         common = [sys.executable, "-m", "auditor", "batch", str(sites), "--devices", "desktop", "--max-depth", "0"]
