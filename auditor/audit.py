@@ -232,7 +232,7 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         raise UsageError(f"{path}: cannot be read ({exc})") from None
     sites: list[BatchSite] = []
     names: dict[str, int] = {}
-    first_line: dict[tuple[str, ...], int] = {}
+    first_line: dict[tuple[str, ...], tuple[int, int]] = {}  # a site's URLs -> its line, its place in `sites`
     for number, line in enumerate(lines, 1):
         tokens = line.split("#", 1)[0].split()
         if not tokens:
@@ -242,14 +242,20 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         except UsageError as exc:
             raise UsageError(f"{path}, line {number}: {exc}") from None
         key = tuple(sorted(urls))
+        auth = credentials_in(tokens)
         if key in first_line:
             if notice is not None:
-                notice(f"{path}, line {number}: the same site as line {first_line[key]}, skipped.")
+                other = "" if auth == sites[first_line[key][1]].auth else " (with another login: the first is used)"
+                notice(f"{path}, line {number}: the same site as line {first_line[key][0]}{other}, skipped.")
             continue
-        first_line[key] = number
+        hosts = list(dict.fromkeys(urlsplit(u).netloc.removeprefix("www.") for u in urls))
+        if len(hosts) > 1 and notice is not None:  # several start URLs of one site, or two sites by mistake
+            notice(f"{path}, line {number}: {', '.join(hosts)} are audited together, as one site and one report; "
+                   "put each on its own line to audit them apart.")
+        first_line[key] = (number, len(sites))
         name = site_folder(urls[0])
         names[name] = names.get(name, 0) + 1
-        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls, credentials_in(tokens)))
+        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls, auth))
     if not sites:
         raise UsageError(f"{path} lists no sites (one start URL per line)")
     return sites

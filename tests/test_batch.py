@@ -116,14 +116,24 @@ def test_sites_file_from_notepad_with_repeats_and_a_staging_login(tmp_path):
     folder; and a staging login written in a line was dropped, so that site failed with 401."""
     path = tmp_path / "sites.txt"
     path.write_text("\ufeffhttp://127.0.0.1:8102/\nhttp://u:p%40ss@127.0.0.1:8103/\n"
-                    "http://127.0.0.1:8102\n  http://127.0.0.1:8102/  # again\n", encoding="utf-8")
+                    "http://127.0.0.1:8102\n  http://127.0.0.1:8102/  # again\nhttp://u:other@127.0.0.1:8103/\n"
+                    "https://www.a.example/ http://a.example/shop\nhttp://127.0.0.1:8104/ http://127.0.0.1:8105/\n",
+                    encoding="utf-8")
     notes: list[str] = []
     sites = read_sites(path, notes.append)
     assert [(s.name, s.urls, s.auth) for s in sites] == [
         ("127.0.0.1-8102", ["http://127.0.0.1:8102/"], None),
         ("127.0.0.1-8103", ["http://127.0.0.1:8103/"], "u:p@ss"),
+        ("www.a.example", ["https://www.a.example/", "http://a.example/shop"], None),
+        ("127.0.0.1-8104", ["http://127.0.0.1:8104/", "http://127.0.0.1:8105/"], None),
     ]
-    assert notes == [f"{path}, line 3: the same site as line 1, skipped.", f"{path}, line 4: the same site as line 1, skipped."]
+    assert notes == [
+        f"{path}, line 3: the same site as line 1, skipped.",
+        f"{path}, line 4: the same site as line 1, skipped.",
+        f"{path}, line 5: the same site as line 2 (with another login: the first is used), skipped.",
+        f"{path}, line 7: 127.0.0.1:8104, 127.0.0.1:8105 are audited together, as one site and one report; "
+        "put each on its own line to audit them apart.",
+    ]
 
 
 def test_index_ranks_the_sites_worst_first_and_flags_broken_and_partial_ones():
