@@ -25,6 +25,7 @@ from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context
 from auditor.rulebook import load_rulebook
+from auditor.urls import MAX_URL_LENGTH
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under, or a broken page with --fail-on-broken; 2 bad usage, "
@@ -194,7 +195,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                               f"{REFUSED_STREAK} times in a row",
                    "redirected": "merged into the page they redirect to",
                    "canonical": "merged into the page of the same title they name as canonical",
-                   "duplicate": "merged into a page with the same title and text"}
+                   "duplicate": "merged into a page with the same title and text",
+                   "too_long": f"with URLs over {MAX_URL_LENGTH} characters"}
             err.print("Links not followed: " + "; ".join(
                 f"{entry['count']} {why.get(reason, reason)}"
                 + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from playwright.async_api import Browser, Playwright, async_playwright
@@ -24,7 +24,9 @@ from auditor.discover import Fetcher, SiteRules, discover
 from auditor.facts import PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
-from auditor.urls import BadURL, Scope, is_action, listing_kind, normalize, origin_of, page_key, pattern_key, site_key
+from auditor.urls import (
+    MAX_URL_LENGTH, BadURL, Scope, is_action, listing_kind, normalize, origin_of, page_key, pattern_key, site_key,
+)
 
 
 @dataclass(order=True)
@@ -83,14 +85,14 @@ class Frontier:
         """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
         out = {}
         for reason in ("max_pages", "max_depth", "max_per_pattern", "pagination", "search", "robots", "action", "file",
-                       "refused", "redirected", "canonical", "duplicate"):
+                       "refused", "redirected", "canonical", "duplicate", "too_long"):
             # A link left for depth, pattern or robots may have been reached another way; a page left
             # unvisited (the budget, a refusing site) or merged into another was queued, so is in `seen`.
             queued = reason in ("max_pages", "refused", "redirected", "canonical", "duplicate", "file")
             urls = self.left.get(reason, set()) - (set() if queued else self.seen)
             if urls or self._left_over[reason]:
-                out[reason] = {"count": len(urls) + self._left_over[reason],
-                               "examples": self._left_shapes.get(reason) or sorted(urls)[:5]}
+                examples = self._left_shapes.get(reason) or [u if len(u) <= 200 else u[:197] + "..." for u in sorted(urls)[:5]]
+                out[reason] = {"count": len(urls) + self._left_over[reason], "examples": examples}
         return out
 
     def offer(self, url: str, depth: int, key: tuple, base: str | None = None, found_on: str | None = None) -> bool:
@@ -98,6 +100,7 @@ class Frontier:
         try:
             url = normalize(url, base)
         except BadURL:
+            self.too_long(urljoin(base or "", url))
             return False
         if url in self.seen or page_key(url) in self._pages or url not in self.scope:
             return False
@@ -133,6 +136,17 @@ class Frontier:
         self._params.update(params)
         self.levels[depth].append(_Candidate(key, url, depth))
         return True
+
+    def too_long(self, url: str) -> None:
+        """A link of the site past the URL length cap is counted as left, not dropped without a word."""
+        if len(url) <= MAX_URL_LENGTH:
+            return  # another scheme, a malformed link: not a page
+        try:
+            head = normalize(url[:300])  # its site and scheme, without the length
+        except BadURL:
+            return
+        if head in self.scope:
+            self.leave("too_long", url[:MAX_URL_LENGTH + 100])
 
     def is_new(self, url: str, depth: int) -> bool:
         """Whether `offer` would likely queue this link (the crawl-trap caps aside): for the progress total."""
@@ -556,6 +570,8 @@ class Crawl:
             if _section(entry["page"].url) in self._walled:
                 continue  # behind the section's wall: left unvisited, and said so when the level ends
             result = await self._visit_with_retries(browser_index, entry["page"], device, position, tabs)
+            for link in result.long_links:
+                self.frontier.too_long(link)
             entry["visits"][device] = result
             if len(entry["visits"]) == len(self.settings.devices):
                 self._finish(position, self._assemble(entry["page"], entry["visits"]))

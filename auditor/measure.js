@@ -114,7 +114,7 @@
   // ---- links ---------------------------------------------------------------------------------
   const pageHost = location.hostname.replace(/^www\./, "");
   let linkCount = 0, internal = 0, external = 0;
-  const found = new Set();
+  const found = new Set(), tooLong = new Set(); // links past the crawl's URL cap: counted, never visited
   for (const el of document.querySelectorAll("a[href], area[href]")) {
     const raw = (el.getAttribute("href") || "").trim();
     if (raw.startsWith("#")) continue;
@@ -125,6 +125,7 @@
     if (u.hostname.replace(/^www\./, "") === pageHost) {
       internal++;
       if (found.size < MAX_LINKS && u.href.length <= 2048) { u.hash = ""; found.add(u.href); }
+      else if (u.href.length > 2048 && tooLong.size < 20) tooLong.add(u.href.slice(0, 2100));
     } else {
       external++;
     }
@@ -381,6 +382,7 @@
     has_viewport_meta: viewportMeta,
     document_width: docWidth,
     links: [...found],
+    long_links: [...tooLong],
     canonical: canonical ? String(canonical.href).slice(0, 4096) : null,
     fingerprint: `${words.length}:${(h2 >>> 0).toString(16)}${(h1 >>> 0).toString(16)}`,
   };

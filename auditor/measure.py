@@ -86,6 +86,7 @@ class Visit:
     facts: DeviceFacts | None = None
     error: PageError | None = None
     links: list[str] = field(default_factory=list)
+    long_links: list[str] = field(default_factory=list)  # the site's links too long to visit (their first 2,100 characters)
     canonical: str | None = None  # the page's <link rel=canonical>, as the browser resolved it
     fingerprint: str | None = None  # a hash of the page's visible text, to know copies under other URLs
     transient: bool = False  # worth another try (connection reset, 503...)
@@ -396,6 +397,7 @@ async def visit(
         result.lap("close", closing)
     if tab.left_site is not None:  # whatever the page showed after the refused navigation is not the site
         result.facts, result.links, result.canonical, result.fingerprint, result.transient = None, [], None, None, False
+        result.long_links = []
         if not (result.final_url or "").startswith(("http://", "https://")):
             result.final_url = url  # not the browser's error page: the page never left
         result.error = PageError("out_of_scope", f"The page tried to leave the site, for {tab.left_site[:200]}; "
@@ -450,6 +452,7 @@ async def _visit(
     if not isinstance(data, dict):  # the script's answer comes over DevTools from a page: checked, not trusted
         raise ValueError(f"the fact script returned {type(data).__name__}, not facts")
     result.links = clean_strings(data.pop("links", []))
+    result.long_links = clean_strings(data.pop("long_links", []))
     canonical, fingerprint = data.pop("canonical", None), data.pop("fingerprint", None)
     result.canonical = clean_text(canonical) if isinstance(canonical, str) else None
     result.fingerprint = fingerprint if isinstance(fingerprint, str) else None
@@ -458,7 +461,7 @@ async def _visit(
     )
     facts.horizontal_overflow = facts.document_width > device.width
     if _SOFT_404.search(facts.title):
-        result.links = []
+        result.links, result.long_links = [], []
         result.error = PageError("http_error", f'The server answered HTTP 200, but the page says it was not found '
                                                f'("{facts.title[:80]}"): a broken link the server does not report.')
         return

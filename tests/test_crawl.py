@@ -229,6 +229,33 @@ def test_links_left_by_a_trap_are_counted_without_remembering_them_all(monkeypat
     assert len(frontier.left["max_per_pattern"]) == 3
 
 
+def test_links_too_long_to_visit_are_counted_not_dropped_without_a_word():
+    """A link of the site over 2,048 characters vanished: neither visited nor counted as left."""
+    from auditor import crawl
+
+    frontier = crawl.Frontier(build({}, {}), crawl.Scope(["https://shop.example/"]))
+    long_path = "/" + "%E6%96%87" * 300
+    assert not frontier.offer("https://shop.example" + long_path, 1, (0, 0))
+    assert not frontier.offer("b" + long_path[1:], 1, (0, 1), base="https://shop.example/a/")  # relative
+    assert not frontier.offer("https://elsewhere.example" + long_path, 1, (0, 2))  # another site's: not ours
+    assert not frontier.offer("mailto:someone@shop.example", 1, (0, 3))  # not a page at all
+    left = frontier.not_followed()
+    assert list(left) == ["too_long"] and left["too_long"]["count"] == 2
+    assert sorted(e[:30] for e in left["too_long"]["examples"]) == ["https://shop.example/%E6%96%87", "https://shop.example/a/b%E6%96"]
+    assert all(len(e) == 200 and e.endswith("...") for e in left["too_long"]["examples"])
+
+
+def test_a_page_links_too_long_to_visit_are_counted_in_the_report(tmp_path):
+    long_path = "/" + "%E6%96%87" * 300
+    links = [long_path, "/b" + long_path, "https://elsewhere.example" + long_path, "/ok.html"]
+    write(tmp_path / "s", {"index.html": page("Home", links), "ok.html": page("OK", [])})
+    with StaticSite(tmp_path / "s") as server:
+        outcome = run_audit([server.url], build({}, {"screenshots": "off"}), load_rulebook(), tmp_path / "out")
+    assert [p.error for p in outcome.pages] == [None, None]
+    left = outcome.report["not_followed"]
+    assert list(left) == ["too_long"] and left["too_long"]["count"] == 2  # the other site's long link is not ours
+
+
 def test_two_runs_of_one_site_write_the_same_report_but_for_times(site, tmp_path):
     """CI users diff report.json between deploys: only clock readings may differ between two runs of an
     unchanged site, whichever device finishes first. Here the desktop visit is the slow one (a short timer
