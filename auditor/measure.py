@@ -15,8 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page, Request
 from playwright.async_api import Error as PlaywrightError
@@ -373,14 +373,12 @@ async def visit(
             result.error = PageError("timeout", "The page did not settle within the page timeout.")
     except Exception as exc:  # noqa: BLE001 - anything a page provokes ends as a coded error, not a crash of the run
         if result.facts is None:
-            result.error, result.transient = classify(exc)
-            if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
-                result.status_code = 401
-            elif "ERR_HTTP_RESPONSE_CODE_FAILURE" in str(exc):
-                result.error, result.transient = None, False
-                if not await _empty_error_response(tab, result):
-                    result.error, result.transient = classify(exc)
-                healthy = result.error is not None and result.error.kind in ("http_error", "refused")
+            if "ERR_HTTP_RESPONSE_CODE_FAILURE" in str(exc) and await _empty_error_response(tab, result):
+                healthy = True  # the site answered, with an error status: the tab is as reusable as after any
+            else:
+                result.error, result.transient = classify(exc)
+                if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
+                    result.status_code = 401
     finally:
         if sent is not None:
             sent()  # no request left at all (a bad URL), or it has: either way the next one may go
@@ -432,7 +430,7 @@ async def _visit(
     result.final_url = page.url
     if response is not None:
         headers = await response.all_headers()
-        if await _judge_status(response.status, headers, page, tab, result):
+        if await _judge_status(response.status, headers, tab, result):
             return
         content_type = headers.get("content-type", "text/html").split(";")[0].strip().lower()
         if content_type and content_type not in HTML_TYPES:
@@ -473,11 +471,12 @@ async def _visit(
     result.facts = facts
 
 
-async def _judge_status(status: int, headers: dict[str, str], page: Page, tab: Tab, result: Visit) -> bool:
+async def _judge_status(status: int, headers: dict[str, str], tab: Tab, result: Visit) -> bool:
     """Record the document's status; for an error or a bot wall, the error it is. True if the visit ends here."""
+    assert tab.page is not None
     result.status_code = status
     if status >= 400 or _WALL_HEADERS.intersection(headers):
-        by = refusal(status, headers, await _title(page))
+        by = refusal(status, headers, await _title(tab.page))
         if by is not None:  # a challenge is not passed by asking again; a rate limit is, later and slower
             result.error = refused(by, status, headers.get("retry-after"))
             if by == "a rate limit":
@@ -507,8 +506,7 @@ async def _empty_error_response(tab: Tab, result: Visit) -> bool:
         response = await asyncio.wait_for(request.response(), 2.0)
         if response is None:
             return False
-        return await _judge_status(response.status, await asyncio.wait_for(response.all_headers(), 2.0), tab.page,
-                                   tab, result)
+        return await _judge_status(response.status, await asyncio.wait_for(response.all_headers(), 2.0), tab, result)
     except (PlaywrightError, asyncio.TimeoutError):
         return False
 

@@ -193,9 +193,10 @@ def _readable_urls(data: Any) -> dict[str, str]:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, str) and item[:4].lower() == "http" and ("%" in item or "xn--" in item):
-            if readable(item) != item:
-                shown[item] = readable(item)
+        elif isinstance(item, str) and item[:4].lower() == "http" and "%" in item:
+            text = readable(item)
+            if text != item:
+                shown[item] = text
     return shown
 
 

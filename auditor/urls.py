@@ -6,6 +6,7 @@ Tracking parameters, session IDs and fragments do not make a new page; `www.exam
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
@@ -210,7 +211,6 @@ def readable(url: str) -> str:
     %E4%B8%AD%E6%96%87. For display only, and only where the text cannot mislead: reserved characters
     (%2F, %20, %23), symbols, punctuation, controls, bidi marks, blank letters and invalid UTF-8 stay
     escaped, and the host stays as the browser asks for it (punycode), lookalike letters and all."""
-    import unicodedata
 
     def decode(match: re.Match) -> str:
         try:
