@@ -97,6 +97,14 @@ def test_transient_errors_are_retried_with_backoff(tmp_path):
     assert times[1] - times[0] >= 0.9 and times[2] - times[1] >= 1.9  # backing off: 1 s, then 2 s
 
 
+def test_a_passing_internal_server_error_is_retried(tmp_path):
+    """A 500 on one request and not the next failed the page (and a --fail-on-broken build): not retried."""
+    with RecordingServer({"/": flaky(1, status=500)}) as server:
+        outcome = run_audit([server.url], settings(retries=2), load_rulebook(), tmp_path / "out")
+        assert len(server.times("/")) == 2
+    assert outcome.pages[0].error is None and outcome.pages[0].status_code == 200
+
+
 def test_retries_run_out_into_a_reported_error(tmp_path):
     with RecordingServer({"/": flaky(5)}) as server:
         outcome = run_audit([server.url], settings(retries=1), load_rulebook(), tmp_path / "out")
