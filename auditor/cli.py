@@ -170,12 +170,11 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     if not quiet:
         summary = report["summary"]
         score_text = "n/a" if score is None else f"{score}/100 ({report['band']})"
-        # A page one device measured and the other could not is scored, and failed: said once, as the former.
-        halves = sum(1 for p in outcome.pages if p.error is not None and p.score is not None)
+        halves = summary.get("pages_one_device", 0)
         half_text = f" ({halves} on one device only)" if halves else ""
         err.print(
             f"Score {score_text} over {_count(summary['pages_audited'], 'page')}{half_text}; "
-            f"{summary['pages_failed'] - halves} failed; "
+            f"{summary['pages_failed']} failed; "
             f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
             f"{summary['findings']['low']} low.", soft_wrap=True,
         )

@@ -71,7 +71,10 @@ def build_report(
         },
         "summary": {
             "pages_audited": sum(1 for p in pages if p.score is not None),
-            "pages_failed": sum(1 for p in pages if p.error is not None),
+            # Each page is in one count: a page one device measured and the other could not is audited, and
+            # counted again only in pages_one_device; pages_failed are the pages nothing could be measured on.
+            "pages_failed": sum(1 for p in pages if p.error is not None and p.score is None),
+            "pages_one_device": sum(1 for p in pages if p.error is not None and p.score is not None),
             "findings": {s: sum(1 for f in findings if f.severity == s) for s in ("high", "medium", "low")},
         },
         "backlog": backlog(pages, book),
