@@ -694,5 +694,9 @@ def test_a_failed_page_without_a_title_is_named_by_what_happened(env: Environmen
     sample["pages"].append(failed)
     html = render(env, sample)
     row = html[html.index('class="toc"'):]
-    assert "Page that could not be checked</span></a><br><span class=\"url url-text muted\" dir=\"ltr\">http://127.0.0.1:1/gone.html" in row
+    assert "Missing page (404)</span></a><br><span class=\"url url-text muted\" dir=\"ltr\">http://127.0.0.1:1/gone.html" in row
+    for code, name in ((503, "Page with a server error (503)"), (None, "Page that could not be checked"),
+                       (403, "Page that could not be checked")):
+        failed["status_code"] = code
+        assert f'<span class="t">{name}</span>' in render(env, sample), code
     assert "--throttle" not in html  # the client reads no command-line flags
