@@ -21,7 +21,7 @@ from playwright.async_api import Browser, Playwright, async_playwright
 from auditor import browser as browsers
 from auditor.config import Settings
 from auditor.discover import Fetcher, SiteRules, discover
-from auditor.facts import PageError, PageResult
+from auditor.facts import TRANSIENT_STATUS, PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
 from auditor.urls import (
@@ -669,6 +669,8 @@ class Crawl:
         page.fingerprint = first.fingerprint
         page.devices = {d: v.facts for d, v in visits.items() if v.facts is not None}
         errors = [v.error for d, v in visits.items() if v.error is not None]
+        page.server_error = any(v.error.kind == "http_error" and v.status_code in TRANSIENT_STATUS
+                                for v in visits.values() if v.error is not None)
         if first.error is not None:
             page.error = first.error
         elif errors and not page.devices:

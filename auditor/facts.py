@@ -187,8 +187,10 @@ ERROR_KINDS = {
 # that lets people through, is not broken.
 BROKEN_KINDS = ("http_error", "timeout", "network", "redirect_loop", "browser_crash")
 # Failures that may be gone on the next try (an outage, an overloaded server, a bot wall lifted): --resume
-# asks these pages again. An HTTP error, a loop or a download is what the site is: asked again, it says the same.
+# asks these pages again, and those a server error (TRANSIENT_STATUS) failed. Any other HTTP error, a loop or
+# a download is what the site is: asked again, it says the same.
 PASSING_KINDS = ("refused", "network", "timeout", "browser_crash")
+TRANSIENT_STATUS = {500, 502, 503, 504}  # a server error that may pass: retried, and asked again (a 4xx never is)
 
 
 @dataclass
@@ -222,6 +224,7 @@ class PageResult:
     fingerprint: str | None = None  # a hash of its visible text, for the crawl to know copies; not reported
     found_on: str | None = None  # the audited page whose link led here (None: a start URL or from a sitemap)
     rule_scores: dict[str, int] = field(default_factory=dict)  # rule id -> its score here, for rules that applied
+    server_error: bool = False  # a device failed on a server error that may pass (TRANSIENT_STATUS); not reported
 
     @property
     def broken(self) -> bool:
@@ -237,7 +240,7 @@ class PageResult:
     def passing_failure(self) -> bool:
         """Whether the page failed for a reason that may have passed since (the site was down, slow or
         turning the auditor away): what a resumed run asks again."""
-        return self.error is not None and self.error.kind in PASSING_KINDS
+        return self.error is not None and (self.error.kind in PASSING_KINDS or self.server_error)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -245,6 +248,7 @@ class PageResult:
         data.pop("canonical")
         data.pop("fingerprint")
         data.pop("rule_scores")  # judged afresh on every run, from the facts
+        data.pop("server_error")
         return data
 
     @classmethod
@@ -263,4 +267,5 @@ class PageResult:
             canonical=data.get("canonical"),
             fingerprint=data.get("fingerprint"),
             found_on=data.get("found_on"),
+            server_error=bool(data.get("server_error")),
         )

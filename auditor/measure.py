@@ -23,7 +23,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from auditor.browser import Connection, Device, first_line, new_context
-from auditor.facts import DeviceFacts, PageError, clean_strings, clean_text
+from auditor.facts import TRANSIENT_STATUS, DeviceFacts, PageError, clean_strings, clean_text
 from auditor.urls import origin_of
 
 MEASURE_JS = resources.files("auditor").joinpath("measure.js").read_text(encoding="utf-8")
@@ -40,7 +40,6 @@ SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
 QUIET_S = 0.3  # the network counts as quiet after this long without a request starting or ending
 TIMER_CAP_S = 1.0  # from DOMContentLoaded, the longest wait for the page's short timers (polling never ends)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-TRANSIENT_STATUS = {500, 502, 503, 504}  # a server error may pass: asked again (a 4xx never is)
 TRANSIENT_NET = re.compile(
     r"ERR_(CONNECTION_RESET|CONNECTION_CLOSED|EMPTY_RESPONSE|NETWORK_CHANGED|CONNECTION_ABORTED|HTTP2_PROTOCOL_ERROR|SOCKET_NOT_CONNECTED)"
 )

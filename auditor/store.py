@@ -48,6 +48,7 @@ class RunStore:
     def save(self, position: int, page: PageResult) -> None:
         data = page.to_dict()
         data["links"], data["canonical"], data["fingerprint"] = page.links, page.canonical, page.fingerprint
+        data["server_error"] = page.server_error
         self._db.execute(
             "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (position, page.url, json.dumps(data, ensure_ascii=False))
         )

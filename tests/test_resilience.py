@@ -27,6 +27,7 @@ class RecordingServer:
         self.log: list[tuple[float, str, str]] = []
         self.hosts: list[tuple[str, str]] = []  # (Host header without port, path)
         self.attempts: dict[str, int] = defaultdict(int)
+        self.agent = threading.local()  # .value: the user agent of the request a page callable answers
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -35,6 +36,7 @@ class RecordingServer:
                 outer.log.append((time.monotonic(), path, self.headers.get("User-Agent", "")))
                 outer.hosts.append((self.headers.get("Host", "").rsplit(":", 1)[0], path))
                 outer.attempts[path] += 1
+                outer.agent.value = self.headers.get("User-Agent", "")
                 entry = outer.pages.get(path)
                 if isinstance(entry, tuple):
                     self.send_response(302)
@@ -289,24 +291,31 @@ def test_a_bot_wall_is_reported_not_retried_and_stops_the_crawl(tmp_path):
 
 def test_resume_asks_again_where_the_site_was_down_or_too_slow_not_where_it_answered(tmp_path):
     """After an outage a resumed run finishes the audit: a page that timed out or could not be reached may
-    answer now. A 404 would say 404 again: it is kept."""
+    answer now, and so may a server error (500, 502-504) the retries did not outlast. A 404 or a 501 would
+    say the same again: they are kept."""
     def slow_then_fine(attempt):
         if attempt == 1:
             time.sleep(4)  # past the 2 s page timeout
         return 200, page("Slow", [])
 
-    pages = {"/": page("Home", ["/slow.html", "/gone.html", "/fine.html"]), "/slow.html": slow_then_fine,
-             "/fine.html": page("Fine", [])}
+    down = [True]
+    pages = {"/": page("Home", ["/slow.html", "/gone.html", "/fine.html", "/down.html", "/never.html"]),
+             "/slow.html": slow_then_fine, "/fine.html": page("Fine", []),
+             "/down.html": lambda attempt: (503, page("Down", [])) if down[0] else (200, page("Up", [])),
+             "/never.html": lambda attempt: (501, page("Not implemented", []))}
     with RecordingServer(pages) as server:
         first = run_audit([server.url], settings(timeout=2.0, retries=0), load_rulebook(), tmp_path / "out")
         assert {p.url.rsplit("/", 1)[1]: p.error and p.error.kind for p in first.pages} == {
-            "": None, "slow.html": "timeout", "gone.html": "http_error", "fine.html": None}
+            "": None, "slow.html": "timeout", "gone.html": "http_error", "fine.html": None,
+            "down.html": "http_error", "never.html": "http_error"}
         server.log.clear()
+        down[0] = False
         again = run_audit([server.url], settings(timeout=2.0, retries=0), load_rulebook(), tmp_path / "out", resume=True)
         asked_again = [p for _, p, _ in server.log if p.endswith(".html") or p == "/"]
-    assert asked_again == ["/slow.html"]
+    assert sorted(asked_again) == ["/down.html", "/slow.html"]
     assert {p.url.rsplit("/", 1)[1]: p.error and p.error.kind for p in again.pages} == {
-        "": None, "slow.html": None, "gone.html": "http_error", "fine.html": None}
+        "": None, "slow.html": None, "gone.html": "http_error", "fine.html": None, "down.html": None,
+        "never.html": "http_error"}
 
 
 def test_a_site_own_forbidden_page_is_an_http_error_and_does_not_stop_the_crawl(tmp_path):
@@ -449,3 +458,24 @@ def test_a_signal_while_the_report_is_written_is_heard_not_obeyed_at_once():
         time.sleep(0.1)  # handlers run between bytecodes: a KeyboardInterrupt would surface here
     assert caught == ["SIGINT", "SIGTERM"]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_resume_asks_again_where_one_device_met_a_server_error(tmp_path):
+    """The other device's visit speaks for the page's status (200), so the 503 one device met is remembered
+    apart, and a resumed run measures the page again on both."""
+    down = [True]
+    pages = {"/": page("Home", ["/half.html"]),
+             "/half.html": lambda attempt: (503, "<h1>busy</h1>") if down[0] and "Mobile" in server.agent.value
+             else (200, page("Half", []))}
+    two = {"devices": ["desktop", "mobile"], "retries": 0}
+    with RecordingServer(pages) as server:
+        first = run_audit([server.url], settings(**two), load_rulebook(), tmp_path / "out")
+        half = first.pages[1]
+        assert half.error.message == "mobile: The server answered HTTP 503." and half.status_code == 200
+        assert half.score is not None
+        server.log.clear()
+        down[0] = False
+        again = run_audit([server.url], settings(**two), load_rulebook(), tmp_path / "out", resume=True)
+        asked_again = sorted(p for _, p, _ in server.log if p.endswith(".html") or p == "/")
+    assert asked_again == ["/half.html", "/half.html"]
+    assert [p.error for p in again.pages] == [None, None]
