@@ -23,7 +23,9 @@ from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
 from auditor.junit import render_junit
 from auditor.pdf import print_pdf
-from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
+from auditor.report import (
+    branding_context, build_report, now_iso, previous_audit, render_index, to_json, write_atomic, write_report,
+)
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
 from auditor.store import STORE_NAME, RunStore
@@ -165,9 +167,8 @@ def run_audit(
         _stage(progress, "writing the report")
         for page in pages:
             judge_page(page, book)
-        report = build_report(
-            pages, book, settings, start_urls, started_at, partial=crawl.interrupted, browser_version=crawl.browser_version
-        )
+        report = build_report(pages, book, settings, start_urls, started_at, partial=crawl.interrupted,
+                              browser_version=crawl.browser_version, previous=previous_audit(out_dir, start_urls, settings))
         report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
         report["not_followed"] = crawl.frontier.not_followed()
         try:
@@ -298,6 +299,7 @@ def run_batch(
             "name": site.name,
             "start_url": site.urls[0],
             "score": outcome.report["score"] if outcome and not error else None,
+            "previous": outcome.report["previous"] if outcome and not error else None,  # the site's last audit here
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
             "broken_pages": sum(p.broken for p in outcome.pages) if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,

@@ -156,6 +156,15 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _change(report: dict) -> str:
+    """'; +4 since 2026-11-25': the score against the last complete audit of the site in the same folder."""
+    before = report.get("previous")
+    if not before or report["score"] is None:
+        return ""
+    change = report["score"] - before["score"]
+    return f"; {change:+d} since {before['finished_at'][:10]}" if change else f"; unchanged since {before['finished_at'][:10]}"
+
+
 def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     report = outcome.report
     score = report["score"]
@@ -169,7 +178,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                f"{refused[0].error.message}") if refused else ""
     if not quiet:
         summary = report["summary"]
-        score_text = "n/a" if score is None else f"{score}/100 ({report['band']})"
+        score_text = "n/a" if score is None else f"{score}/100 ({report['band']}{_change(report)})"
         halves = summary.get("pages_one_device", 0)
         half_text = f" ({halves} on one device only)" if halves else ""
         err.print(
@@ -384,7 +393,7 @@ def batch(
             if quiet:
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
-            status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}"
+            status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}{_change(outcome.report)}"
             if outcome is not None and outcome.interrupted and not error:
                 status += " over the pages audited before the stop (partial)"
                 if outcome.browser_lost:

@@ -154,3 +154,36 @@ def test_index_ranks_the_sites_worst_first_and_flags_broken_and_partial_ones():
     assert "Stopped partway" in half and "2 pages broken for a visitor" in half
     good = html[html.index('<div class="name">good-site</div>'):]
     assert "Stopped partway" not in good and "broken for a visitor" not in good
+
+
+def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
+    """An agency reruns the same sites file into the same folder: each site's score is set against its last
+    audit there, on the terminal and in the index."""
+    button = '<button style="padding:14px 24px">Buy now</button>'
+    write(tmp_path / "one", {"index.html": page("One", [], button)})
+    write(tmp_path / "two", {"index.html": page("Two", [], button)})
+    with StaticSite(tmp_path / "one") as one, StaticSite(tmp_path / "two") as two:
+        (tmp_path / "sites.txt").write_text(f"{one.url}\n{two.url}\n")
+
+        def batch():
+            return subprocess.run(
+                [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
+                 "--devices", "desktop", "--max-depth", "0", "--screenshots", "off"],
+                capture_output=True, text=True, timeout=300)
+
+        first = batch()
+        assert first.returncode == 0, first.stderr
+        assert [s["previous"] for s in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [None, None]
+        assert " since " not in first.stderr
+        write(tmp_path / "one", {"index.html": page("One", [])})  # the site lost its call to action
+        second = batch()
+    assert second.returncode == 0, second.stderr
+    rows = json.loads((tmp_path / "out" / "index.json").read_text())["sites"]
+    reports = [json.loads((tmp_path / "out" / r["name"] / "report.json").read_text()) for r in rows]
+    then = reports[0]["previous"]["finished_at"]
+    assert [r["previous"]["score"] for r in rows] == [100, 100] and rows[0]["score"] < 100 and rows[1]["score"] == 100
+    drop = 100 - rows[0]["score"]
+    assert f"{rows[0]['name']}: score {rows[0]['score']}; -{drop} since {then[:10]}" in second.stderr
+    assert f"{rows[1]['name']}: score 100; unchanged since " in second.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert f'<span class="change">down {drop} since ' in html and '<span class="change">unchanged since ' in html

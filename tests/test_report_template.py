@@ -700,3 +700,13 @@ def test_a_failed_page_without_a_title_is_named_by_what_happened(env: Environmen
         failed["status_code"] = code
         assert f'<span class="t">{name}</span>' in render(env, sample), code
     assert "--throttle" not in html  # the client reads no command-line flags
+
+
+def test_the_score_is_set_against_the_previous_audit_when_there_is_one(env: Environment, sample: dict) -> None:
+    """A client who had last month's report sees at once whether the site got better."""
+    assert 'id="change"' not in render(env, sample)  # a first audit: nothing to compare with
+    score = sample["score"]
+    for before, words in ((score - 3, "Up 3 points"), (score + 1, "Down 1 point"), (score, "Unchanged")):
+        sample["previous"] = {"score": before, "finished_at": "2026-10-26T02:00:00Z"}
+        text = " ".join(Parsed(render(env, sample)).text.split())
+        assert f"{words} since the audit of 26 Oct 2026, 02:00 UTC ({before}/100)" in text

@@ -1,0 +1,49 @@
+"""The previous audit a report is set against: the last complete one of the same site, in the same folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auditor.config import build
+
+
+def _old_report(folder, **changes):
+    report = {"schema_version": 1, "start_urls": ["https://a.example/"], "partial": False, "score": 71,
+              "finished_at": "2026-11-20T03:00:00Z", "settings": {"devices": ["desktop", "mobile"], "throttle": False},
+              "previous": None}
+    report.update(changes)
+    folder.mkdir(exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report))
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, {"score": 71, "finished_at": "2026-11-20T03:00:00Z"}),
+    # a partial report is the run being resumed: it passes on what it compared with
+    ({"partial": True, "score": 12, "previous": {"score": 64, "finished_at": "2026-11-19T03:00:00Z"}},
+     {"score": 64, "finished_at": "2026-11-19T03:00:00Z"}),
+    ({"partial": True, "score": 12}, None),
+    ({"start_urls": ["https://b.example/"]}, None),  # a reused folder: another client's audit
+    ({"settings": {"devices": ["mobile"], "throttle": False}}, None),  # measured another way
+    ({"settings": {"devices": ["desktop", "mobile"], "throttle": True}}, None),
+    ({"score": None}, None),
+    ({"score": True}, None),
+    ({"score": 1000}, None),
+    ({"finished_at": "<script>alert(1)</script>"}, None),
+    ({"schema_version": 2}, None),
+])
+def test_the_previous_audit_is_the_last_complete_one_of_the_same_site_measured_alike(tmp_path, changes, expected):
+    from auditor.report import previous_audit
+
+    _old_report(tmp_path / "r", **changes)
+    assert previous_audit(tmp_path / "r", ["https://a.example/"], build({}, {})) == expected
+
+
+@pytest.mark.parametrize("content", ["", "{not json", "[]", "\x00\x01"])
+def test_no_previous_audit_from_a_missing_or_foreign_report_json(tmp_path, content):
+    from auditor.report import previous_audit
+
+    assert previous_audit(tmp_path, ["https://a.example/"], build({}, {})) is None
+    (tmp_path / "report.json").write_text(content)
+    assert previous_audit(tmp_path, ["https://a.example/"], build({}, {})) is None
