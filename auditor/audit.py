@@ -304,6 +304,7 @@ def run_batch(
             "broken_pages": sum(p.broken for p in outcome.pages) if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
             "report_href": f"{site.name}/report.html" if outcome else None,
+            "pdf_href": f"{site.name}/report.pdf" if outcome and (out_dir / site.name / "report.pdf").is_file() else None,
             "partial": bool(outcome and outcome.interrupted),
             "browser_lost": outcome.browser_lost if outcome else None,  # why it stopped partway, if not a signal
             "error": error,

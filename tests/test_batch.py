@@ -165,18 +165,19 @@ def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
     with StaticSite(tmp_path / "one") as one, StaticSite(tmp_path / "two") as two:
         (tmp_path / "sites.txt").write_text(f"{one.url}\n{two.url}\n")
 
-        def batch():
+        def batch(*more):
             return subprocess.run(
                 [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
-                 "--devices", "desktop", "--max-depth", "0", "--screenshots", "off"],
+                 "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", *more],
                 capture_output=True, text=True, timeout=300)
 
         first = batch()
         assert first.returncode == 0, first.stderr
         assert [s["previous"] for s in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [None, None]
         assert " since " not in first.stderr
+        assert 'class="pdf"' not in (tmp_path / "out" / "index.html").read_text()
         write(tmp_path / "one", {"index.html": page("One", [])})  # the site lost its call to action
-        second = batch()
+        second = batch("--pdf")
     assert second.returncode == 0, second.stderr
     rows = json.loads((tmp_path / "out" / "index.json").read_text())["sites"]
     reports = [json.loads((tmp_path / "out" / r["name"] / "report.json").read_text()) for r in rows]
@@ -187,3 +188,6 @@ def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
     assert f"{rows[1]['name']}: score 100; unchanged since " in second.stderr
     html = (tmp_path / "out" / "index.html").read_text()
     assert f'<span class="change">down {drop} since ' in html and '<span class="change">unchanged since ' in html
+    for row in rows:  # the client's PDF is one click from the index
+        assert row["pdf_href"] == f"{row['name']}/report.pdf" and (tmp_path / "out" / row["pdf_href"]).is_file()
+        assert f'<a href="{row["pdf_href"]}">PDF</a>' in html
