@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from auditor.baseline import load_baseline, previous_audit
 from auditor.config import Settings
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
 from auditor.junit import render_junit
 from auditor.pdf import print_pdf
-from auditor.report import (
-    branding_context, build_report, now_iso, previous_audit, render_index, to_json, write_atomic, write_report,
-)
+from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
 from auditor.store import STORE_NAME, RunStore
@@ -111,11 +110,14 @@ def run_audit(
     out_dir: Path,
     resume: bool = False,
     progress: ProgressFn | None = None,
+    baseline: Path | None = None,
 ) -> Outcome:
     start_urls = start_urls_from(raw_urls)  # user:password is dropped from the URLs here...
     if settings.auth is None:  # ...and kept only as this site's HTTP auth (a copy: batch sites share settings)
         settings = replace(settings, auth=credentials_in(raw_urls))
     branding = branding_context(settings)  # a broken logo fails before the crawl, not after
+    # Read before this run writes its report over the last one.
+    previous = load_baseline(baseline, settings) if baseline else previous_audit(out_dir, start_urls, settings)
     started_at = now_iso()
     try:
         store = RunStore(out_dir, start_urls, resume)
@@ -168,7 +170,7 @@ def run_audit(
         for page in pages:
             judge_page(page, book)
         report = build_report(pages, book, settings, start_urls, started_at, partial=crawl.interrupted,
-                              browser_version=crawl.browser_version, previous=previous_audit(out_dir, start_urls, settings))
+                              browser_version=crawl.browser_version, previous=previous)
         report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
         report["not_followed"] = crawl.frontier.not_followed()
         try:

@@ -28,7 +28,8 @@ from auditor.rulebook import load_rulebook
 from auditor.urls import MAX_URL_LENGTH
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under, or a broken page with --fail-on-broken; 2 bad usage, "
+EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under or fallen more than --fail-on-drop, or a broken page "
+              "with --fail-on-broken; 2 bad usage, "
               "no usable start URL or no browser; 3 incomplete: the site turned the auditor away on some pages; "
               "130 interrupted (the partial report is written).")
 
@@ -165,6 +166,20 @@ def _change(report: dict) -> str:
     return f"; {change:+d} since {before['finished_at'][:10]}" if change else f"; unchanged since {before['finished_at'][:10]}"
 
 
+def _drop(report: dict, settings: Settings) -> str:
+    """Why the run fails --fail-on-drop, or '': the score fell further than allowed since the previous audit."""
+    before, score = report.get("previous"), report["score"]
+    if settings.fail_on_drop is None or not before:
+        return ""
+    if score is None:
+        return f"No score this time, after {before['score']} on {before['finished_at'][:10]} (--fail-on-drop)."
+    fell = before["score"] - score
+    if fell <= settings.fail_on_drop:
+        return ""
+    return (f"Score {score} fell {fell} points since {before['finished_at'][:10]} ({before['score']}), more than "
+            f"--fail-on-drop {settings.fail_on_drop:g}.")
+
+
 def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     report = outcome.report
     score = report["score"]
@@ -232,6 +247,13 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     if fail_under is not None and (score is None or score < fail_under):
         err.print(f"Score {'n/a' if score is None else score} is under --fail-under {fail_under:g}.")
         code = EXIT_BELOW_THRESHOLD
+    drop = _drop(report, settings)
+    if drop:
+        err.print(drop, markup=False, highlight=False, soft_wrap=True)
+        code = EXIT_BELOW_THRESHOLD
+    elif settings.fail_on_drop is not None and report.get("previous") is None and not quiet:
+        err.print(f"note: no earlier audit of this site in {outcome.html_path.parent} to compare with: --fail-on-drop "
+                  "checks nothing this time (give one with --baseline).", markup=False, highlight=False, soft_wrap=True)
     broken = [p for p in outcome.pages if p.broken] if settings.fail_on_broken else []
     if broken:
         first = broken[0]
@@ -256,6 +278,9 @@ Rate = Annotated[Optional[float], typer.Option(help="Most page requests per seco
 MaxPerPattern = Annotated[Optional[int], typer.Option(
     help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
 FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
+FailOnDrop = Annotated[Optional[float], typer.Option(
+    help="Exit 1 when the score fell more than this many points since the previous audit: the last one in the "
+         "--out folder, or --baseline (for CI).")]
 FailOnBroken = Annotated[Optional[bool], typer.Option(
     "--fail-on-broken/--no-fail-on-broken", metavar="",
     help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, redirect loop, crash "
@@ -294,7 +319,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progr
 
 
 # Flags that map one to one onto settings of the same name.
-_SETTING_FLAGS = ("max_pages", "max_depth", "timeout", "concurrency", "rate", "max_per_pattern", "fail_under", "select",
+_SETTING_FLAGS = ("max_pages", "max_depth", "timeout", "concurrency", "rate", "max_per_pattern", "fail_under", "fail_on_drop", "select",
                   "ignore", "browser_path", "user_agent", "screenshots", "auth")
 
 
@@ -344,11 +369,14 @@ def audit(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
+    fail_under: FailUnder = None, fail_on_drop: FailOnDrop = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
     ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
+    baseline: Annotated[Optional[Path], typer.Option(
+        help="A report.json to set the score against (a CI run of the main branch), instead of the last audit in "
+             "--out; any site, measured on the same devices.", show_default=False)] = None,
     quiet: Quiet = False,
 ) -> None:
     """Audit a site: crawl from URLS, measure every page on desktop and mobile, and write the report.
@@ -359,7 +387,7 @@ def audit(
         settings, book = _prepare(locals())
         folder = out if out is not None else default_out(urls[0])
         with _ProgressReporter(quiet) as progress:
-            outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress)
+            outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress, baseline=baseline)
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(_finish(outcome, settings, quiet))
@@ -373,7 +401,7 @@ def batch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
+    fail_under: FailUnder = None, fail_on_drop: FailOnDrop = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
     ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
@@ -422,6 +450,10 @@ def batch(
     if below:
         err.print(f"{_count(len(below), 'site')} under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.",
                   markup=False)
+    dropped = [r for r in audited if _drop(r, settings)]
+    if dropped:
+        err.print(f"{_count(len(dropped), 'site')} fell more than --fail-on-drop {settings.fail_on_drop:g} points "
+                  f"since their last audit: {', '.join(r['name'] for r in dropped)}.", markup=False)
     broken = [r for r in audited if settings.fail_on_broken and r["broken_pages"]]
     if broken:
         err.print(f"{_count(len(broken), 'site')} with pages broken for a visitor (--fail-on-broken): "
@@ -433,7 +465,7 @@ def batch(
     if failed:
         err.print(f"{_count(len(failed), 'site')} could not be audited: {', '.join(r['name'] for r in failed)}.", markup=False)
         raise typer.Exit(EXIT_USAGE)
-    if below or broken:
+    if below or dropped or broken:
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
     if refused:
         raise typer.Exit(EXIT_INCOMPLETE)

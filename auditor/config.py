@@ -55,6 +55,7 @@ class Settings:
     browser_endpoints: list[str] = field(default_factory=list)
     fail_under: float | None = None
     fail_on_broken: bool = False  # exit 1 when a page is broken for a visitor (BROKEN_KINDS)
+    fail_on_drop: float | None = None  # exit 1 when the score fell more than this since the previous audit
     throttle: bool = False  # measure over a visitor's connection (browser.THROTTLED), not the machine's
     junit: bool = False  # also write junit.xml: a test case per rule and page, for CI test reports
     pdf: bool = False  # also print the HTML report to report.pdf, for clients who read documents
@@ -97,6 +98,8 @@ class Settings:
             raise ConfigError("auth must be 'user:password'")
         if self.fail_under is not None and not 0 <= self.fail_under <= 100:
             raise ConfigError("fail-under must be a score between 0 and 100")
+        if self.fail_on_drop is not None and not 0 <= self.fail_on_drop <= 100:
+            raise ConfigError("fail-on-drop must be a number of points between 0 and 100")
         return self
 
     def user_agent_token(self) -> str:
@@ -183,7 +186,7 @@ _KINDS = {
     "devices": "strings", "max_pages": "int", "max_depth": "int", "timeout": "number", "concurrency": "int",
     "rate": "number", "retries": "int", "max_per_pattern": "int", "respect_robots": "bool", "sitemaps": "bool",
     "user_agent": "string", "screenshots": "string", "browser_path": "string", "browser_endpoints": "strings",
-    "fail_under": "number", "fail_on_broken": "bool", "throttle": "bool", "junit": "bool", "pdf": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
+    "fail_under": "number", "fail_on_broken": "bool", "fail_on_drop": "number", "throttle": "bool", "junit": "bool", "pdf": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
     "headers": "string-table", "auth": "string",
 }
 BRANDING_KEYS = ("name", "logo", "accent")

@@ -43,33 +43,6 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-def previous_audit(folder: Path, start_urls: list[str], settings: Settings) -> dict[str, Any] | None:
-    """The last complete audit of the same site in this folder, as measured the same way (devices, throttle):
-    what an agency's nightly run and a deploy check compare the new score with. A partial report (the run
-    being resumed) passes on the one it compared with."""
-    try:
-        old = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # none yet, or not ours
-        return None
-    if not isinstance(old, dict) or old.get("schema_version") != SCHEMA_VERSION or old.get("start_urls") != start_urls:
-        return None
-    measured = old.get("settings") if isinstance(old.get("settings"), dict) else {}
-    if measured.get("devices") != settings.devices or bool(measured.get("throttle")) != settings.throttle:
-        return None
-    if old.get("partial"):
-        old = old.get("previous")
-        if not isinstance(old, dict):
-            return None
-    score, when = old.get("score"), old.get("finished_at")
-    if not (isinstance(score, int) and not isinstance(score, bool) and 0 <= score <= 100
-            and isinstance(when, str) and _ISO_TIME.fullmatch(when)):
-        return None
-    return {"score": score, "finished_at": when}
-
-
 def build_report(
     pages: list[PageResult],
     book: Rulebook,

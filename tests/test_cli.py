@@ -526,3 +526,52 @@ def test_a_config_file_saved_with_a_bom_is_read(tmp_path):
     path = tmp_path / "cro-audit.toml"
     path.write_text("\ufeffmax-pages = 7\n[headers]\nX-Token = \"abc\"\n", encoding="utf-8")
     assert load_file(path) == {"max_pages": 7, "headers": {"X-Token": "abc"}}
+
+
+def test_fail_on_drop_fails_a_deploy_that_lowers_the_score_more_than_allowed(tmp_path):
+    """The main branch's report is the baseline; a preview that lost its call to action fails the build,
+    a small drop within the allowance passes, and with nothing to compare with the check says so."""
+    root = tmp_path / "site"
+    write(root, {"index.html": page("Home", [], '<button style="padding:12px 24px">Buy now</button>')})
+    common = ("--devices", "desktop", "--max-depth", "0", "--screenshots", "off")
+    with StaticSite(root) as server:
+        main = run("audit", server.url, "--out", str(tmp_path / "main"), "--fail-on-drop", "3", *common)
+        assert main.returncode == 0, main.stderr
+        assert "note: no earlier audit of this site in " in main.stderr and "--fail-on-drop checks nothing" in main.stderr
+        baseline = json.loads((tmp_path / "main" / "report.json").read_text())
+        write(root, {"index.html": page("Home", [])})  # the preview lost its call to action
+        preview = run("audit", server.url, "--out", str(tmp_path / "preview"), "--baseline",
+                      str(tmp_path / "main" / "report.json"), "--fail-on-drop", "3", *common)
+        now = json.loads((tmp_path / "preview" / "report.json").read_text())
+        allowed = run("audit", server.url, "--out", str(tmp_path / "again"), "--baseline",
+                      str(tmp_path / "main" / "report.json"), "--fail-on-drop", str(baseline["score"] - now["score"]),
+                      *common)
+    fell = baseline["score"] - now["score"]
+    assert fell > 3 and now["previous"] == {"score": baseline["score"], "finished_at": baseline["finished_at"]}
+    assert preview.returncode == 1, preview.stderr
+    assert (f"Score {now['score']} fell {fell} points since {baseline['finished_at'][:10]} ({baseline['score']}), "
+            f"more than --fail-on-drop 3.") in preview.stderr
+    assert f"; -{fell} since {baseline['finished_at'][:10]})" in preview.stderr  # on the score line too
+    assert allowed.returncode == 0, allowed.stderr  # a drop of exactly the allowance passes
+    assert "fell" not in allowed.stderr
+
+
+def test_a_baseline_that_cannot_be_compared_with_is_one_line_exit_2(tmp_path, site):
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"schema_version": 1, "start_urls": ["https://a.example/"], "partial": False,
+                                 "score": 80, "finished_at": "2026-11-20T03:00:00Z",
+                                 "settings": {"devices": ["mobile"], "throttle": False}}))
+    junk = tmp_path / "junk.json"
+    junk.write_text("<html>")
+    for baseline, fragment in ((tmp_path / "missing.json", "missing.json: no such file"),
+                               (junk, "junk.json is not a cro-audit report.json"),
+                               (other, "other.json was measured on --devices mobile, this run on desktop,mobile: "
+                                       "audit the same way to compare")):
+        result = run("audit", site.url, "--out", str(tmp_path / "r"), "--baseline", str(baseline))
+        assert_one_line_error(result, 2, fragment)
+    assert not (tmp_path / "r").exists()  # refused before any crawl
+
+
+def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), "--fail-on-drop", "-1"), 2,
+                          "fail-on-drop must be a number of points between 0 and 100")

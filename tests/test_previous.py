@@ -34,7 +34,7 @@ def _old_report(folder, **changes):
     ({"schema_version": 2}, None),
 ])
 def test_the_previous_audit_is_the_last_complete_one_of_the_same_site_measured_alike(tmp_path, changes, expected):
-    from auditor.report import previous_audit
+    from auditor.baseline import previous_audit
 
     _old_report(tmp_path / "r", **changes)
     assert previous_audit(tmp_path / "r", ["https://a.example/"], build({}, {})) == expected
@@ -42,8 +42,30 @@ def test_the_previous_audit_is_the_last_complete_one_of_the_same_site_measured_a
 
 @pytest.mark.parametrize("content", ["", "{not json", "[]", "\x00\x01"])
 def test_no_previous_audit_from_a_missing_or_foreign_report_json(tmp_path, content):
-    from auditor.report import previous_audit
+    from auditor.baseline import previous_audit
 
     assert previous_audit(tmp_path, ["https://a.example/"], build({}, {})) is None
     (tmp_path / "report.json").write_text(content)
     assert previous_audit(tmp_path, ["https://a.example/"], build({}, {})) is None
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"partial": True}, "is the report of an interrupted run"),
+    ({"settings": {"devices": ["desktop", "mobile"], "throttle": True}}, "was measured with --throttle, this run without"),
+    ({"score": None}, "has no score to compare with"),
+    ({"schema_version": 7}, "is not a cro-audit report.json"),
+])
+def test_a_baseline_is_refused_with_the_reason(tmp_path, changes, message):
+    from auditor.baseline import BaselineError, load_baseline
+
+    _old_report(tmp_path, **changes)
+    with pytest.raises(BaselineError, match=message):
+        load_baseline(tmp_path / "report.json", build({}, {}))
+
+
+def test_a_baseline_of_another_host_is_compared_with(tmp_path):
+    """A review app's host changes on every deploy: the baseline is the user's choice, whatever its site."""
+    from auditor.baseline import load_baseline
+
+    _old_report(tmp_path, start_urls=["https://main.preview.example/"])
+    assert load_baseline(tmp_path / "report.json", build({}, {})) == {"score": 71, "finished_at": "2026-11-20T03:00:00Z"}

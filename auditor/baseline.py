@@ -1,0 +1,77 @@
+"""What a new score is set against: the site's last complete audit in the same folder, or the report.json
+given with --baseline (a deploy check's reference run). It is read, never trusted: a report.json is a file
+anyone may have edited."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from auditor.config import Settings
+from auditor.report import SCHEMA_VERSION
+
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+class BaselineError(ValueError):
+    """A --baseline that cannot be compared with: the message says why, in one line."""
+
+
+def previous_audit(folder: Path, start_urls: list[str], settings: Settings) -> dict[str, Any] | None:
+    """The last complete audit of the same start URLs in `folder`, measured the same way (devices, throttle),
+    or None. A partial report (the run being resumed) passes on the one it compared with."""
+    old = _read(folder / "report.json")
+    if old is None or old.get("start_urls") != start_urls or _measured_otherwise(old, settings):
+        return None
+    if old.get("partial"):
+        old = old.get("previous")
+    return _summary(old) if isinstance(old, dict) else None
+
+
+def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:
+    """The report.json a run is told to compare with, whatever site it audited (a review app's host changes
+    on every deploy), as long as it was measured the same way."""
+    if not path.is_file():
+        raise BaselineError(f"--baseline {path}: no such file")
+    old = _read(path)
+    if old is None:
+        raise BaselineError(f"--baseline {path} is not a cro-audit report.json (schema_version {SCHEMA_VERSION})")
+    if old.get("partial"):
+        raise BaselineError(f"--baseline {path} is the report of an interrupted run: compare with a complete one")
+    otherwise = _measured_otherwise(old, settings)
+    if otherwise:
+        raise BaselineError(f"--baseline {path} was measured {otherwise}: audit the same way to compare")
+    summary = _summary(old)
+    if summary is None:
+        raise BaselineError(f"--baseline {path} has no score to compare with (no page could be audited)")
+    return summary
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or not ours
+        return None
+    return data if isinstance(data, dict) and data.get("schema_version") == SCHEMA_VERSION else None
+
+
+def _measured_otherwise(old: dict[str, Any], settings: Settings) -> str:
+    """How the old run measured, if not as this one does: scores of other devices or connections differ."""
+    measured = old.get("settings") if isinstance(old.get("settings"), dict) else {}
+    devices, throttled = measured.get("devices"), bool(measured.get("throttle"))
+    if devices != settings.devices:
+        shown = ",".join(d for d in devices if isinstance(d, str))[:60] if isinstance(devices, list) else "?"
+        return f"on --devices {shown}, this run on {','.join(settings.devices)}"
+    if throttled != settings.throttle:
+        return "with --throttle, this run without" if throttled else "without --throttle, this run with"
+    return ""
+
+
+def _summary(old: dict[str, Any]) -> dict[str, Any] | None:
+    score, when = old.get("score"), old.get("finished_at")
+    if not (isinstance(score, int) and not isinstance(score, bool) and 0 <= score <= 100
+            and isinstance(when, str) and _ISO_TIME.fullmatch(when)):
+        return None
+    return {"score": score, "finished_at": when}
