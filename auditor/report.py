@@ -20,7 +20,7 @@ import jinja2
 
 from auditor import __version__
 from auditor.config import Settings
-from auditor.facts import PageResult
+from auditor.facts import BROKEN_KINDS, PageResult
 from auditor.rulebook import Rulebook
 from auditor.score import backlog, band, site_scores
 from auditor.urls import readable
@@ -77,6 +77,7 @@ def build_report(
             # counted again only in pages_one_device; pages_failed are the pages nothing could be measured on.
             "pages_failed": sum(1 for p in pages if p.error is not None and p.score is None),
             "pages_one_device": sum(1 for p in pages if p.error is not None and p.score is not None),
+            "pages_broken": sum(1 for p in pages if p.broken),  # a visitor meets the error too (on a device or all)
             "findings": {s: sum(1 for f in findings if f.severity == s) for s in ("high", "medium", "low")},
         },
         "backlog": backlog(pages, book),
@@ -207,7 +208,7 @@ def _readable_urls(data: Any) -> dict[str, str]:
 
 def render_html(report: dict[str, Any], branding: dict[str, Any], folder: Path | None = None) -> str:
     return _env.get_template("report.html.j2").render(report=_for_people(report, folder), branding=branding,
-                                                      readable_urls=_readable_urls(report))
+                                                      readable_urls=_readable_urls(report), broken_kinds=BROKEN_KINDS)
 
 
 def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial: bool = False) -> str:

@@ -514,9 +514,12 @@ def test_a_page_only_one_device_could_measure_is_counted_once_in_the_summary(tmp
     # The report's own counts say the same, so a client reading it and a developer reading the log agree.
     counts = json.loads((tmp_path / "r" / "report.json").read_text())["summary"]
     assert (counts["pages_audited"], counts["pages_one_device"], counts["pages_failed"]) == (2, 1, 0)
+    assert counts["pages_broken"] == 1  # a phone's visitor meets the 500
     html = (tmp_path / "r" / "report.html").read_text()
     assert re.search(r'<div class="n">2</div><div class="l">pages audited \(1 on one device only\)</div>', html)
-    assert re.search(r'<div class="n">0</div><div class="l">pages could not be checked</div>', html)
+    assert re.search(r'<div class="n">0</div><div class="l">pages not audited</div>', html)
+    assert "<strong>1 page is broken for visitors</strong>" in html
+    assert "<strong>Server returned an error (mobile: The server answered HTTP 500.)</strong> · " in html
 
 
 def test_a_config_file_saved_with_a_bom_is_read(tmp_path):

@@ -16,6 +16,8 @@ import jsonschema
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from auditor.facts import BROKEN_KINDS
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "auditor" / "templates"
 SCHEMA_PATH = ROOT / "auditor" / "report.schema.json"
@@ -92,7 +94,8 @@ def schema() -> dict:
 
 
 def render(env: Environment, report: dict, branding: dict | None = None) -> str:
-    return env.get_template("report.html.j2").render(report=report, branding=branding or BRANDING)
+    return env.get_template("report.html.j2").render(report=report, branding=branding or BRANDING,
+                                                     broken_kinds=BROKEN_KINDS)
 
 
 def render_index(env: Environment, sites: list[dict], branding: dict | None = None) -> str:
@@ -161,9 +164,40 @@ def test_every_string_in_the_report_is_escaped(env: Environment, sample: dict) -
     assert html.count(ESCAPED_SCRIPT) > 50
 
 
-def test_a_failed_page_says_where_it_was_linked_from(env: Environment, sample: dict) -> None:
+def test_a_broken_page_says_where_it_was_linked_from(env: Environment, sample: dict) -> None:
     text = " ".join(Parsed(render(env, sample)).text.split())
-    assert "Linked from https://client.example/: the link to fix, or the page to restore." in text
+    assert "Linked from" not in text  # the sample's failed page left the site: no link of the site's to fix
+    page = next(p for p in sample["pages"] if p.get("error"))
+    page["error"], page["status_code"] = {"kind": "http_error", "message": "The server answered HTTP 404."}, 404
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "This page is broken for visitors: Page not found (404)" in text
+    assert "Linked from https://client.example/ : fix that link, or restore the page." in text  # a link, then text
+
+
+def test_broken_pages_come_first_and_are_named_beside_the_score(env: Environment, sample: dict) -> None:
+    """A trial's site had 4 of 6 pages broken and read '100 Good, no issues to fix': broken pages are not in
+    the score, so the report says so where the score is, and lists them before the PIE backlog."""
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "broken for visitors" not in text and 'id="broken"' not in render(env, sample)
+    page = next(p for p in sample["pages"] if p.get("error"))
+    page["error"], page["status_code"] = {"kind": "http_error", "message": "The server answered HTTP 503."}, 503
+    html = render(env, sample)
+    text = " ".join(Parsed(html).text.split())
+    assert "1 page is broken for visitors (not found, server errors, pages that never load)" in text
+    assert html.index('id="broken-note"') < html.index('id="broken"') < html.index('class="backlog"')
+    assert "First: 1 broken page A visitor who follows a link to this page meets an error" in text
+    assert "Server error (503) · " + page["url"] in text
+    sample["backlog"] = []
+    assert "No other issues to fix were found" in " ".join(Parsed(render(env, sample)).text.split())
+
+
+def test_a_refused_page_tells_the_client_what_happened_not_which_flags_to_use(env: Environment, sample: dict) -> None:
+    page = next(p for p in sample["pages"] if p.get("error"))
+    page["error"] = {"kind": "refused", "message": "The server answered HTTP 429 Too Many Requests: ... Run the "
+                                                   "audit again with --resume and a lower --rate (say 1)."}
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "This page could not be checked: Turned the auditor away" in text
+    assert "--rate" not in text and "--resume" not in text and "Linked from" not in text
 
 
 def test_links_not_followed_are_told(env: Environment, sample: dict) -> None:
@@ -179,7 +213,8 @@ def test_every_error_kind_has_a_label_for_people(env: Environment, sample: dict)
     for kind in ERROR_KINDS:
         page["error"]["kind"] = kind
         text = " ".join(Parsed(render(env, sample)).text.split())
-        assert "could not be checked: " in text and f"checked: {kind}" not in text, kind  # the code: no label
+        assert "could not be checked: " in text or "is broken for visitors: " in text, kind
+        assert f"checked: {kind}" not in text and f"visitors: {kind}" not in text, kind  # the code: no label
 
 
 def test_a_crawl_stopped_by_a_refusing_site_says_so(env: Environment, sample: dict) -> None:
@@ -535,7 +570,7 @@ def test_an_interrupted_batch_says_so_on_its_index() -> None:
 def test_a_page_with_no_facts_could_not_be_checked_at_all(env: Environment, sample: dict) -> None:
     text = " ".join(Parsed(render(env, sample)).text.split())
     assert "This page could not be checked: " in text  # the sample's failed page has no facts at all
-    assert "1 page could not be checked" in text and "4 pages audited" in text
+    assert "1 page not audited" in text and "4 pages audited" in text
     failed = next(p for p in sample["pages"] if p.get("error"))
     failed["devices"] = {"desktop": sample["pages"][1]["devices"]["desktop"]}  # one device measured
     assert "This page could not be fully checked: " in " ".join(Parsed(render(env, sample)).text.split())
@@ -694,9 +729,9 @@ def test_a_failed_page_without_a_title_is_named_by_what_happened(env: Environmen
     sample["pages"].append(failed)
     html = render(env, sample)
     row = html[html.index('class="toc"'):]
-    assert "Missing page (404)</span></a><br><span class=\"url url-text muted\" dir=\"ltr\">http://127.0.0.1:1/gone.html" in row
-    for code, name in ((503, "Page with a server error (503)"), (None, "Page that could not be checked"),
-                       (403, "Page that could not be checked")):
+    assert "Page not found (404)</span></a><br><span class=\"url url-text muted\" dir=\"ltr\">http://127.0.0.1:1/gone.html" in row
+    for code, name in ((503, "Server error (503)"), (None, "Server returned an error"),
+                       (403, "Error page (HTTP 403)"), (200, "Page not found (an error page served as 200)")):
         failed["status_code"] = code
         assert f'<span class="t">{name}</span>' in render(env, sample), code
     assert "--throttle" not in html  # the client reads no command-line flags
