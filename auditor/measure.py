@@ -242,6 +242,9 @@ class Tab:
         renderer crashes meanwhile, instead of waiting for an answer that will not come."""
         assert self._cdp is not None
         call = asyncio.ensure_future(self._cdp.send(method, params))
+        # Left behind (a timeout, a crash, Ctrl-C cancelling the worker), it fails once the tab is closed:
+        # heard here, not printed as "Task exception was never retrieved" with a traceback.
+        call.add_done_callback(lambda done: done.cancelled() or done.exception())
         crash = asyncio.ensure_future(self.crashed.wait())
         try:
             done, _ = await asyncio.wait({call, crash}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
