@@ -125,69 +125,72 @@ def run_audit(
         raise UsageError(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:  # found before the crawl, not after it
         raise UsageError(f"cannot write to the report folder {out_dir}: {_reason(exc)}") from None
-    if resume:
-        earlier = store.get_meta("started_at")
-        if earlier is None and getattr(progress, "notice", None) is not None:  # a typo in --out, or a first run
-            progress.notice(f"Nothing to resume in {out_dir}: starting a new run.")  # type: ignore[union-attr]
-        started_at = earlier or started_at
-        _check_same_shape(store, settings)
-    store.set_meta("started_at", started_at)
-    store.set_meta("shape", json.dumps(_shape(settings)))
-    crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)
-    caught: list[str] = []
+    try:  # the folder stays this run's until its report is written
+        if resume:
+            earlier = store.get_meta("started_at")
+            if earlier is None and getattr(progress, "notice", None) is not None:  # a typo in --out, or a first run
+                progress.notice(f"Nothing to resume in {out_dir}: starting a new run.")  # type: ignore[union-attr]
+            started_at = earlier or started_at
+            _check_same_shape(store, settings)
+        store.set_meta("started_at", started_at)
+        store.set_meta("shape", json.dumps(_shape(settings)))
+        crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)
+        caught: list[str] = []
 
-    def unheard(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """A signal sent to the whole process group (a cancelled CI job, Ctrl-C) ends the Playwright driver
-        too; the connection's error, which nothing is left to hear, is no news then."""
-        if not (caught and "Connection closed" in str(context.get("exception"))):
-            loop.default_exception_handler(context)
+        def unheard(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            """A signal sent to the whole process group (a cancelled CI job, Ctrl-C) ends the Playwright driver
+            too; the connection's error, which nothing is left to hear, is no news then."""
+            if not (caught and "Connection closed" in str(context.get("exception"))):
+                loop.default_exception_handler(context)
 
-    async def main() -> list[PageResult]:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(unheard)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), crawl.stop()))
-        try:
-            return await crawl.run()
-        finally:
+        async def main() -> list[PageResult]:
+            loop = asyncio.get_running_loop()
+            loop.set_exception_handler(unheard)
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+                loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), crawl.stop()))
+            try:
+                return await crawl.run()
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
 
-    try:
-        pages = asyncio.run(main())
-    except BaseException:
-        if not (crawl.interrupted or caught):
-            if not resume:
-                store.discard_if_empty()
-            raise
-        # Interrupted while the browser was starting or stopping: keep what was finished.
-        crawl.interrupted = True
-        pages = [crawl.results[k] for k in sorted(crawl.results)]
-    finally:
-        store.close()
-    with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
-        _stage(progress, "writing the report")
-        for page in pages:
-            judge_page(page, book)
-        report = build_report(pages, book, settings, start_urls, started_at, partial=crawl.interrupted,
-                              browser_version=crawl.browser_version, previous=previous)
-        report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
-        report["not_followed"] = crawl.frontier.not_followed()
         try:
-            for extra in ("junit.xml", "report.pdf"):  # an earlier run's (another client's, in a reused --out)
-                (out_dir / extra).unlink(missing_ok=True)  # must not sit beside this report, even if printing fails
-            html_path = write_report(out_dir, report, branding)
-            if settings.junit:
-                write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
-            if settings.pdf:
-                _stage(progress, "printing the PDF")
-                write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
-        except OSError as exc:
-            raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
-                             f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
-        except ValueError as exc:  # the PDF: everything else is written
-            raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
-    return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost)
+            pages = asyncio.run(main())
+        except BaseException:
+            if not (crawl.interrupted or caught):
+                if not resume:
+                    store.discard_if_empty()
+                raise
+            # Interrupted while the browser was starting or stopping: keep what was finished.
+            crawl.interrupted = True
+            pages = [crawl.results[k] for k in sorted(crawl.results)]
+        finally:
+            store.close()
+        with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
+            _stage(progress, "writing the report")
+            for page in pages:
+                judge_page(page, book)
+            report = build_report(pages, book, settings, start_urls, started_at, partial=crawl.interrupted,
+                                  browser_version=crawl.browser_version, previous=previous)
+            report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
+            report["not_followed"] = crawl.frontier.not_followed()
+            try:
+                for extra in ("junit.xml", "report.pdf"):  # an earlier run's (another client's, in a reused --out)
+                    (out_dir / extra).unlink(missing_ok=True)  # must not sit beside this report, even if printing fails
+                html_path = write_report(out_dir, report, branding)
+                if settings.junit:
+                    write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
+                if settings.pdf:
+                    _stage(progress, "printing the PDF")
+                    write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
+            except OSError as exc:
+                raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
+                                 f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
+            except ValueError as exc:  # the PDF: everything else is written
+                raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
+        return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost)
+    finally:
+        store.release()
 
 
 def _stage(progress: ProgressFn | None, text: str) -> None:

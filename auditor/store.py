@@ -8,13 +8,20 @@ while the audit writes.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; two runs into one folder are the user's to avoid
+    fcntl = None  # type: ignore[assignment]
+
 from auditor.facts import PageResult
 
 STORE_NAME = "run.sqlite"
+LOCK_NAME = ".cro-audit.lock"
 SCREENSHOT_NAME = re.compile(r"\d{4,}-(desktop|mobile)\.jpg")  # what the crawl names its screenshots
 
 
@@ -23,6 +30,16 @@ class RunStore:
         self.created_folder = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.path = folder, folder / STORE_NAME
+        self._made_lock = not (folder / LOCK_NAME).exists()
+        self._lock = _lock_folder(folder)
+        try:
+            self._open(resume, start_urls)
+        except BaseException:
+            self.release()
+            raise
+
+    def _open(self, resume: bool, start_urls: list[str]) -> None:
+        folder = self.folder
         if not resume:  # a fresh run starts clean: no pages or screenshots of an earlier run stay behind
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
@@ -81,6 +98,12 @@ class RunStore:
     def close(self) -> None:
         self._db.close()
 
+    def release(self) -> None:
+        """Let the next run into the folder: once the report is written, not when the pages are."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
     def discard_if_empty(self) -> None:
         """After a run that failed before finishing a page (no browser, an unreachable endpoint): leave no
         store behind, nor the output folder if this run made it, so a retry starts where the user began."""
@@ -89,9 +112,35 @@ class RunStore:
         self.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        if self._made_lock:  # a run that never started leaves the folder as it found it
+            (self.folder / LOCK_NAME).unlink(missing_ok=True)
+        self.release()
         if self.created_folder:
             for empty in (self.folder / "screenshots", self.folder):
                 try:
                     empty.rmdir()
                 except OSError:  # not empty, or not there: leave it
                     pass
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """Hold the folder for this run: a second run into it (a nightly job overlapping the last) would share
+    its run store and screenshots and write one report over the other. The lock goes with the process, so
+    a killed run never leaves the folder locked."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip()
+        os.close(fd)
+        by = f" (process {holder})" if holder.isdigit() else ""
+        raise FolderBusy(f"another cro-audit run is writing to {folder}{by}: wait for it to finish, or use another --out")
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+class FolderBusy(ValueError):
+    pass

@@ -578,3 +578,22 @@ def test_a_baseline_that_cannot_be_compared_with_is_one_line_exit_2(tmp_path, si
 def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), "--fail-on-drop", "-1"), 2,
                           "fail-on-drop must be a number of points between 0 and 100")
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_path, site):
+    """A nightly job that overlaps the last one would share its run store and write one report over the
+    other: the second is turned away with who holds the folder. A run that died leaves nothing locked."""
+    from auditor.store import LOCK_NAME, RunStore
+
+    out = tmp_path / "r"
+    holder = RunStore(out, [site.url], resume=False)  # a run in progress, in this process
+    try:
+        busy = run("audit", site.url, "--out", str(out), "--devices", "desktop", "--max-depth", "0")
+    finally:
+        holder.close()
+        holder.release()
+    assert_one_line_error(busy, 2, f"another cro-audit run is writing to {out} (process {os.getpid()}): wait for it "
+                                   "to finish, or use another --out")
+    (out / LOCK_NAME).write_text("999999")  # left by a run that was killed: its lock went with it
+    free = run("audit", site.url, "--out", str(out), "--devices", "desktop", "--max-depth", "0")
+    assert free.returncode == 0, free.stderr
