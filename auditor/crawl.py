@@ -293,7 +293,8 @@ class Crawl:
             kept = sum(1 for _, page in done_before.values() if not page.passing_failure)
             again = len(done_before) - kept
             self._notice(f"Resuming: {kept} page{'s' * (kept != 1)} kept from the earlier run, not visited again"
-                         + (f"; {again} that failed (unreachable, too slow or turned away) asked again." if again else "."))
+                         + (f"; {again} that failed (unreachable, too slow, a server error or turned away) asked again."
+                            if again else "."))
         for url, reason in self.store.merged() if self.store else []:
             self.frontier.forget(url, reason)
         for i, url in enumerate(self.start_urls):
@@ -327,6 +328,11 @@ class Crawl:
                         await tab.close()
                 for b in self._browsers:
                     await browsers.close(b)
+        unreached = len(set(done_before) - {page.url for page in self.results.values()})
+        if unreached and not self.interrupted:  # a smaller budget than the earlier run's: said, not silently dropped
+            self._notice(f"{unreached} page{'s' * (unreached != 1)} of the earlier run {'are' if unreached != 1 else 'is'} "
+                         "left out of this report: this run's max-pages, max-depth or max-per-pattern does not reach "
+                         f"{'them' if unreached != 1 else 'it'} (kept in the run store for a later --resume).")
         return [self.results[k] for k in sorted(self.results)]
 
     def stop(self) -> None:

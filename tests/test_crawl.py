@@ -167,6 +167,16 @@ def test_resume_skips_finished_pages_and_reports_them_all(small_site, tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert len(report["pages"]) == 6 and report["partial"] is False
 
+    # Resumed with a smaller budget, the report holds fewer pages than were kept: said, not silently dropped.
+    progress.notices.clear()
+    settings = build({}, {"devices": ["desktop"], "screenshots": "off", "max_pages": 2})
+    smaller = run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out", resume=True, progress=progress)
+    assert len(smaller.pages) == 2
+    assert progress.notices == [
+        "Resuming: 6 pages kept from the earlier run, not visited again.",
+        "4 pages of the earlier run are left out of this report: this run's max-pages, max-depth or max-per-pattern "
+        "does not reach them (kept in the run store for a later --resume)."]
+
 
 def test_resume_refuses_a_store_of_other_start_urls(small_site, tmp_path):
     audit(small_site, tmp_path, max_pages=1)
