@@ -193,7 +193,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
                f"{refused[0].error.message}") if refused else ""
     if not quiet:
         summary = report["summary"]
-        score_text = "n/a" if score is None else f"{score}/100 ({report['band']}{_change(report)})"
+        score_text = "n/a" if score is None else f"{score}/100 ({report['band'].replace('-', ' ')}{_change(report)})"
         halves = summary.get("pages_one_device", 0)
         half_text = f" ({halves} on one device only)" if halves else ""
         err.print(

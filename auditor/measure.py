@@ -372,7 +372,7 @@ async def visit(
         healthy = result.error is None or result.error.kind in ("http_error", "not_html", "refused")
     except (asyncio.TimeoutError, PlaywrightTimeout):
         if result.facts is None and result.error is None:
-            result.error = PageError("timeout", "The page did not settle within the page timeout.")
+            result.error = PageError("timeout", "")
     except Exception as exc:  # noqa: BLE001 - anything a page provokes ends as a coded error, not a crash of the run
         if result.facts is None:
             if "ERR_HTTP_RESPONSE_CODE_FAILURE" in str(exc) and await _empty_error_response(tab, result):
@@ -382,6 +382,8 @@ async def visit(
                 if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
                     result.status_code = 401
     finally:
+        if result.error is not None and result.error.kind == "timeout":  # how long, so a reader can judge it
+            result.error = PageError("timeout", f"The page did not finish loading within the {timeout:g} s page timeout.")
         if sent is not None:
             sent()  # no request left at all (a bad URL), or it has: either way the next one may go
             if tab.network is not None:

@@ -422,6 +422,7 @@ def test_document_that_never_arrives_times_out(chromium, pages_site):
     started = time.monotonic()
     result = chromium.visit(pages_site.url + "slow/5000/plain.html", timeout=1.5)
     assert result.error is not None and result.error.kind == "timeout"
+    assert result.error.message == "The page did not finish loading within the 1.5 s page timeout."
     assert result.facts is None
     assert time.monotonic() - started < 4.5
 

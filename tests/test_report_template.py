@@ -745,3 +745,17 @@ def test_the_score_is_set_against_the_previous_audit_when_there_is_one(env: Envi
         sample["previous"] = {"score": before, "finished_at": "2026-10-26T02:00:00Z"}
         text = " ".join(Parsed(render(env, sample)).text.split())
         assert f"{words} since the audit of 26 Oct 2026, 02:00 UTC ({before}/100)" in text
+
+
+def test_a_backlog_item_prints_every_page_it_lists(env: Environment, sample: dict) -> None:
+    """The printout has no page list to turn to: '…and 7 more' on screen is the pages themselves on paper."""
+    item = sample["backlog"][0]
+    item["urls"] = [f"https://client.example/p{i}" for i in range(9)]
+    item["pages"] = 12
+    html = render(env, sample)
+    row = html[html.index('class="backlog"'):].split("</tr>")[1]
+    assert '<span class="more">…and 7 more</span>' in row  # on screen: five shown
+    rest = row.split('<span class="rest">')[1].split('</span></span>')[0]
+    assert [f"/p{i}" in rest for i in range(9)] == [False] * 5 + [True] * 4
+    assert '<span class="more-print">…and 3 more</span>' in row  # on paper: the 9 known, and how many beyond
+    assert ".backlog .rest, .backlog .more-print { display: inline; }" in html.split("@media print")[1]
