@@ -1,9 +1,19 @@
 """Calls to action: whether the next step is visible and stands out."""
 
+import re
+
 from auditor.facts import DeviceFacts
 from auditor.rulebook import Category, Verdict, rule
 
 CATEGORY = Category("cta", "Calls to action", weight=20, order=4)
+
+# Pages no visitor comes to act on: a policy or a legal notice, known by its title ("Privacy Policy | Acme").
+# Phrases, not single words: "Cookies" may be a bakery's product page, "Terms" a glossary.
+LEGAL_TITLE = re.compile(
+    r"\b(privacy (policy|notice|statement)|terms (of (service|use|sale)|and conditions|& conditions)|cookie (policy|notice)"
+    r"|legal notice|imprint|impressum|datenschutz|disclaimer|accessibility statement)\b",
+    re.IGNORECASE,
+)
 
 
 @rule(
@@ -19,11 +29,12 @@ CATEGORY = Category("cta", "Calls to action", weight=20, order=4)
     images often push it out of view, and where cookie banners, chat widgets and promo bars sit on top of it.
     Practitioner guidance: keep lead forms and their buttons above the fold.""",
 )
-def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
+def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict | None:
     """At least one visible call to action (a button, or a link styled as one) starts within the first screen,
     and is not hidden under a fixed or sticky overlay there. Not counted: a cookie banner's or a pop-up's own
     buttons, a chat launcher, and page furniture (menu toggles, close crosses, carousel arrows, search, log in,
-    the cart).
+    the cart). Not judged on legal pages (a privacy policy, terms and conditions, an imprint), which nobody
+    visits to act: flagging each would bury the pages that matter.
 
     Why it matters: a visitor who does not see the next step must go looking for it, and many will not.
     Calls to action must be visually distinct and state a clear value, and lead forms belong above the fold
@@ -31,6 +42,8 @@ def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict:
     A button under a cookie banner or a chat bubble is not seen until the visitor clears it away.
     """
     in_view = [c for c in facts.ctas if c.above_fold and not c.covered_by]
+    if not in_view and LEGAL_TITLE.search(facts.title or ""):
+        return None
     if in_view:
         return Verdict(100, f"{len(in_view)} call(s) to action visible above the fold on {facts.device}.",
                        {"ctas": [c.text for c in in_view]})

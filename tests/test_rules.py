@@ -220,6 +220,16 @@ class TestCTA001NoCtaAboveFold:
                                    '"Send" is under the cookie banner (div#cookie-banner.cc-bar).')
         assert verdict.evidence == {"ctas": ["Send", "Book"], "covered_by": [banner, chat]}
 
+    @pytest.mark.parametrize("title", ["Privacy Policy | Acme", "Terms and Conditions", "Terms of Service - Acme",
+                                       "Cookie policy", "Impressum", "Legal notice"])
+    def test_a_legal_page_is_not_judged(self, title):
+        """Nobody comes to a privacy policy to act: a trial's report was mostly this rule on such pages."""
+        assert check("CTA001", mobile(title=title, ctas=[])) is None
+
+    @pytest.mark.parametrize("title", ["Cookies | Sweet Bakery", "Privacy screens for laptops", "Pricing terms explained"])
+    def test_a_page_that_only_mentions_such_a_word_is_judged(self, title):
+        assert check("CTA001", mobile(title=title, ctas=[])).score == 0
+
     def test_untitled_cta_is_named(self):
         verdict = check("CTA001", desktop(ctas=[cta("", above=False, y=900)]))
         assert "(no text)" in verdict.message
