@@ -87,11 +87,77 @@ class TestSPD001SlowPageLoad:
         assert r.check(desktop(load_ms=4000), r.thresholds).score > 50
 
     def test_message_and_evidence_name_the_value(self):
-        verdict = check("SPD001", mobile(load_ms=5300, request_count=87, transfer_bytes=3_400_000))
+        verdict = check("SPD001", mobile(load_ms=5300, ttfb_ms=240, request_count=87, transfer_bytes=3_400_000))
         assert "5.3 s" in verdict.message
         assert "mobile" in verdict.message
         assert "2.0 s" in verdict.message  # the target
-        assert verdict.evidence == {"load_ms": 5300, "request_count": 87, "transfer_bytes": 3_400_000}
+        assert "server" not in verdict.message  # a quick answer is not worth a word
+        assert verdict.evidence == {"load_ms": 5300, "ttfb_ms": 240, "request_count": 87, "transfer_bytes": 3_400_000}
+
+    @pytest.mark.parametrize("ttfb_ms, load_ms", [
+        (601, 1203),  # over 0.6 s, but just under half of the load: the page's weight is most of the wait
+        (600, 600),  # all of the load, but not over 0.6 s
+        (None, 4000),  # not measured (a report from before ttfb_ms): judged as it always was
+    ])
+    def test_judges_a_load_the_server_is_not_most_of(self, ttfb_ms, load_ms):
+        verdict = check("SPD001", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms))
+        assert verdict is not None and verdict.score == pytest.approx(log_normal(load_ms, 2000, 4000))
+
+    @pytest.mark.parametrize("ttfb_ms, load_ms", [(601, 1202), (4000, 4050), (1500, 2900)])
+    def test_a_load_that_is_mostly_a_slow_server_is_left_to_spd003(self, ttfb_ms, load_ms):
+        assert check("SPD001", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms)) is None
+        assert check("SPD003", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms)) is not None
+
+    def test_a_slow_server_under_a_heavy_page_is_named_in_the_message(self):
+        verdict = check("SPD001", desktop(ttfb_ms=1500, load_ms=8000))
+        assert "8.0 s to load" in verdict.message
+        assert "1.5 s of it was the wait for the server" in verdict.message
+        assert verdict.evidence["ttfb_ms"] == 1500
+
+
+# ====================================================================== SPD003
+class TestSPD003SlowServerResponse:
+    """The trial: a server that took 4 s to answer a 923-byte page, its only request."""
+
+    TRIAL = dict(ttfb_ms=4000, load_ms=4030, request_count=1, transfer_bytes=923)
+
+    @pytest.mark.parametrize("ttfb_ms, load_ms, applies", [
+        (601, 1202, True), (601, 1203, False),  # half of the load time, and just under it
+        (601, 601, True), (600, 600, False),  # over 0.6 s, and not
+        (None, 4000, False), (4000, None, False),  # either not measured: SPD001's, as before
+    ])
+    def test_applies_where_the_server_is_most_of_a_long_wait(self, ttfb_ms, load_ms, applies):
+        assert (check("SPD003", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms)) is not None) is applies
+
+    @pytest.mark.parametrize("device", ["desktop", "mobile"])
+    def test_control_points(self, device):
+        assert score("SPD003", facts(device, ttfb_ms=800, load_ms=900)) == pytest.approx(90, abs=0.5)
+        assert score("SPD003", facts(device, ttfb_ms=1800, load_ms=1900)) == pytest.approx(50, abs=0.5)
+        assert score("SPD003", facts(device, ttfb_ms=700, load_ms=900)) > 90
+        assert 50 < score("SPD003", facts(device, ttfb_ms=1000, load_ms=1900)) < 90
+        assert score("SPD003", facts(device, ttfb_ms=1900, load_ms=1900)) < 50
+
+    def test_a_load_spd001_would_flag_is_flagged_here_too(self):
+        # Over 2 s (under 90 for SPD001) and at least half of it the server's: a wait over 1 s, under 90 here.
+        assert score("SPD001", desktop(ttfb_ms=None, load_ms=2001)) < 90
+        assert score("SPD003", desktop(ttfb_ms=1001, load_ms=2001)) < 90
+
+    def test_the_trial_page_is_told_about_its_server(self):
+        verdict = check("SPD003", desktop(**self.TRIAL))
+        assert verdict.score < 50  # high severity: a 4 s blank wait
+        assert verdict.message == ("The server took 4.0 s to start sending the page on desktop, 99% of its 4.0 s "
+                                   "load time (aim for under 0.8 s).")
+        assert verdict.evidence == {"ttfb_ms": 4000, "load_ms": 4030, "request_count": 1, "transfer_bytes": 923}
+
+    def test_the_fix_is_the_servers_not_the_pages_weight(self):
+        fix = RULES["SPD003"].recommendation
+        assert "cach" in fix and "hosting" in fix and "database" in fix and "CDN" in fix
+        assert not re.search(r"WebP|AVIF|image format|minif", fix)
+        assert "WebP" in RULES["SPD001"].recommendation  # the page-weight advice stays where weight is the cause
+
+    def test_with_thresholds_moves_the_score_not_where_it_applies(self):
+        assert score("SPD003", desktop(ttfb_ms=1000, load_ms=1100), p10_ms=500, median_ms=1000) == pytest.approx(50, abs=0.5)
+        assert check("SPD003", desktop(ttfb_ms=500, load_ms=600), p10_ms=250, median_ms=500) is None
 
 
 # ====================================================================== SPD002
@@ -439,7 +505,7 @@ class TestRuleMetadata:
 
 def test_rule_ids_are_unique():
     ids = [r.id for r in BOOK.rules]
-    assert len(ids) == len(set(ids)) == 10
+    assert len(ids) == len(set(ids)) == 11
 
 
 def test_categories_are_valid():
@@ -470,7 +536,7 @@ class TestLoadRulebook:
 
     def test_select_by_prefix(self):
         book = load_rulebook(select=["SPD"])
-        assert [r.id for r in book.rules] == ["SPD001", "SPD002"]
+        assert [r.id for r in book.rules] == ["SPD001", "SPD002", "SPD003"]
 
     def test_select_by_full_id_and_prefix(self):
         assert [r.id for r in load_rulebook(select=["MOB001", "NAV"]).rules] == ["MOB001", "NAV001", "NAV002"]
@@ -481,7 +547,7 @@ class TestLoadRulebook:
         assert "CTA002" not in ids and "CTA001" in ids and "SPD001" in ids
 
     def test_select_then_ignore(self):
-        assert [r.id for r in load_rulebook(select=["SPD"], ignore=["SPD002"]).rules] == ["SPD001"]
+        assert [r.id for r in load_rulebook(select=["SPD"], ignore=["SPD002"]).rules] == ["SPD001", "SPD003"]
 
     @pytest.mark.parametrize("kwargs", [{"select": ["XYZ"]}, {"ignore": ["SPD9"]}])
     def test_unknown_prefix(self, kwargs):

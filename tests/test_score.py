@@ -1,7 +1,7 @@
 """Scoring from facts: judge_page, site_scores, the PIE backlog, bands and severities (no browser).
 
 The expected numbers are worked out by hand in the comments, from the rule weights and category weights:
-speed 25 (SPD001 w10, SPD002 w6), mobile 25 (MOB001 w10, MOB002 w8, MOB003 w4), navigation 15 (NAV001 w8,
+speed 25 (SPD001 w10, SPD002 w6; SPD003 w10 in place of SPD001 where the server is most of the load), mobile 25 (MOB001 w10, MOB002 w8, MOB003 w4), navigation 15 (NAV001 w8,
 NAV002 w5), cta 20 (CTA001 w10, CTA002 w5), forms 15 (FRM001 w8).
 """
 
@@ -20,7 +20,7 @@ BOOK = builtin_book()
 def test_the_book_and_weights_these_numbers_assume():
     weights = {r.id: r.weight for r in BOOK.rules}
     assert weights == {"CTA001": 10, "CTA002": 5, "FRM001": 8, "MOB001": 10, "MOB002": 8, "MOB003": 4,
-                       "NAV001": 8, "NAV002": 5, "SPD001": 10, "SPD002": 6}
+                       "NAV001": 8, "NAV002": 5, "SPD001": 10, "SPD002": 6, "SPD003": 10}
     assert {c: cat.weight for c, cat in BOOK.categories.items()} == {
         "speed": 25, "mobile": 25, "navigation": 15, "cta": 20, "forms": 15}
 
@@ -169,6 +169,34 @@ class TestDevices:
         assert not [f for f in result.findings if f.category == "mobile"]
         # speed, navigation, cta at 100; mobile and forms weigh nothing
         assert result.score == 100
+
+
+class TestServerBoundPage:
+    """The trial: a 923-byte page, one request, whose server took 4 s to answer (the load time's rules only)."""
+
+    LOAD = builtin_book(select=["SPD001", "SPD003"])
+
+    def trial(self) -> PageResult:
+        return page(desktop=desktop(ttfb_ms=4000, load_ms=4030, fcp_ms=4060, lcp_ms=4060, request_count=1,
+                                    transfer_bytes=923))
+
+    def test_its_load_is_one_finding_about_the_server(self):
+        result = judge_page(self.trial(), self.LOAD)
+        assert [(f.rule_id, f.severity) for f in result.findings] == [("SPD003", "high")]
+        assert result.findings[0].recommendation == BOOK.get("SPD003").recommendation
+        assert "WebP" not in result.findings[0].recommendation
+        # SPD003 stands in for SPD001 (both w10), and counts the same seconds once: log_normal(4000, 800, 1800)
+        assert result.categories["speed"] == 10
+
+    def test_the_backlog_gives_the_servers_fix(self):
+        (entry,) = backlog([judge_page(self.trial(), self.LOAD)], self.LOAD)
+        assert entry["rule_id"] == "SPD003" and entry["ease"] == 3
+        assert "hosting" in entry["recommendation"] and "WebP" not in entry["recommendation"]
+
+    def test_a_heavy_page_keeps_the_page_weight_finding(self):
+        result = judge_page(page(desktop=desktop(ttfb_ms=1500, load_ms=8000)), self.LOAD)
+        (spd,) = result.findings
+        assert spd.rule_id == "SPD001" and "WebP" in spd.recommendation and spd.evidence["ttfb_ms"] == 1500
 
 
 class TestFailedPages:
