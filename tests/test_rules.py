@@ -188,9 +188,17 @@ class TestSPD002SlowMainContent:
         assert r.check(desktop(lcp_ms=3000), r.thresholds).score == pytest.approx(50, abs=0.5)
 
     def test_message_and_evidence_name_the_value(self):
-        verdict = check("SPD002", desktop(lcp_ms=3600, fcp_ms=900))
+        verdict = check("SPD002", desktop(lcp_ms=3600, fcp_ms=900, ttfb_ms=300))
         assert "3.6 s" in verdict.message and "desktop" in verdict.message and "1.2 s" in verdict.message
-        assert verdict.evidence == {"lcp_ms": 3600, "fcp_ms": 900}
+        assert "server" not in verdict.message
+        assert verdict.evidence == {"lcp_ms": 3600, "fcp_ms": 900, "ttfb_ms": 300}
+
+    @pytest.mark.parametrize("ttfb_ms, named", [(600, False), (601, True), (None, False)])
+    def test_a_long_wait_for_the_server_is_named(self, ttfb_ms, named):
+        """On the trial page the main content came late because the server did: the client is told so."""
+        message = check("SPD002", desktop(lcp_ms=4060, fcp_ms=4060, ttfb_ms=ttfb_ms)).message
+        assert message.startswith("The largest content appeared after 4.1 s on desktop (aim for under 1.2 s)")
+        assert ("of it was the wait for the server to answer" in message) is named
 
 
 # ====================================================================== NAV001
