@@ -431,23 +431,37 @@ class TestMOB002HorizontalOverflow:
 # ====================================================================== MOB003
 class TestMOB003SmallTapTargets:
     @pytest.mark.parametrize("width, height, expected", [
-        (44, 44, 100), (200, 44, 100), (43.9, 100, 0), (100, 43, 0), (20, 20, 0),
+        (44, 44, 100), (200, 44, 100),  # at the minimum: nothing to pay
+        (92, 43, 100 * (1 - 1 / 44)),  # the trial's button, 1 px short: 97.7, no finding
+        (100, 43.9, 100 * (1 - 0.1 / 44)),
+        (20, 100, 100 * (1 - 24 / 44)),  # under half the minimum: 45.5, high
+        (10, 10, 100 * (1 - 34 / 44)),
+        (0, 0, 0),
     ])
-    def test_one_cta_on_each_side_of_min_px(self, width, height, expected):
-        assert score("MOB003", mobile(ctas=[cta(width=width, height=height)])) == expected
+    def test_one_cta_costs_its_shortfall(self, width, height, expected):
+        assert score("MOB003", mobile(ctas=[cta(width=width, height=height)])) == pytest.approx(expected)
 
-    def test_score_is_the_share_large_enough(self):
-        ctas = [cta("A"), cta("B"), cta("C"), cta("tiny", width=30, height=30)]
-        verdict = check("MOB003", mobile(ctas=ctas))
-        assert verdict.score == pytest.approx(75)
-        assert "1 of 4 calls to action are smaller than 44 x 44 px" in verdict.message
-        assert verdict.evidence == {"small": ["tiny (30x30)"]}
+    def test_a_pixel_short_costs_little_and_half_the_minimum_costs_much(self):
+        at, one_short, far_short = (score("MOB003", mobile(ctas=[cta(width=92, height=h)])) for h in (44, 43, 20))
+        assert at == 100
+        assert 95 < one_short < 100
+        assert far_short < 50 < one_short
+        assert far_short < score("MOB003", mobile(ctas=[cta(width=92, height=30)])) < one_short  # graded between
 
-    def test_one_of_three_small(self):
-        ctas = [cta(), cta(), cta("", width=40, height=60)]
+    def test_shortfalls_are_averaged_over_every_cta(self):
+        ctas = [cta("A"), cta("B"), cta("C"), cta("tiny", width=11, height=11)]
         verdict = check("MOB003", mobile(ctas=ctas))
-        assert verdict.score == pytest.approx(200 / 3)
-        assert verdict.evidence == {"small": ["(no text) (40x60)"]}
+        assert verdict.score == pytest.approx(100 * (1 - (33 / 44) / 4))  # 81.25
+        assert verdict.message == ("1 of 4 calls to action are smaller than 44 x 44 px on mobile; "
+                                   "the smallest is 11 x 11 px.")
+        assert verdict.evidence == {"small": ["tiny (11x11)"]}
+
+    def test_the_smallest_is_named(self):
+        ctas = [cta(), cta("Buy", width=92, height=43), cta("", width=40, height=60)]
+        verdict = check("MOB003", mobile(ctas=ctas))
+        assert verdict.score == pytest.approx(100 * (1 - (1 / 44 + 4 / 44) / 3))
+        assert "2 of 3" in verdict.message and verdict.message.endswith("the smallest is 40 x 60 px.")
+        assert verdict.evidence == {"small": ["Buy (92x43)", "(no text) (40x60)"]}
 
     def test_all_large_message(self):
         assert "All 2 calls to action" in check("MOB003", mobile(ctas=[cta(), cta()])).message
@@ -457,7 +471,8 @@ class TestMOB003SmallTapTargets:
 
     def test_with_thresholds_moves_the_score(self):
         assert score("MOB003", mobile(ctas=[cta(width=40, height=40)]), min_px=40) == 100
-        assert score("MOB003", mobile(ctas=[cta(width=44, height=44)]), min_px=48) == 0
+        assert score("MOB003", mobile(ctas=[cta(width=44, height=44)]), min_px=48) == pytest.approx(100 * (1 - 4 / 48))
+        assert score("MOB003", mobile(ctas=[cta(width=1, height=1)]), min_px=0) == 100  # no minimum, nothing short
 
     def test_load_rulebook_override_moves_the_score(self):
         r = load_rulebook(overrides={"MOB003": {"min_px": 32}}).get("MOB003")

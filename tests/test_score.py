@@ -55,9 +55,10 @@ def mixed_page() -> PageResult:
             load_ms=2000,  # SPD001 90 (p10): no finding
             lcp_ms=300,  # SPD002 100
             has_viewport_meta=False,  # MOB001 0
-            # MOB002 n/a (no viewport tag, 980 px layout); MOB003 3 of 4 large = 75; CTA001 0 (none above the fold)
+            # MOB002 n/a (no viewport tag, 980 px layout); MOB003: one of 4 is 33 px short of 44,
+            # 100 * (1 - 0.75 / 4) = 81.25; CTA001 0 (none above the fold)
             ctas=[cta("A", above=False, y=900, contrast=1.0), cta("B", above=False, y=1000),
-                  cta("C", above=False, y=1100), cta("tiny", above=False, y=1200, width=30, height=30)],
+                  cta("C", above=False, y=1100), cta("tiny", above=False, y=1200, width=11, height=11)],
             nav_item_count=20,  # ignored (NAV001 is page-level)
             link_count=1000,  # ignored (NAV002 is page-level)
             forms=[form(20)],  # ignored (FRM001 is page-level)
@@ -71,8 +72,8 @@ class TestJudgeMixedPage:
         assert result.categories == {
             # SPD001 mean(50, 90) = 70, SPD002 mean(50, 100) = 75: (70*10 + 75*6) / 16 = 71.875
             "speed": 72,
-            # MOB001 0, MOB003 75 (mobile only); MOB002 n/a without a viewport tag: (0*10 + 75*4) / 14 = 21.4
-            "mobile": 21,
+            # MOB001 0, MOB003 81.25 (mobile only); MOB002 n/a without a viewport tag: (0*10 + 81.25*4) / 14 = 23.2
+            "mobile": 23,
             # NAV001 70, NAV002 100 (desktop only): (70*8 + 100*5) / 13 = 81.54
             "navigation": 82,
             # CTA001 mean(100, 0) = 50, CTA002 60 (desktop only): (50*10 + 60*5) / 15 = 53.33
@@ -82,8 +83,8 @@ class TestJudgeMixedPage:
         }
 
     def test_page_score_ignores_not_applicable_categories(self):
-        # (72*25 + 21.4*25 + 82*15 + 53*20) / (25 + 25 + 15 + 20) = 54.3; forms weighs nothing
-        assert judge_page(mixed_page(), BOOK).score == 54
+        # (72*25 + 23*25 + 82*15 + 53*20) / (25 + 25 + 15 + 20) = 54.9; forms weighs nothing
+        assert judge_page(mixed_page(), BOOK).score == 55
 
     def test_findings_sorted_worst_band_first_then_by_rule(self):
         """Not by the score within a band: timings move scores a point from run to run, and the order with them."""
@@ -95,7 +96,7 @@ class TestJudgeMixedPage:
             ("NAV001", None, 70, "medium"),
             ("SPD001", "desktop", 50, "medium"),
             ("SPD002", "desktop", 50, "medium"),
-            ("MOB003", "mobile", 75, "low"),
+            ("MOB003", "mobile", 81, "low"),
         ]
 
     def test_findings_carry_the_rule_and_verdict(self):
@@ -135,6 +136,18 @@ class TestFindingThreshold:
         book = builtin_book(select=["FRM001"])
         result = judge_page(page(desktop=desktop(forms=[form(5)])), book)
         assert result.findings == [] and result.categories["forms"] == 90
+
+
+class TestTapTargetSeverity:
+    """MOB003's severity follows how far a lone call to action falls short of 44 px, not only that it does."""
+
+    @pytest.mark.parametrize("side, expected", [
+        (44, []), (43, []),  # at the minimum, and a pixel short: 97.7, not a finding
+        (36, [(82, "low")]), (30, [(68, "medium")]), (20, [(45, "high")]),
+    ])
+    def test_by_shortfall(self, side, expected):
+        result = judge_page(page(mobile=mobile(ctas=[cta("Buy now", width=92, height=side)])), BOOK)
+        assert [(f.score, f.severity) for f in result.findings if f.rule_id == "MOB003"] == expected
 
 
 class TestDevices:
@@ -253,8 +266,8 @@ class TestSiteScores:
         judged = [judge_page(mixed_page(), BOOK), judge_page(page(desktop=desktop(), mobile=mobile()), BOOK),
                   judge_page(PageResult(url="x", error=PageError("timeout", "t")), BOOK)]
         result = site_scores(judged, BOOK)
-        assert result.score == 77  # (54.3 + 100) / 2 = 77.1
-        assert result.categories["mobile"] == 61  # (21.4 + 100) / 2 = 60.7
+        assert result.score == 78  # (55 + 100) / 2 = 77.5, half up
+        assert result.categories["mobile"] == 62  # (23 + 100) / 2 = 61.5, half up
 
 
 # ====================================================================== backlog
