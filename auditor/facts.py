@@ -50,6 +50,7 @@ class DeviceFacts:
     viewport_height: int
     title: str = ""
     load_ms: float | None = None
+    ttfb_ms: float | None = None  # the server's wait: the document's first byte, from the start of navigation
     dom_content_loaded_ms: float | None = None
     fcp_ms: float | None = None
     lcp_ms: float | None = None

@@ -366,6 +366,7 @@
   return {
     title: clean(document.title, 200),
     load_ms: nav0 ? sinceStart(nav0.loadEventEnd) : null,
+    ttfb_ms: nav0 ? sinceStart(nav0.responseStart) : null,
     dom_content_loaded_ms: nav0 ? sinceStart(nav0.domContentLoadedEventEnd) : null,
     fcp_ms: fcp ? round(fcp.startTime) : null,
     lcp_ms: observed.lcp === undefined || observed.lcp === null ? null : round(observed.lcp),

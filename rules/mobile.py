@@ -1,6 +1,6 @@
 """Mobile: whether the page works on the phone most visitors hold."""
 
-from auditor.facts import DeviceFacts
+from auditor.facts import Cta, DeviceFacts
 from auditor.rulebook import Category, Verdict, rule
 
 CATEGORY = Category("mobile", "Mobile", weight=25, order=2)
@@ -87,16 +87,27 @@ def small_tap_targets(facts: DeviceFacts, t: dict) -> Verdict | None:
     and appropriately sized buttons are what mobile needs (practitioner guidance), and mobile is 63% of global
     traffic. 44 x 44 CSS px is the minimum target size of WCAG 2.5.5 and Apple's interface guidelines.
 
-    Scoring: the share of calls to action that are large enough.
+    Scoring: each call to action costs its shortfall, how far its smaller side falls short of `min_px` as a share
+    of it (none at `min_px`, all of it at 0 px), and the score is what is left of 100 on average over all of
+    them. A button a pixel short is nearly as easy to hit as one at the minimum, so it costs little (a lone one
+    at 43 px scores 98), while one under half the minimum is hard to hit (at 20 px it scores 45).
     """
     if not facts.ctas:
         return None
-    small = [c for c in facts.ctas if min(c.width, c.height) < t["min_px"]]
+    small = [c for c in facts.ctas if _shortfall(c, t["min_px"]) > 0]
     if not small:
         return Verdict(100, f"All {len(facts.ctas)} calls to action are at least {t['min_px']} px in both directions.")
-    score = 100 * (1 - len(small) / len(facts.ctas))
+    smallest = min(small, key=lambda c: min(c.width, c.height))
     return Verdict(
-        score,
-        f"{len(small)} of {len(facts.ctas)} calls to action are smaller than {t['min_px']} x {t['min_px']} px on mobile.",
+        100 * (1 - sum(_shortfall(c, t["min_px"]) for c in small) / len(facts.ctas)),
+        f"{len(small)} of {len(facts.ctas)} calls to action are smaller than {t['min_px']} x {t['min_px']} px on "
+        f"mobile; the smallest is {smallest.width:.0f} x {smallest.height:.0f} px.",
         {"small": [f"{c.text or '(no text)'} ({c.width:.0f}x{c.height:.0f})" for c in small]},
     )
+
+
+def _shortfall(cta: Cta, min_px: float) -> float:
+    """How far a target's smaller side falls short of `min_px`, as a share of it: 0 (large enough) to 1."""
+    if min_px <= 0:
+        return 0.0
+    return max(0.0, min(1.0, (min_px - min(cta.width, cta.height)) / min_px))

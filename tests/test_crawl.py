@@ -273,7 +273,7 @@ def test_two_runs_of_one_site_write_the_same_report_but_for_times(site, tmp_path
     slow_on_desktop = "<script>if (innerWidth > 800) setTimeout(() => document.body.append('ready'), 600);</script>"
     write(site.root, {"index.html": page("Home", ["/a.html", "/b.html"], slow_on_desktop),
                       "a.html": page("A", ["/b.html"], slow_on_desktop), "b.html": page("B", [], slow_on_desktop)})
-    clock = {"started_at", "finished_at", "timings", "load_ms", "dom_content_loaded_ms", "fcp_ms", "lcp_ms"}
+    clock = {"started_at", "finished_at", "timings", "load_ms", "ttfb_ms", "dom_content_loaded_ms", "fcp_ms", "lcp_ms"}
 
     def without_clock(value):
         if isinstance(value, dict):

@@ -346,6 +346,21 @@ def test_timings_with_a_slow_image(facts):
     assert f.request_count == 4
 
 
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_server_wait_is_the_time_to_the_documents_first_byte(facts, device):
+    # The server sleeps 1.5 s before it sends plain.html (serve.py's /slow/ prefix): the first byte comes after
+    # that, and the page, one small request, is loaded soon after it.
+    f = facts("slow/1500/plain.html", device)
+    assert 1400 <= f.ttfb_ms <= f.dom_content_loaded_ms <= f.load_ms < 5000
+    assert f.request_count == 1
+
+
+def test_server_wait_leaves_out_what_the_page_loads_after_it(facts):
+    # slow.html's server answers at once; its 1.5 s is an image the page asks for later.
+    f = facts("slow.html")
+    assert f.ttfb_ms is not None and 0 < f.ttfb_ms < 1000 <= 1500 <= f.load_ms
+
+
 def test_transfer_bytes_cover_the_known_image(facts):
     f = facts("bytes.html")
     assert f.request_count == 2

@@ -409,6 +409,7 @@ def test_sections_and_order(env: Environment, sample: dict) -> None:
 def test_key_facts_are_human_readable(env: Environment, sample: dict) -> None:
     text = " ".join(Parsed(render(env, sample)).text.split())
     assert "Load time 0.8 s 2.3 s" in text
+    assert "Server response time < 0.1 s 0.2 s" in text  # the server's wait, next to the load it is part of
     assert "Page weight 338 KB 1.8 MB" in text
     assert "Calls to action above the fold 1 of 1" in text
     assert "1 form · 3 fields" in text

@@ -87,11 +87,77 @@ class TestSPD001SlowPageLoad:
         assert r.check(desktop(load_ms=4000), r.thresholds).score > 50
 
     def test_message_and_evidence_name_the_value(self):
-        verdict = check("SPD001", mobile(load_ms=5300, request_count=87, transfer_bytes=3_400_000))
+        verdict = check("SPD001", mobile(load_ms=5300, ttfb_ms=240, request_count=87, transfer_bytes=3_400_000))
         assert "5.3 s" in verdict.message
         assert "mobile" in verdict.message
         assert "2.0 s" in verdict.message  # the target
-        assert verdict.evidence == {"load_ms": 5300, "request_count": 87, "transfer_bytes": 3_400_000}
+        assert "server" not in verdict.message  # a quick answer is not worth a word
+        assert verdict.evidence == {"load_ms": 5300, "ttfb_ms": 240, "request_count": 87, "transfer_bytes": 3_400_000}
+
+    @pytest.mark.parametrize("ttfb_ms, load_ms", [
+        (601, 1203),  # over 0.6 s, but just under half of the load: the page's weight is most of the wait
+        (600, 600),  # all of the load, but not over 0.6 s
+        (None, 4000),  # not measured (a report from before ttfb_ms): judged as it always was
+    ])
+    def test_judges_a_load_the_server_is_not_most_of(self, ttfb_ms, load_ms):
+        verdict = check("SPD001", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms))
+        assert verdict is not None and verdict.score == pytest.approx(log_normal(load_ms, 2000, 4000))
+
+    @pytest.mark.parametrize("ttfb_ms, load_ms", [(601, 1202), (4000, 4050), (1500, 2900)])
+    def test_a_load_that_is_mostly_a_slow_server_is_left_to_spd003(self, ttfb_ms, load_ms):
+        assert check("SPD001", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms)) is None
+        assert check("SPD003", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms)) is not None
+
+    def test_a_slow_server_under_a_heavy_page_is_named_in_the_message(self):
+        verdict = check("SPD001", desktop(ttfb_ms=1500, load_ms=8000))
+        assert "8.0 s to load" in verdict.message
+        assert "1.5 s of it was the wait for the server" in verdict.message
+        assert verdict.evidence["ttfb_ms"] == 1500
+
+
+# ====================================================================== SPD003
+class TestSPD003SlowServerResponse:
+    """The trial: a server that took 4 s to answer a 923-byte page, its only request."""
+
+    TRIAL = dict(ttfb_ms=4000, load_ms=4030, request_count=1, transfer_bytes=923)
+
+    @pytest.mark.parametrize("ttfb_ms, load_ms, applies", [
+        (601, 1202, True), (601, 1203, False),  # half of the load time, and just under it
+        (601, 601, True), (600, 600, False),  # over 0.6 s, and not
+        (None, 4000, False), (4000, None, False),  # either not measured: SPD001's, as before
+    ])
+    def test_applies_where_the_server_is_most_of_a_long_wait(self, ttfb_ms, load_ms, applies):
+        assert (check("SPD003", desktop(ttfb_ms=ttfb_ms, load_ms=load_ms)) is not None) is applies
+
+    @pytest.mark.parametrize("device", ["desktop", "mobile"])
+    def test_control_points(self, device):
+        assert score("SPD003", facts(device, ttfb_ms=800, load_ms=900)) == pytest.approx(90, abs=0.5)
+        assert score("SPD003", facts(device, ttfb_ms=1800, load_ms=1900)) == pytest.approx(50, abs=0.5)
+        assert score("SPD003", facts(device, ttfb_ms=700, load_ms=900)) > 90
+        assert 50 < score("SPD003", facts(device, ttfb_ms=1000, load_ms=1900)) < 90
+        assert score("SPD003", facts(device, ttfb_ms=1900, load_ms=1900)) < 50
+
+    def test_a_load_spd001_would_flag_is_flagged_here_too(self):
+        # Over 2 s (under 90 for SPD001) and at least half of it the server's: a wait over 1 s, under 90 here.
+        assert score("SPD001", desktop(ttfb_ms=None, load_ms=2001)) < 90
+        assert score("SPD003", desktop(ttfb_ms=1001, load_ms=2001)) < 90
+
+    def test_the_trial_page_is_told_about_its_server(self):
+        verdict = check("SPD003", desktop(**self.TRIAL))
+        assert verdict.score < 50  # high severity: a 4 s blank wait
+        assert verdict.message == ("The server took 4.0 s to start sending the page on desktop, 99% of its 4.0 s "
+                                   "load time (aim for under 0.8 s).")
+        assert verdict.evidence == {"ttfb_ms": 4000, "load_ms": 4030, "request_count": 1, "transfer_bytes": 923}
+
+    def test_the_fix_is_the_servers_not_the_pages_weight(self):
+        fix = RULES["SPD003"].recommendation
+        assert "cach" in fix and "hosting" in fix and "database" in fix and "CDN" in fix
+        assert not re.search(r"WebP|AVIF|image format|minif", fix)
+        assert "WebP" in RULES["SPD001"].recommendation  # the page-weight advice stays where weight is the cause
+
+    def test_with_thresholds_moves_the_score_not_where_it_applies(self):
+        assert score("SPD003", desktop(ttfb_ms=1000, load_ms=1100), p10_ms=500, median_ms=1000) == pytest.approx(50, abs=0.5)
+        assert check("SPD003", desktop(ttfb_ms=500, load_ms=600), p10_ms=250, median_ms=500) is None
 
 
 # ====================================================================== SPD002
@@ -122,9 +188,17 @@ class TestSPD002SlowMainContent:
         assert r.check(desktop(lcp_ms=3000), r.thresholds).score == pytest.approx(50, abs=0.5)
 
     def test_message_and_evidence_name_the_value(self):
-        verdict = check("SPD002", desktop(lcp_ms=3600, fcp_ms=900))
+        verdict = check("SPD002", desktop(lcp_ms=3600, fcp_ms=900, ttfb_ms=300))
         assert "3.6 s" in verdict.message and "desktop" in verdict.message and "1.2 s" in verdict.message
-        assert verdict.evidence == {"lcp_ms": 3600, "fcp_ms": 900}
+        assert "server" not in verdict.message
+        assert verdict.evidence == {"lcp_ms": 3600, "fcp_ms": 900, "ttfb_ms": 300}
+
+    @pytest.mark.parametrize("ttfb_ms, named", [(600, False), (601, True), (None, False)])
+    def test_a_long_wait_for_the_server_is_named(self, ttfb_ms, named):
+        """On the trial page the main content came late because the server did: the client is told so."""
+        message = check("SPD002", desktop(lcp_ms=4060, fcp_ms=4060, ttfb_ms=ttfb_ms)).message
+        assert message.startswith("The largest content appeared after 4.1 s on desktop (aim for under 1.2 s)")
+        assert ("of it was the wait for the server to answer" in message) is named
 
 
 # ====================================================================== NAV001
@@ -367,23 +441,37 @@ class TestMOB002HorizontalOverflow:
 # ====================================================================== MOB003
 class TestMOB003SmallTapTargets:
     @pytest.mark.parametrize("width, height, expected", [
-        (44, 44, 100), (200, 44, 100), (43.9, 100, 0), (100, 43, 0), (20, 20, 0),
+        (44, 44, 100), (200, 44, 100),  # at the minimum: nothing to pay
+        (92, 43, 100 * (1 - 1 / 44)),  # the trial's button, 1 px short: 97.7, no finding
+        (100, 43.9, 100 * (1 - 0.1 / 44)),
+        (20, 100, 100 * (1 - 24 / 44)),  # under half the minimum: 45.5, high
+        (10, 10, 100 * (1 - 34 / 44)),
+        (0, 0, 0),
     ])
-    def test_one_cta_on_each_side_of_min_px(self, width, height, expected):
-        assert score("MOB003", mobile(ctas=[cta(width=width, height=height)])) == expected
+    def test_one_cta_costs_its_shortfall(self, width, height, expected):
+        assert score("MOB003", mobile(ctas=[cta(width=width, height=height)])) == pytest.approx(expected)
 
-    def test_score_is_the_share_large_enough(self):
-        ctas = [cta("A"), cta("B"), cta("C"), cta("tiny", width=30, height=30)]
-        verdict = check("MOB003", mobile(ctas=ctas))
-        assert verdict.score == pytest.approx(75)
-        assert "1 of 4 calls to action are smaller than 44 x 44 px" in verdict.message
-        assert verdict.evidence == {"small": ["tiny (30x30)"]}
+    def test_a_pixel_short_costs_little_and_half_the_minimum_costs_much(self):
+        at, one_short, far_short = (score("MOB003", mobile(ctas=[cta(width=92, height=h)])) for h in (44, 43, 20))
+        assert at == 100
+        assert 95 < one_short < 100
+        assert far_short < 50 < one_short
+        assert far_short < score("MOB003", mobile(ctas=[cta(width=92, height=30)])) < one_short  # graded between
 
-    def test_one_of_three_small(self):
-        ctas = [cta(), cta(), cta("", width=40, height=60)]
+    def test_shortfalls_are_averaged_over_every_cta(self):
+        ctas = [cta("A"), cta("B"), cta("C"), cta("tiny", width=11, height=11)]
         verdict = check("MOB003", mobile(ctas=ctas))
-        assert verdict.score == pytest.approx(200 / 3)
-        assert verdict.evidence == {"small": ["(no text) (40x60)"]}
+        assert verdict.score == pytest.approx(100 * (1 - (33 / 44) / 4))  # 81.25
+        assert verdict.message == ("1 of 4 calls to action are smaller than 44 x 44 px on mobile; "
+                                   "the smallest is 11 x 11 px.")
+        assert verdict.evidence == {"small": ["tiny (11x11)"]}
+
+    def test_the_smallest_is_named(self):
+        ctas = [cta(), cta("Buy", width=92, height=43), cta("", width=40, height=60)]
+        verdict = check("MOB003", mobile(ctas=ctas))
+        assert verdict.score == pytest.approx(100 * (1 - (1 / 44 + 4 / 44) / 3))
+        assert "2 of 3" in verdict.message and verdict.message.endswith("the smallest is 40 x 60 px.")
+        assert verdict.evidence == {"small": ["Buy (92x43)", "(no text) (40x60)"]}
 
     def test_all_large_message(self):
         assert "All 2 calls to action" in check("MOB003", mobile(ctas=[cta(), cta()])).message
@@ -393,7 +481,8 @@ class TestMOB003SmallTapTargets:
 
     def test_with_thresholds_moves_the_score(self):
         assert score("MOB003", mobile(ctas=[cta(width=40, height=40)]), min_px=40) == 100
-        assert score("MOB003", mobile(ctas=[cta(width=44, height=44)]), min_px=48) == 0
+        assert score("MOB003", mobile(ctas=[cta(width=44, height=44)]), min_px=48) == pytest.approx(100 * (1 - 4 / 48))
+        assert score("MOB003", mobile(ctas=[cta(width=1, height=1)]), min_px=0) == 100  # no minimum, nothing short
 
     def test_load_rulebook_override_moves_the_score(self):
         r = load_rulebook(overrides={"MOB003": {"min_px": 32}}).get("MOB003")
@@ -449,7 +538,7 @@ class TestRuleMetadata:
 
 def test_rule_ids_are_unique():
     ids = [r.id for r in BOOK.rules]
-    assert len(ids) == len(set(ids)) == 10
+    assert len(ids) == len(set(ids)) == 11
 
 
 def test_categories_are_valid():
@@ -480,7 +569,7 @@ class TestLoadRulebook:
 
     def test_select_by_prefix(self):
         book = load_rulebook(select=["SPD"])
-        assert [r.id for r in book.rules] == ["SPD001", "SPD002"]
+        assert [r.id for r in book.rules] == ["SPD001", "SPD002", "SPD003"]
 
     def test_select_by_full_id_and_prefix(self):
         assert [r.id for r in load_rulebook(select=["MOB001", "NAV"]).rules] == ["MOB001", "NAV001", "NAV002"]
@@ -491,7 +580,7 @@ class TestLoadRulebook:
         assert "CTA002" not in ids and "CTA001" in ids and "SPD001" in ids
 
     def test_select_then_ignore(self):
-        assert [r.id for r in load_rulebook(select=["SPD"], ignore=["SPD002"]).rules] == ["SPD001"]
+        assert [r.id for r in load_rulebook(select=["SPD"], ignore=["SPD002"]).rules] == ["SPD001", "SPD003"]
 
     @pytest.mark.parametrize("kwargs", [{"select": ["XYZ"]}, {"ignore": ["SPD9"]}])
     def test_unknown_prefix(self, kwargs):
