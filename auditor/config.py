@@ -203,8 +203,7 @@ def _check_kind(name: str, value: Any) -> Any:
         "string": lambda v: isinstance(v, str),
         "strings": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
         "string-table": lambda v: isinstance(v, dict) and all(isinstance(i, str) for i in v.values()),
-        "branding": lambda v: isinstance(v, dict) and set(v) <= set(BRANDING_KEYS)
-        and all(isinstance(i, str) for i in v.values()),
+        "branding": lambda v: isinstance(v, dict),
         "rules": lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
     }[kind](value)
     if not ok:
@@ -212,10 +211,16 @@ def _check_kind(name: str, value: Any) -> Any:
             "int": "a whole number", "number": "a number", "bool": "true or false", "string": "a string",
             "strings": "a list of strings",
             "string-table": f"a table of strings, one Name = \"value\" line each under [{label}]",
-            "branding": f"a table of strings with keys {', '.join(BRANDING_KEYS)}",
+            "branding": f"a table ([branding]) with keys {', '.join(BRANDING_KEYS)}",
             "rules": "a table of tables, like [rules.SPD001]",
         }[kind]
         raise ConfigError(f"{label} must be {wanted}, not {value!r}")
+    if kind == "branding":  # each key named on its own: a dump of the whole table hides which one is wrong
+        for key, item in value.items():
+            if key not in BRANDING_KEYS:
+                raise ConfigError(f"unknown branding key {key!r} (the keys are {', '.join(BRANDING_KEYS)})")
+            if not isinstance(item, str):
+                raise ConfigError(f"branding {key} must be a string, not {item!r}")
     if name in ("select", "ignore"):  # like a linter: --select SPD,mob001
         value = [part.strip().upper() for item in value for part in item.split(",") if part.strip()]
     return value
