@@ -24,7 +24,7 @@ from auditor.config import ConfigError, Settings, build, default_concurrency, fi
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context
-from auditor.rulebook import load_rulebook
+from auditor.rulebook import UnknownPrefix, load_rulebook
 from auditor.urls import MAX_URL_LENGTH
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -345,7 +345,11 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
             branding_context(settings)
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    book = load_rulebook(settings.select, settings.ignore, settings.rules)
+    try:
+        book = load_rulebook(settings.select, settings.ignore, settings.rules)
+    except UnknownPrefix as exc:  # a flag replaces the file's list, so the prefix came from one or the other
+        where = f"--{exc.option} {exc.prefix}" if params[exc.option] is not None else f"{path}: {exc.option}"
+        raise ConfigError(f"{where}: {exc}") from None
     if not any(set(r.devices) & set(settings.devices) for r in book.rules):  # a run that can only pass is no check
         chosen = " and ".join([f"--{name} {','.join(values)}" for name, values in
                                (("select", settings.select), ("ignore", settings.ignore)) if values])

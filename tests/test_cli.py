@@ -93,7 +93,8 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("out = 'reports/x'", "unknown setting 'out' (--out belongs to a run, not to the config: give it on the command line)"),
         ("timeout = 'soon'", "timeout must be a number"),
         ("devices = ['tablet']", "devices must be"),
-        ("select = ['ZZZ']", "no rule id starts with 'ZZZ'"),
+        ("select = ['ZZZ']", "cro-audit.toml: select: no rule id starts with 'ZZZ' (see `cro-audit rules`)"),
+        ("ignore = ['SPD', 'ZZZ9']", "cro-audit.toml: ignore: no rule id starts with 'ZZZ9'"),
         ("[rules.SPD001]\nfast_ms = 3", "cro-audit.toml: rule SPD001 has no threshold 'fast_ms'"),
         ("[rules.SPD009]\nfast_ms = 3", "cro-audit.toml: thresholds given for an unknown rule 'SPD009'"),
         ("[rules.SPD001]\np10_ms = 'fast'", "threshold p10_ms must be a number of 0 or more"),
@@ -121,6 +122,13 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
 def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
     (tmp_path / "cro-audit.toml").write_text(content)
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
+
+
+def test_an_unknown_rule_prefix_in_a_flag_names_the_flag(site, tmp_path):
+    """The same mistake in a config file names the file (above): the user is told where to look."""
+    (tmp_path / "cro-audit.toml").write_text("ignore = ['ZZZ8']\n")  # overridden by the flag: not the one at fault
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--ignore", "spd,zzz9", cwd=tmp_path)
+    assert_one_line_error(result, 2, "error: --ignore ZZZ9: no rule id starts with 'ZZZ9' (see `cro-audit rules`)")
 
 
 def test_a_misspelled_pyproject_table_is_named_not_ignored(site, tmp_path):
