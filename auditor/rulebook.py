@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
+from auditor.config import toml_text
 from auditor.facts import DeviceFacts
 
 ENTRY_POINT_GROUP = "cro_audit.rules"
@@ -70,7 +71,7 @@ class Rule:
             raise ValueError(f"rule {self.id} has no threshold {sorted(unknown)[0]!r} (it has: {', '.join(self.thresholds)})")
         for key, value in overrides.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"rule {self.id} threshold {key} must be a number of 0 or more, not {value!r}")
+                raise ValueError(f"rule {self.id} threshold {key} must be a number of 0 or more, not {toml_text(value)}")
         merged = {**self.thresholds, **overrides}
         for key, value in merged.items():  # log-normal curves need 0 < p10 < median
             twin = key.replace("p10", "median")

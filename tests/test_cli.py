@@ -91,13 +91,20 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("concurrency = 1000", "concurrency must be at most 32"),
         ("header = 'X-Token: 1'", "unknown setting 'header' (the key is a [headers] table: Name = \"value\")"),
         ("out = 'reports/x'", "unknown setting 'out' (--out belongs to a run, not to the config: give it on the command line)"),
-        ("timeout = 'soon'", "timeout must be a number"),
-        ("devices = ['tablet']", "devices must be"),
+        ("timeout = 'soon'", 'timeout must be a number, not "soon"'),
+        ("fail-under = true", "cro-audit.toml: fail-under must be a number, not true"),
+        ("timeout = 2026-11-01", "timeout must be a number, not 2026-11-01"),
+        ("devices = ['desktop', 'tablet']", "cro-audit.toml: unknown device 'tablet' (devices are desktop, mobile)"),
+        ("devices = []", "cro-audit.toml: devices must name at least one of desktop, mobile"),
+        ("devices = 'mobile'", 'devices must be a list of strings, like ["mobile"], not "mobile"'),
+        ("[rules]\nSPD001 = 5", "cro-audit.toml: rules.SPD001 must be a table of thresholds, like [rules.SPD001], not 5"),
+        ("branding = 'Acme'", 'cro-audit.toml: branding must be a table ([branding]) with keys name, logo, accent, not "Acme"'),
         ("select = ['ZZZ']", "cro-audit.toml: select: no rule id starts with 'ZZZ' (see `cro-audit rules`)"),
         ("ignore = ['SPD', 'ZZZ9']", "cro-audit.toml: ignore: no rule id starts with 'ZZZ9'"),
         ("[rules.SPD001]\nfast_ms = 3", "cro-audit.toml: rule SPD001 has no threshold 'fast_ms'"),
         ("[rules.SPD009]\nfast_ms = 3", "cro-audit.toml: thresholds given for an unknown rule 'SPD009'"),
-        ("[rules.SPD001]\np10_ms = 'fast'", "threshold p10_ms must be a number of 0 or more"),
+        ("[rules.SPD001]\np10_ms = 'fast'", 'threshold p10_ms must be a number of 0 or more, not "fast"'),
+        ("[rules.SPD001]\np10_ms = false", "threshold p10_ms must be a number of 0 or more, not false"),
         ("[rules.SPD001]\np10_ms = 5000", "p10_ms (5000) must be above 0 and below median_ms (4000)"),
         ("[rules.SPD001]\np10_ms = 0", "p10_ms (0) must be above 0"),
         ("max-pages = 2.5", "cro-audit.toml: max-pages must be a whole number, not 2.5"),
@@ -106,7 +113,7 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("[branding]\naccent = '#6a1b9a'\ncolour = 'red'",
          "cro-audit.toml: unknown branding key 'colour' (the keys are name, logo, accent)"),
         ("[branding]\nname = 5", "cro-audit.toml: branding name must be a string, not 5"),
-        ("[headers]\nAuthorization = 5", "headers must be a table of strings"),
+        ("[headers]\nAuthorization = 5", 'the value of header Authorization must be a string, like Authorization = "value"'),
         ("[headers]\nX-Token = \"abc\\r\\nX-Evil: 1\"", "the value of header X-Token contains a line break"),
         ("[headers]\n'Bad Name' = 'x'", "header name 'Bad Name' is not a valid HTTP header name"),
         ("[headers]\nHost = 'evil.localhost'", "header Host is set by the browser and cannot be replaced"),
@@ -115,7 +122,7 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
          "this machine (it is embedded in every report), not a URL: https:/agency.example/logo.png"),
         ("[branding]\nlogo = '.'", "is a folder, not an image file"),
         ("[branding]\nlogo = 'cro-audit.toml'", "cro-audit.toml is not a PNG, JPEG, GIF, WebP or SVG image"),
-        ("[branding]\naccent = 'red'", "cro-audit.toml: branding accent must be a colour like #0b6bcb, not 'red'"),
+        ("[branding]\naccent = 'red'", "cro-audit.toml: branding accent must be a colour like #0b6bcb, not \"red\""),
         ("[tool.cro-audit]\nmax-pages = 3", "without [tool.cro-audit]"),
     ],
 )
@@ -165,7 +172,7 @@ def test_throttle_flag_and_config_key(site, tmp_path):
     assert json.loads((tmp_path / "r3" / "report.json").read_text())["settings"]["throttle"] is False
     (tmp_path / "cro-audit.toml").write_text("throttle = 'yes'")
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r2"), cwd=tmp_path), 2,
-                          "throttle must be true or false, not 'yes'")
+                          "throttle must be true or false, not \"yes\"")
 
 
 def test_select_takes_commas_and_any_case(site, tmp_path):
@@ -583,6 +590,20 @@ def test_a_baseline_that_cannot_be_compared_with_is_one_line_exit_2(tmp_path, si
         result = run("audit", site.url, "--out", str(tmp_path / "r"), "--baseline", str(baseline))
         assert_one_line_error(result, 2, fragment)
     assert not (tmp_path / "r").exists()  # refused before any crawl
+
+
+def test_config_values_are_shown_as_toml_and_secrets_not_at_all():
+    """Users write TOML: a message in Python's spelling (True, 'x', {'a': 1}) reads as someone else's bug.
+    Values of the settings that hold secrets are never repeated."""
+    from auditor.config import ConfigError, build, toml_text
+
+    assert toml_text([True, "caf\u00e9", 2.5, {"a b": 1, "c": [False]}]) == '[true, "caf\u00e9", 2.5, {"a b" = 1, c = [false]}]'
+    assert toml_text(float("inf")) == "inf" and toml_text("x" * 200).endswith('xx...')
+    for name, value in (("auth", 271828), ("headers", "X-Token: 271828"), ("headers", {"X-Token": 271828}),
+                        ("browser_endpoints", "http://u:271828@grid:4444")):
+        with pytest.raises(ConfigError) as caught:
+            build({name: value}, {}, source=Path("cro-audit.toml"))
+        assert str(caught.value).startswith("cro-audit.toml: ") and "271828" not in str(caught.value)
 
 
 def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
