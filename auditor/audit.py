@@ -92,6 +92,8 @@ def _flag_value(value: Any) -> str:
 def start_urls_from(raw: list[str]) -> list[str]:
     urls: list[str] = []
     for text in raw:
+        if not text.strip():  # `cro-audit audit "$URL"` with the variable unset
+            raise UsageError("an empty URL was given: give a site's address, like https://example.com")
         try:
             url = normalize(text)
         except BadURL as exc:

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from auditor import __version__
-from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder
+from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded
 from auditor.crawl import REFUSED_STREAK, listing_cap
@@ -389,6 +389,7 @@ def audit(
     """
     try:
         settings, book = _prepare(locals())
+        start_urls_from(urls)  # a bad URL is named as such before a report folder is named after it
         folder = out if out is not None else default_out(urls[0])
         with _ProgressReporter(quiet) as progress:
             outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress, baseline=baseline)

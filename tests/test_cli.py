@@ -55,6 +55,19 @@ def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
     assert_one_line_error(run("audit", url, "--out", str(tmp_path / "r")), 2, fragment)
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc/", "http://127.0.0.1:0/", "http://127.0.0.1:99999/"])
+def test_a_bad_port_is_named_in_words_not_in_urllib_s(url, tmp_path):
+    """Without --out too: the report folder is named after the URL, and that tripped on the port first."""
+    assert_one_line_error(run("audit", url, cwd=tmp_path), 2, f"error: {url}: the port must be a number from 1 to 65535")
+    assert not (tmp_path / "reports").exists()
+
+
+def test_an_empty_url_is_said_to_be_empty(tmp_path):
+    for empty in ("", "  "):
+        assert_one_line_error(run("audit", empty, "--out", str(tmp_path / "r")), 2,
+                              "error: an empty URL was given: give a site's address, like https://example.com")
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
