@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -162,6 +163,35 @@ def test_a_browser_path_that_is_not_a_program_is_named(site, tmp_path):
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), "--browser-path", str(tmp_path / "hosts")),
                           2, f"{tmp_path / 'hosts'} is not a program that can be run (from --browser-path or "
                              "CRO_AUDIT_BROWSER): give the Chrome or Chromium binary")
+
+
+def test_a_browser_path_that_is_not_a_browser_is_named(site, tmp_path):
+    """Playwright says 'Target page, context or browser has been closed' of a program that exits at once."""
+    true = shutil.which("true")
+    hint = "point --browser-path or CRO_AUDIT_BROWSER at a Chrome or Chromium binary"
+    for result in (run("doctor", env={"CRO_AUDIT_BROWSER": true}),
+                   run("audit", site.url, "--out", str(tmp_path / "r"), "--browser-path", true)):
+        assert_one_line_error(result, 2, f"error: {true} did not start as a Chromium browser (it exited at once): {hint}")
+    script = tmp_path / "chrome.sh"
+    script.write_text("#!/bin/sh\necho starting >&2\necho 'cannot open display' >&2\nexit 3\n")
+    script.chmod(0o755)
+    assert_one_line_error(run("doctor", "--browser-path", str(script)), 2,
+                          f"error: {script} did not start as a Chromium browser (it exited at once with code 3: "
+                          f"cannot open display): {hint}")
+    assert_one_line_error(run("doctor", "--browser-path", str(tmp_path)), 2,
+                          f"error: {tmp_path} is a folder, not a program (from --browser-path or CRO_AUDIT_BROWSER): "
+                          "give the Chrome or Chromium binary inside it")
+    (tmp_path / "Google Chrome.app").mkdir()
+    assert_one_line_error(run("doctor", "--browser-path", str(tmp_path / "Google Chrome.app")), 2,
+                          f"inside it (on a Mac: {tmp_path}/Google Chrome.app/Contents/MacOS/Google Chrome)")
+
+
+def test_a_browser_that_hangs_at_start_is_said_to(tmp_path):
+    from auditor.browser import launch_failure
+
+    hung = Exception("BrowserType.launch: Timeout 30000ms exceeded.\nCall log:\n  - <launching> /opt/x --no-sandbox")
+    assert launch_failure("/opt/x", hung) == ("/opt/x did not start as a Chromium browser within 30 seconds: point "
+                                              "--browser-path or CRO_AUDIT_BROWSER at a Chrome or Chromium binary")
 
 
 def test_a_header_without_a_colon_is_refused_without_repeating_it(site, tmp_path):
