@@ -64,7 +64,8 @@ err = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, soft_wrap=True)
+    for line in message.splitlines() or [""]:  # several problems (a sites file's bad lines): an error line each
+        err.print(f"[bold red]error:[/bold red] {escape(line)}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
