@@ -207,9 +207,10 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)
         left = report.get("not_followed") or {}
         if left:  # a user who asked for 60 pages and got 26 hears why
-            why = {"max_pages": f"beyond --max-pages {settings.max_pages}",
-                   "max_depth": f"deeper than --max-depth {settings.max_depth}",
-                   "max_per_pattern": f"over --max-per-pattern {settings.max_per_pattern}",
+            # Named as settings, not flags: the value may come from a config file.
+            why = {"max_pages": f"beyond max-pages {settings.max_pages}",
+                   "max_depth": f"deeper than max-depth {settings.max_depth}",
+                   "max_per_pattern": f"over max-per-pattern {settings.max_per_pattern}",
                    "pagination": f"later pages of lists, past the first {listing_cap(settings)}",
                    "search": f"search results, past the first {listing_cap(settings)}",
                    "file": "to files, not pages (PDF, images, downloads)",
@@ -324,8 +325,9 @@ _SETTING_FLAGS = ("max_pages", "max_depth", "timeout", "concurrency", "rate", "m
                   "ignore", "browser_path", "user_agent", "screenshots", "auth")
 
 
-def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
-    """Settings and rulebook from a command's parameters (its locals()), the config file and the defaults."""
+def _prepare(params: dict[str, Any]) -> tuple[Settings, Any, list[str]]:
+    """Settings and rulebook from a command's parameters (its locals()), the config file and the defaults,
+    and the notes to print once the run starts (after any usage error, which is told alone)."""
     devices = params["devices"]
     settings, path = _settings(params["config"], {
         **{name: params[name] for name in _SETTING_FLAGS},
@@ -359,11 +361,19 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         judged = ", ".join(sorted({d for r in book.rules for d in r.devices}))
         raise UsageError(f"the rules left by {chosen} judge only {judged} pages, and --devices is "
                          f"{','.join(settings.devices)}: no rule would run")
-    if not settings.browser_endpoints and overloaded(settings.concurrency) and not params["quiet"]:
-        err.print(f"note: concurrency {settings.concurrency} on {os.cpu_count()} cores: the pages compete for the "
-                  f"processor, and load times come out slower than visitors see them (default "
-                  f"{default_concurrency()}).", markup=False, highlight=False, soft_wrap=True)
-    return settings, book
+    notes = []
+    if path is not None:  # like pytest's header: settings from a parent folder's file would apply unseen
+        notes.append(f"Using settings from {path}" + (" ([tool.cro-audit])" if path.name == "pyproject.toml" else ""))
+    if not settings.browser_endpoints and overloaded(settings.concurrency):
+        notes.append(f"note: concurrency {settings.concurrency} on {os.cpu_count()} cores: the pages compete for the "
+                     f"processor, and load times come out slower than visitors see them (default "
+                     f"{default_concurrency()}).")
+    return settings, book, [] if params["quiet"] else notes
+
+
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command(cls=_Command, epilog=EXIT_CODES)
@@ -389,9 +399,10 @@ def audit(
     Example: cro-audit audit https://client.example --out reports/client --fail-under 70
     """
     try:
-        settings, book = _prepare(locals())
+        settings, book, notes = _prepare(locals())
         start_urls_from(urls)  # a bad URL is named as such before a report folder is named after it
         folder = out if out is not None else default_out(urls[0])
+        _say(notes)
         with _ProgressReporter(quiet) as progress:
             outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress, baseline=baseline)
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
@@ -419,9 +430,9 @@ def batch(
     Example: cro-audit batch clients.txt --out reports/2026-11 --max-pages 30
     """
     try:
-        settings, book = _prepare(locals())
-        sites = read_sites(sites_file, None if quiet else lambda text: err.print(text, markup=False, highlight=False,
-                                                                                 soft_wrap=True))
+        settings, book, notes = _prepare(locals())
+        sites = read_sites(sites_file, notes.append)  # its notes (a repeated line) are not printed with --quiet
+        _say([] if quiet else notes)
 
         def announce(site, outcome, error) -> None:
             if quiet:

@@ -297,7 +297,28 @@ def test_links_left_by_the_crawl_caps_are_told(tmp_path):
         result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off",
                      "--max-per-pattern", "2")
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[-1] == "Links not followed: 3 over --max-per-pattern 2 (/pN.html)."
+    assert result.stderr.splitlines()[-1] == "Links not followed: 3 over max-per-pattern 2 (/pN.html)."
+
+
+def test_the_config_file_in_use_is_told_at_the_start(tmp_path):
+    """A parent folder's pyproject.toml applied silently, and the run then spoke of '--max-pages 2' though
+    no flag was given."""
+    write(tmp_path / "s", {"index.html": page("Home", [f"/p{i}.html" for i in range(5)]),
+                           **{f"p{i}.html": page(f"P{i}", []) for i in range(5)}})
+    (tmp_path / "pyproject.toml").write_text("[tool.cro-audit]\nmax-pages = 2\n")
+    (tmp_path / "work").mkdir()
+    common = ["--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off"]
+    with StaticSite(tmp_path / "s") as site:
+        result = run("audit", site.url, *common, cwd=tmp_path / "work")
+        quiet = run("audit", site.url, *common, "-q", cwd=tmp_path / "work")
+        bad_url = run("audit", "http://127.0.0.1:abc/", *common, cwd=tmp_path / "work")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"Using settings from {tmp_path / 'pyproject.toml'} ([tool.cro-audit])"
+    assert lines[-1] == "Links not followed: 4 beyond max-pages 2."
+    assert result.stdout == quiet.stdout == f"{tmp_path / 'r' / 'report.html'}\n"  # what scripts read is unchanged
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert_one_line_error(bad_url, 2, "the port must be")  # a usage error is told alone, before any run starts
 
 
 def test_report_paths_and_progress_lines_when_not_a_terminal(site, tmp_path):
