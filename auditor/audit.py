@@ -33,7 +33,7 @@ from auditor.urls import BadURL, normalize
 
 
 class UsageError(ValueError):
-    """Bad input from the user (exit code 2); the message is one line."""
+    """Bad input from the user (exit code 2); the message is one line per problem."""
 
 
 @dataclass
@@ -92,6 +92,8 @@ def _flag_value(value: Any) -> str:
 def start_urls_from(raw: list[str]) -> list[str]:
     urls: list[str] = []
     for text in raw:
+        if not text.strip():  # `cro-audit audit "$URL"` with the variable unset
+            raise UsageError("an empty URL was given: give a site's address, like https://example.com")
         try:
             url = normalize(text)
         except BadURL as exc:
@@ -227,9 +229,13 @@ class BatchSite:
     auth: str | None = None  # user:password written in this site's line: this site's, not the batch's
 
 
+MAX_BAD_LINES = 10  # told one by one; past this the file is likely not a sites file at all
+
+
 def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[BatchSite]:
     """A sites file: one site per line, its start URL(s) separated by spaces; `#` starts a comment. A line
-    that repeats an earlier one is skipped (and `notice` told): it would audit the same site twice."""
+    that repeats an earlier one is skipped (and `notice` told): it would audit the same site twice.
+    Every bad line is told at once, a line each, so a long file is fixed in one go, not one run per typo."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: Notepad starts its files with a BOM
     except UnicodeDecodeError:  # Notepad's "Unicode" is UTF-16
@@ -237,6 +243,8 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read ({exc})") from None
     sites: list[BatchSite] = []
+    bad: list[str] = []
+    notes: list[str] = []  # told only if the file is used: beside its errors they are noise
     names: dict[str, int] = {}
     first_line: dict[tuple[str, ...], tuple[int, int]] = {}  # a site's URLs -> its line, its place in `sites`
     for number, line in enumerate(lines, 1):
@@ -246,24 +254,31 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         try:
             urls = start_urls_from(tokens)
         except UsageError as exc:
-            raise UsageError(f"{path}, line {number}: {exc}") from None
+            bad.append(f"{path}, line {number}: {exc}")
+            continue
         key = tuple(sorted(urls))
         auth = credentials_in(tokens)
         if key in first_line:
-            if notice is not None:
-                other = "" if auth == sites[first_line[key][1]].auth else " (with another login: the first is used)"
-                notice(f"{path}, line {number}: the same site as line {first_line[key][0]}{other}, skipped.")
+            other = "" if auth == sites[first_line[key][1]].auth else " (with another login: the first is used)"
+            notes.append(f"{path}, line {number}: the same site as line {first_line[key][0]}{other}, skipped.")
             continue
         hosts = list(dict.fromkeys(urlsplit(u).netloc.removeprefix("www.") for u in urls))
-        if len(hosts) > 1 and notice is not None:  # several start URLs of one site, or two sites by mistake
-            notice(f"{path}, line {number}: {', '.join(hosts)} are audited together, as one site and one report; "
-                   "put each on its own line to audit them apart.")
+        if len(hosts) > 1:  # several start URLs of one site, or two sites by mistake
+            notes.append(f"{path}, line {number}: {', '.join(hosts)} are audited together, as one site and one "
+                         "report; put each on its own line to audit them apart.")
         first_line[key] = (number, len(sites))
         name = site_folder(urls[0])
         names[name] = names.get(name, 0) + 1
         sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls, auth))
+    if bad:
+        more = len(bad) - MAX_BAD_LINES
+        if more > 0:
+            bad = [*bad[:MAX_BAD_LINES], f"{path}: {more} more bad line{'s' * (more != 1)}, not shown"]
+        raise UsageError("\n".join(bad))
     if not sites:
         raise UsageError(f"{path} lists no sites (one start URL per line)")
+    for note in notes if notice is not None else []:
+        notice(note)
     return sites
 
 

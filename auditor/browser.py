@@ -145,6 +145,11 @@ def find_browser(explicit: str | None, playwright: Playwright) -> str | None:
     explicit = explicit or os.environ.get("CRO_AUDIT_BROWSER") or None
     if explicit:
         path = shutil.which(explicit) or explicit
+        if Path(path).is_dir():  # on a Mac, Google Chrome.app is a folder with the program inside
+            app = Path(explicit)
+            mac = f" (on a Mac: {app / 'Contents' / 'MacOS' / app.stem})" if app.suffix == ".app" else ""
+            raise BrowserNotFound(f"{explicit} is a folder, not a program (from --browser-path or CRO_AUDIT_BROWSER): "
+                                  f"give the Chrome or Chromium binary inside it{mac}")
         if not Path(path).is_file():
             raise BrowserNotFound(f"The browser at {explicit} does not exist (from --browser-path or CRO_AUDIT_BROWSER).")
         if not os.access(path, os.X_OK):
@@ -176,7 +181,37 @@ async def launch(playwright: Playwright, executable: str | None) -> Browser:
             handle_sighup=False,
         )
     except Exception as exc:  # noqa: BLE001 - a binary that is there but will not start
-        raise BrowserNotFound(f"The browser {executable or '(Playwright build)'} did not start: {first_line(exc)[:200]}") from None
+        raise BrowserNotFound(launch_failure(executable, exc)) from None
+
+
+_EXITED = re.compile(r"<process did exit: exitCode=(\S+), signal=(\S+)>")
+_SAID = re.compile(r"\[pid=\d+\]\[(?:out|err)\] (.*\S)")
+_TIMED_OUT = re.compile(r"Timeout (\d+)ms exceeded")
+_POINT_AT = "point --browser-path or CRO_AUDIT_BROWSER at a Chrome or Chromium binary"
+
+
+def launch_failure(executable: str | None, exc: BaseException) -> str:
+    """Why a browser did not start, from Playwright's launch log: of a program that exits at once (not a
+    browser, or one missing a library) it says only 'Target page, context or browser has been closed'."""
+    text = str(exc)
+    exited, timed_out = _EXITED.search(text), _TIMED_OUT.search(first_line(exc))
+    if executable is None and (exited or timed_out):
+        return (f"Playwright's Chromium did not start ({_how_it_ended(exited, text) if exited else 'it hung'}): "
+                f"reinstall it with `python -m playwright install chromium`, or {_POINT_AT}")
+    if exited:
+        return f"{executable} did not start as a Chromium browser ({_how_it_ended(exited, text)}): {_POINT_AT}"
+    if timed_out:
+        return (f"{executable} did not start as a Chromium browser within {int(timed_out.group(1)) // 1000} seconds: "
+                f"{_POINT_AT}")
+    return f"The browser {executable or '(Playwright build)'} did not start: {first_line(exc)[:200]}"
+
+
+def _how_it_ended(exited: re.Match, text: str) -> str:
+    """'it exited at once with code 127: <its last words>': the program's own last line often says why."""
+    code, sig = exited.groups()
+    how = f" with code {code}" if code not in ("0", "null") else f", killed by {sig}" if sig != "null" else ""
+    said = _SAID.findall(text)
+    return f"it exited at once{how}" + (f": {said[-1][:150]}" if said else "")
 
 
 async def connect(playwright: Playwright, endpoint: str, executable: str | None = None) -> Browser:

@@ -18,13 +18,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from auditor import __version__
-from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder
+from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context
-from auditor.rulebook import load_rulebook
+from auditor.rulebook import UnknownPrefix, load_rulebook
 from auditor.urls import MAX_URL_LENGTH
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -64,7 +64,8 @@ err = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, soft_wrap=True)
+    for line in message.splitlines() or [""]:  # several problems (a sites file's bad lines): an error line each
+        err.print(f"[bold red]error:[/bold red] {escape(line)}", markup=True, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -206,9 +207,10 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)
         left = report.get("not_followed") or {}
         if left:  # a user who asked for 60 pages and got 26 hears why
-            why = {"max_pages": f"beyond --max-pages {settings.max_pages}",
-                   "max_depth": f"deeper than --max-depth {settings.max_depth}",
-                   "max_per_pattern": f"over --max-per-pattern {settings.max_per_pattern}",
+            # Named as settings, not flags: the value may come from a config file.
+            why = {"max_pages": f"beyond max-pages {settings.max_pages}",
+                   "max_depth": f"deeper than max-depth {settings.max_depth}",
+                   "max_per_pattern": f"over max-per-pattern {settings.max_per_pattern}",
                    "pagination": f"later pages of lists, past the first {listing_cap(settings)}",
                    "search": f"search results, past the first {listing_cap(settings)}",
                    "file": "to files, not pages (PDF, images, downloads)",
@@ -323,8 +325,9 @@ _SETTING_FLAGS = ("max_pages", "max_depth", "timeout", "concurrency", "rate", "m
                   "ignore", "browser_path", "user_agent", "screenshots", "auth")
 
 
-def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
-    """Settings and rulebook from a command's parameters (its locals()), the config file and the defaults."""
+def _prepare(params: dict[str, Any]) -> tuple[Settings, Any, list[str]]:
+    """Settings and rulebook from a command's parameters (its locals()), the config file and the defaults,
+    and the notes to print once the run starts (after any usage error, which is told alone)."""
     devices = params["devices"]
     settings, path = _settings(params["config"], {
         **{name: params[name] for name in _SETTING_FLAGS},
@@ -345,7 +348,11 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
             branding_context(settings)
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    book = load_rulebook(settings.select, settings.ignore, settings.rules)
+    try:
+        book = load_rulebook(settings.select, settings.ignore, settings.rules)
+    except UnknownPrefix as exc:  # a flag replaces the file's list, so the prefix came from one or the other
+        where = f"--{exc.option} {exc.prefix}" if params[exc.option] is not None else f"{path}: {exc.option}"
+        raise ConfigError(f"{where}: {exc}") from None
     if not any(set(r.devices) & set(settings.devices) for r in book.rules):  # a run that can only pass is no check
         chosen = " and ".join([f"--{name} {','.join(values)}" for name, values in
                                (("select", settings.select), ("ignore", settings.ignore)) if values])
@@ -354,11 +361,19 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any]:
         judged = ", ".join(sorted({d for r in book.rules for d in r.devices}))
         raise UsageError(f"the rules left by {chosen} judge only {judged} pages, and --devices is "
                          f"{','.join(settings.devices)}: no rule would run")
-    if not settings.browser_endpoints and overloaded(settings.concurrency) and not params["quiet"]:
-        err.print(f"note: concurrency {settings.concurrency} on {os.cpu_count()} cores: the pages compete for the "
-                  f"processor, and load times come out slower than visitors see them (default "
-                  f"{default_concurrency()}).", markup=False, highlight=False, soft_wrap=True)
-    return settings, book
+    notes = []
+    if path is not None:  # like pytest's header: settings from a parent folder's file would apply unseen
+        notes.append(f"Using settings from {path}" + (" ([tool.cro-audit])" if path.name == "pyproject.toml" else ""))
+    if not settings.browser_endpoints and overloaded(settings.concurrency):
+        notes.append(f"note: concurrency {settings.concurrency} on {os.cpu_count()} cores: the pages compete for the "
+                     f"processor, and load times come out slower than visitors see them (default "
+                     f"{default_concurrency()}).")
+    return settings, book, [] if params["quiet"] else notes
+
+
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command(cls=_Command, epilog=EXIT_CODES)
@@ -384,8 +399,10 @@ def audit(
     Example: cro-audit audit https://client.example --out reports/client --fail-under 70
     """
     try:
-        settings, book = _prepare(locals())
+        settings, book, notes = _prepare(locals())
+        start_urls_from(urls)  # a bad URL is named as such before a report folder is named after it
         folder = out if out is not None else default_out(urls[0])
+        _say(notes)
         with _ProgressReporter(quiet) as progress:
             outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress, baseline=baseline)
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
@@ -413,9 +430,9 @@ def batch(
     Example: cro-audit batch clients.txt --out reports/2026-11 --max-pages 30
     """
     try:
-        settings, book = _prepare(locals())
-        sites = read_sites(sites_file, None if quiet else lambda text: err.print(text, markup=False, highlight=False,
-                                                                                 soft_wrap=True))
+        settings, book, notes = _prepare(locals())
+        sites = read_sites(sites_file, notes.append)  # its notes (a repeated line) are not printed with --quiet
+        _say([] if quiet else notes)
 
         def announce(site, outcome, error) -> None:
             if quiet:

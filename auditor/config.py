@@ -5,6 +5,9 @@ Every setting has one name used in all three places (dashes on the command line,
 
 from __future__ import annotations
 
+import datetime
+import json
+import math
 import os
 import re
 import tomllib
@@ -69,8 +72,10 @@ class Settings:
     def check(self) -> Settings:
         self.devices = list(dict.fromkeys(self.devices))  # --devices mobile,mobile is one mobile pass
         unknown = [d for d in self.devices if d not in DEVICES]
-        if unknown or not self.devices:
-            raise ConfigError(f"devices must be a non-empty list drawn from {', '.join(DEVICES)}; got {self.devices}")
+        if unknown:
+            raise ConfigError(f"unknown device {unknown[0]!r} (devices are {', '.join(DEVICES)})")
+        if not self.devices:
+            raise ConfigError(f"devices must name at least one of {', '.join(DEVICES)}")
         for name in ("max_pages", "concurrency"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
@@ -202,23 +207,58 @@ def _check_kind(name: str, value: Any) -> Any:
         "bool": lambda v: isinstance(v, bool),
         "string": lambda v: isinstance(v, str),
         "strings": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
-        "string-table": lambda v: isinstance(v, dict) and all(isinstance(i, str) for i in v.values()),
-        "branding": lambda v: isinstance(v, dict) and set(v) <= set(BRANDING_KEYS)
-        and all(isinstance(i, str) for i in v.values()),
-        "rules": lambda v: isinstance(v, dict) and all(isinstance(t, dict) for t in v.values()),
+        "string-table": lambda v: isinstance(v, dict),
+        "branding": lambda v: isinstance(v, dict),
+        "rules": lambda v: isinstance(v, dict),
     }[kind](value)
     if not ok:
+        secret = name in SECRET_SETTINGS  # the value may be a password: never repeated
         wanted = {
             "int": "a whole number", "number": "a number", "bool": "true or false", "string": "a string",
-            "strings": "a list of strings",
-            "string-table": f"a table of strings, one Name = \"value\" line each under [{label}]",
-            "branding": f"a table of strings with keys {', '.join(BRANDING_KEYS)}",
+            "strings": f"a list of strings, like [{toml_text(value)}]" if isinstance(value, str) and not secret
+            else "a list of strings",
+            "string-table": f"a table, one Name = \"value\" line each under [{label}]",
+            "branding": f"a table ([branding]) with keys {', '.join(BRANDING_KEYS)}",
             "rules": "a table of tables, like [rules.SPD001]",
         }[kind]
-        raise ConfigError(f"{label} must be {wanted}, not {value!r}")
+        raise ConfigError(f"{label} must be {wanted}" + ("" if secret else f", not {toml_text(value)}"))
+    # Tables are checked key by key: a dump of the whole table would hide which one is wrong.
+    for key, item in value.items() if isinstance(value, dict) else ():
+        if kind == "branding" and key not in BRANDING_KEYS:
+            raise ConfigError(f"unknown branding key {key!r} (the keys are {', '.join(BRANDING_KEYS)})")
+        if kind == "branding" and not isinstance(item, str):
+            raise ConfigError(f"branding {key} must be a string, not {toml_text(item)}")
+        if kind == "string-table" and not isinstance(item, str):  # never the value: a header may hold a token
+            raise ConfigError(f"the value of header {key} must be a string, like {key} = \"value\"")
+        if kind == "rules" and not isinstance(item, dict):
+            raise ConfigError(f"rules.{key} must be a table of thresholds, like [rules.{key}], not {toml_text(item)}")
     if name in ("select", "ignore"):  # like a linter: --select SPD,mob001
         value = [part.strip().upper() for item in value for part in item.split(",") if part.strip()]
     return value
+
+
+SECRET_SETTINGS = ("auth", "headers", "browser_endpoints")  # their values are never repeated in a message
+
+
+def toml_text(value: Any, limit: int = 100) -> str:
+    """A value as TOML spells it (true, "text", [1, 2], {a = 1}), for messages: users write TOML, and Python's
+    spelling (True, 'text', {'a': 1}) reads as a bug of the tool's own."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)  # a TOML basic string: double quotes, JSON's escapes
+    elif isinstance(value, float) and not math.isfinite(value):
+        text = "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
+    elif isinstance(value, list):
+        text = "[" + ", ".join(toml_text(v, limit) for v in value) + "]"
+    elif isinstance(value, dict):
+        keys = [k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k, ensure_ascii=False) for k in value]
+        text = "{" + ", ".join(f"{k} = {toml_text(v, limit)}" for k, v in zip(keys, value.values())) + "}"
+    elif isinstance(value, (datetime.date, datetime.time)):  # datetime is a date too
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def build(file_values: dict[str, Any], flag_values: dict[str, Any], source: Path | None = None) -> Settings:

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from auditor import __version__
-from auditor.config import Settings
+from auditor.config import Settings, toml_text
 from auditor.facts import BROKEN_KINDS, PageResult
 from auditor.rulebook import Rulebook
 from auditor.score import backlog, band, site_scores
@@ -148,7 +148,7 @@ def branding_context(settings: Settings) -> dict[str, Any]:
     accent = brand.get("accent", DEFAULT_ACCENT)
     if not (isinstance(accent, str) and accent.startswith("#") and len(accent) in (4, 7)
             and all(c in "0123456789abcdefABCDEF" for c in accent[1:])):
-        raise ValueError(f"branding accent must be a colour like #0b6bcb, not {accent!r}")
+        raise ValueError(f"branding accent must be a colour like #0b6bcb, not {toml_text(accent)}")
     # A light accent (a yellow) under white text, or as the colour of links on white, cannot be read: the
     # top bar's text turns dark, and text that would be in the accent is in the ink colour instead.
     on_white = contrast(accent, "#ffffff")

@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
+from auditor.config import toml_text
 from auditor.facts import DeviceFacts
 
 ENTRY_POINT_GROUP = "cro_audit.rules"
@@ -70,7 +71,7 @@ class Rule:
             raise ValueError(f"rule {self.id} has no threshold {sorted(unknown)[0]!r} (it has: {', '.join(self.thresholds)})")
         for key, value in overrides.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"rule {self.id} threshold {key} must be a number of 0 or more, not {value!r}")
+                raise ValueError(f"rule {self.id} threshold {key} must be a number of 0 or more, not {toml_text(value)}")
         merged = {**self.thresholds, **overrides}
         for key, value in merged.items():  # log-normal curves need 0 < p10 < median
             twin = key.replace("p10", "median")
@@ -156,6 +157,14 @@ def plugin_modules() -> Iterable[ModuleType]:
             raise ValueError(f"rule plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from None
 
 
+class UnknownPrefix(ValueError):
+    """A select or ignore prefix no rule id has; `option` says which, so the caller can name where it was set."""
+
+    def __init__(self, option: str, prefix: str) -> None:
+        super().__init__(f"no rule id starts with {prefix!r} (see `cro-audit rules`)")
+        self.option, self.prefix = option, prefix
+
+
 def load_rulebook(
     select: list[str] | None = None,
     ignore: list[str] | None = None,
@@ -178,9 +187,10 @@ def load_rulebook(
         if r.category not in categories:
             raise ValueError(f"rule {r.id} names an unknown category {r.category!r}")
     known = set(ids)
-    for prefix in [*(select or []), *(ignore or [])]:
-        if not any(i.startswith(prefix) for i in known):
-            raise ValueError(f"no rule id starts with {prefix!r} (see `cro-audit rules`)")
+    for option, prefixes in (("select", select), ("ignore", ignore)):
+        for prefix in prefixes or []:
+            if not any(i.startswith(prefix) for i in known):
+                raise UnknownPrefix(option, prefix)
     for rule_id, values in (overrides or {}).items():  # checked for every rule, selected or not: typos surface
         if rule_id not in known:
             raise ValueError(f"thresholds given for an unknown rule {rule_id!r}")

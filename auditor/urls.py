@@ -44,9 +44,12 @@ def normalize(url: str, base: str | None = None) -> str:
         raise BadURL(f"URL is longer than {MAX_URL_LENGTH} characters")
     try:
         parts = urlsplit(url)
+    except ValueError:  # urllib's "Invalid IPv6 URL": a [ without its ], or no IPv6 address inside them
+        raise BadURL(f"not a valid URL: {url[:200]!r} (the address in [ ] is not a valid IPv6 address)") from None
+    try:
         port = parts.port
-    except ValueError as exc:
-        raise BadURL(f"not a valid URL: {url[:200]!r} ({exc})") from None
+    except ValueError:  # urllib: "Port could not be cast to integer value", "Port out of range 0-65535"
+        port = 0
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         if not scheme:
@@ -59,8 +62,8 @@ def normalize(url: str, base: str | None = None) -> str:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise BadURL(f"not a valid URL: {url[:200]!r} (no host name)")
-    if port == 0:
-        raise BadURL(f"not a valid URL: {url[:200]!r} (port 0)")
+    if port == 0:  # the caller names the URL
+        raise BadURL("the port must be a number from 1 to 65535")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     elif not host.isascii():  # café.example as typed: the browser asks for xn--caf-dma.example

@@ -38,6 +38,31 @@ def test_bad_sites_file_is_refused_before_any_crawl(tmp_path, content, message):
         read_sites(path)
 
 
+def test_every_bad_line_of_a_sites_file_is_told_before_any_audit(tmp_path):
+    """Stopping at the first bad line made fixing a long file one run per mistake."""
+    path = tmp_path / "sites.txt"
+    path.write_text("https://ok.example/\nftp://bad.example/\nhttps://ok.example/\n"
+                    "http://127.0.0.1:abc/  # a typo\nhttps://fine.example/ example.com/x\n")
+    with pytest.raises(UsageError) as caught:
+        read_sites(path, lambda note: pytest.fail(f"noted although the file is refused: {note}"))
+    assert str(caught.value).splitlines() == [
+        f"{path}, line 2: ftp://bad.example/: only http and https URLs can be audited, not ftp:",
+        f"{path}, line 4: http://127.0.0.1:abc/: the port must be a number from 1 to 65535",
+        f"{path}, line 5: example.com/x: not a valid URL: 'example.com/x' (no scheme; did you mean https://example.com/x?)",
+    ]
+    path.write_text("".join(f"ftp://bad{i}.example/\n" for i in range(25)))
+    with pytest.raises(UsageError) as caught:
+        read_sites(path)
+    told = str(caught.value).splitlines()
+    assert len(told) == 11 and told[9].startswith(f"{path}, line 10: ")
+    assert told[10] == f"{path}: 15 more bad lines, not shown"
+    result = subprocess.run([sys.executable, "-m", "auditor", "batch", str(path), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == "" and not (tmp_path / "out").exists()
+    lines = result.stderr.splitlines()
+    assert len(lines) == 11 and all(line.startswith(f"error: {path}") for line in lines), result.stderr
+
+
 def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     write(tmp_path / "one", {"index.html": page("One", [], '<button style="padding:14px 24px">Buy now</button>')})
     write(tmp_path / "two", {"index.html": page("Two", [f"/p{i}.html" for i in range(12)])})

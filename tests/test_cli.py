@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +56,19 @@ def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
     assert_one_line_error(run("audit", url, "--out", str(tmp_path / "r")), 2, fragment)
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:abc/", "http://127.0.0.1:0/", "http://127.0.0.1:99999/"])
+def test_a_bad_port_is_named_in_words_not_in_urllib_s(url, tmp_path):
+    """Without --out too: the report folder is named after the URL, and that tripped on the port first."""
+    assert_one_line_error(run("audit", url, cwd=tmp_path), 2, f"error: {url}: the port must be a number from 1 to 65535")
+    assert not (tmp_path / "reports").exists()
+
+
+def test_an_empty_url_is_said_to_be_empty(tmp_path):
+    for empty in ("", "  "):
+        assert_one_line_error(run("audit", empty, "--out", str(tmp_path / "r")), 2,
+                              "error: an empty URL was given: give a site's address, like https://example.com")
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,19 +105,29 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("concurrency = 1000", "concurrency must be at most 32"),
         ("header = 'X-Token: 1'", "unknown setting 'header' (the key is a [headers] table: Name = \"value\")"),
         ("out = 'reports/x'", "unknown setting 'out' (--out belongs to a run, not to the config: give it on the command line)"),
-        ("timeout = 'soon'", "timeout must be a number"),
-        ("devices = ['tablet']", "devices must be"),
-        ("select = ['ZZZ']", "no rule id starts with 'ZZZ'"),
+        ("timeout = 'soon'", 'timeout must be a number, not "soon"'),
+        ("fail-under = true", "cro-audit.toml: fail-under must be a number, not true"),
+        ("timeout = 2026-11-01", "timeout must be a number, not 2026-11-01"),
+        ("devices = ['desktop', 'tablet']", "cro-audit.toml: unknown device 'tablet' (devices are desktop, mobile)"),
+        ("devices = []", "cro-audit.toml: devices must name at least one of desktop, mobile"),
+        ("devices = 'mobile'", 'devices must be a list of strings, like ["mobile"], not "mobile"'),
+        ("[rules]\nSPD001 = 5", "cro-audit.toml: rules.SPD001 must be a table of thresholds, like [rules.SPD001], not 5"),
+        ("branding = 'Acme'", 'cro-audit.toml: branding must be a table ([branding]) with keys name, logo, accent, not "Acme"'),
+        ("select = ['ZZZ']", "cro-audit.toml: select: no rule id starts with 'ZZZ' (see `cro-audit rules`)"),
+        ("ignore = ['SPD', 'ZZZ9']", "cro-audit.toml: ignore: no rule id starts with 'ZZZ9'"),
         ("[rules.SPD001]\nfast_ms = 3", "cro-audit.toml: rule SPD001 has no threshold 'fast_ms'"),
         ("[rules.SPD009]\nfast_ms = 3", "cro-audit.toml: thresholds given for an unknown rule 'SPD009'"),
-        ("[rules.SPD001]\np10_ms = 'fast'", "threshold p10_ms must be a number of 0 or more"),
+        ("[rules.SPD001]\np10_ms = 'fast'", 'threshold p10_ms must be a number of 0 or more, not "fast"'),
+        ("[rules.SPD001]\np10_ms = false", "threshold p10_ms must be a number of 0 or more, not false"),
         ("[rules.SPD001]\np10_ms = 5000", "p10_ms (5000) must be above 0 and below median_ms (4000)"),
         ("[rules.SPD001]\np10_ms = 0", "p10_ms (0) must be above 0"),
         ("max-pages = 2.5", "cro-audit.toml: max-pages must be a whole number, not 2.5"),
         ("user-agent = 5", "cro-audit.toml: user-agent must be a string"),
         ("select = [1]", "select must be a list of strings"),
-        ("[branding]\ncolour = 'red'", "branding must be a table of strings with keys name, logo, accent"),
-        ("[headers]\nAuthorization = 5", "headers must be a table of strings"),
+        ("[branding]\naccent = '#6a1b9a'\ncolour = 'red'",
+         "cro-audit.toml: unknown branding key 'colour' (the keys are name, logo, accent)"),
+        ("[branding]\nname = 5", "cro-audit.toml: branding name must be a string, not 5"),
+        ("[headers]\nAuthorization = 5", 'the value of header Authorization must be a string, like Authorization = "value"'),
         ("[headers]\nX-Token = \"abc\\r\\nX-Evil: 1\"", "the value of header X-Token contains a line break"),
         ("[headers]\n'Bad Name' = 'x'", "header name 'Bad Name' is not a valid HTTP header name"),
         ("[headers]\nHost = 'evil.localhost'", "header Host is set by the browser and cannot be replaced"),
@@ -112,13 +136,20 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
          "this machine (it is embedded in every report), not a URL: https:/agency.example/logo.png"),
         ("[branding]\nlogo = '.'", "is a folder, not an image file"),
         ("[branding]\nlogo = 'cro-audit.toml'", "cro-audit.toml is not a PNG, JPEG, GIF, WebP or SVG image"),
-        ("[branding]\naccent = 'red'", "cro-audit.toml: branding accent must be a colour like #0b6bcb, not 'red'"),
+        ("[branding]\naccent = 'red'", "cro-audit.toml: branding accent must be a colour like #0b6bcb, not \"red\""),
         ("[tool.cro-audit]\nmax-pages = 3", "without [tool.cro-audit]"),
     ],
 )
 def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
     (tmp_path / "cro-audit.toml").write_text(content)
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
+
+
+def test_an_unknown_rule_prefix_in_a_flag_names_the_flag(site, tmp_path):
+    """The same mistake in a config file names the file (above): the user is told where to look."""
+    (tmp_path / "cro-audit.toml").write_text("ignore = ['ZZZ8']\n")  # overridden by the flag: not the one at fault
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--ignore", "spd,zzz9", cwd=tmp_path)
+    assert_one_line_error(result, 2, "error: --ignore ZZZ9: no rule id starts with 'ZZZ9' (see `cro-audit rules`)")
 
 
 def test_a_misspelled_pyproject_table_is_named_not_ignored(site, tmp_path):
@@ -132,6 +163,35 @@ def test_a_browser_path_that_is_not_a_program_is_named(site, tmp_path):
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), "--browser-path", str(tmp_path / "hosts")),
                           2, f"{tmp_path / 'hosts'} is not a program that can be run (from --browser-path or "
                              "CRO_AUDIT_BROWSER): give the Chrome or Chromium binary")
+
+
+def test_a_browser_path_that_is_not_a_browser_is_named(site, tmp_path):
+    """Playwright says 'Target page, context or browser has been closed' of a program that exits at once."""
+    true = shutil.which("true")
+    hint = "point --browser-path or CRO_AUDIT_BROWSER at a Chrome or Chromium binary"
+    for result in (run("doctor", env={"CRO_AUDIT_BROWSER": true}),
+                   run("audit", site.url, "--out", str(tmp_path / "r"), "--browser-path", true)):
+        assert_one_line_error(result, 2, f"error: {true} did not start as a Chromium browser (it exited at once): {hint}")
+    script = tmp_path / "chrome.sh"
+    script.write_text("#!/bin/sh\necho starting >&2\necho 'cannot open display' >&2\nexit 3\n")
+    script.chmod(0o755)
+    assert_one_line_error(run("doctor", "--browser-path", str(script)), 2,
+                          f"error: {script} did not start as a Chromium browser (it exited at once with code 3: "
+                          f"cannot open display): {hint}")
+    assert_one_line_error(run("doctor", "--browser-path", str(tmp_path)), 2,
+                          f"error: {tmp_path} is a folder, not a program (from --browser-path or CRO_AUDIT_BROWSER): "
+                          "give the Chrome or Chromium binary inside it")
+    (tmp_path / "Google Chrome.app").mkdir()
+    assert_one_line_error(run("doctor", "--browser-path", str(tmp_path / "Google Chrome.app")), 2,
+                          f"inside it (on a Mac: {tmp_path}/Google Chrome.app/Contents/MacOS/Google Chrome)")
+
+
+def test_a_browser_that_hangs_at_start_is_said_to(tmp_path):
+    from auditor.browser import launch_failure
+
+    hung = Exception("BrowserType.launch: Timeout 30000ms exceeded.\nCall log:\n  - <launching> /opt/x --no-sandbox")
+    assert launch_failure("/opt/x", hung) == ("/opt/x did not start as a Chromium browser within 30 seconds: point "
+                                              "--browser-path or CRO_AUDIT_BROWSER at a Chrome or Chromium binary")
 
 
 def test_a_header_without_a_colon_is_refused_without_repeating_it(site, tmp_path):
@@ -155,7 +215,7 @@ def test_throttle_flag_and_config_key(site, tmp_path):
     assert json.loads((tmp_path / "r3" / "report.json").read_text())["settings"]["throttle"] is False
     (tmp_path / "cro-audit.toml").write_text("throttle = 'yes'")
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r2"), cwd=tmp_path), 2,
-                          "throttle must be true or false, not 'yes'")
+                          "throttle must be true or false, not \"yes\"")
 
 
 def test_select_takes_commas_and_any_case(site, tmp_path):
@@ -237,7 +297,28 @@ def test_links_left_by_the_crawl_caps_are_told(tmp_path):
         result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off",
                      "--max-per-pattern", "2")
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[-1] == "Links not followed: 3 over --max-per-pattern 2 (/pN.html)."
+    assert result.stderr.splitlines()[-1] == "Links not followed: 3 over max-per-pattern 2 (/pN.html)."
+
+
+def test_the_config_file_in_use_is_told_at_the_start(tmp_path):
+    """A parent folder's pyproject.toml applied silently, and the run then spoke of '--max-pages 2' though
+    no flag was given."""
+    write(tmp_path / "s", {"index.html": page("Home", [f"/p{i}.html" for i in range(5)]),
+                           **{f"p{i}.html": page(f"P{i}", []) for i in range(5)}})
+    (tmp_path / "pyproject.toml").write_text("[tool.cro-audit]\nmax-pages = 2\n")
+    (tmp_path / "work").mkdir()
+    common = ["--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off"]
+    with StaticSite(tmp_path / "s") as site:
+        result = run("audit", site.url, *common, cwd=tmp_path / "work")
+        quiet = run("audit", site.url, *common, "-q", cwd=tmp_path / "work")
+        bad_url = run("audit", "http://127.0.0.1:abc/", *common, cwd=tmp_path / "work")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"Using settings from {tmp_path / 'pyproject.toml'} ([tool.cro-audit])"
+    assert lines[-1] == "Links not followed: 4 beyond max-pages 2."
+    assert result.stdout == quiet.stdout == f"{tmp_path / 'r' / 'report.html'}\n"  # what scripts read is unchanged
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert_one_line_error(bad_url, 2, "the port must be")  # a usage error is told alone, before any run starts
 
 
 def test_report_paths_and_progress_lines_when_not_a_terminal(site, tmp_path):
@@ -573,6 +654,20 @@ def test_a_baseline_that_cannot_be_compared_with_is_one_line_exit_2(tmp_path, si
         result = run("audit", site.url, "--out", str(tmp_path / "r"), "--baseline", str(baseline))
         assert_one_line_error(result, 2, fragment)
     assert not (tmp_path / "r").exists()  # refused before any crawl
+
+
+def test_config_values_are_shown_as_toml_and_secrets_not_at_all():
+    """Users write TOML: a message in Python's spelling (True, 'x', {'a': 1}) reads as someone else's bug.
+    Values of the settings that hold secrets are never repeated."""
+    from auditor.config import ConfigError, build, toml_text
+
+    assert toml_text([True, "caf\u00e9", 2.5, {"a b": 1, "c": [False]}]) == '[true, "caf\u00e9", 2.5, {"a b" = 1, c = [false]}]'
+    assert toml_text(float("inf")) == "inf" and toml_text("x" * 200).endswith('xx...')
+    for name, value in (("auth", 271828), ("headers", "X-Token: 271828"), ("headers", {"X-Token": 271828}),
+                        ("browser_endpoints", "http://u:271828@grid:4444")):
+        with pytest.raises(ConfigError) as caught:
+            build({name: value}, {}, source=Path("cro-audit.toml"))
+        assert str(caught.value).startswith("cro-audit.toml: ") and "271828" not in str(caught.value)
 
 
 def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
