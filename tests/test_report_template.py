@@ -338,9 +338,9 @@ def test_a_good_score_with_high_impact_issues_says_they_still_cost_conversions(e
     """A trial's staging site scored 91, 'Good', beside six high-impact issues: contradictory to a client."""
     sample["score"], sample["band"] = 91, "good"
     sample["summary"]["findings"] = {"high": 6, "medium": 2, "low": 0}
-    assert "6 high-impact issues still cost conversions" in render(env, sample)
+    assert "6 high-impact findings still cost conversions" in render(env, sample)
     sample["summary"]["findings"]["high"] = 1
-    assert "1 high-impact issue still costs conversions" in render(env, sample)
+    assert "1 high-impact finding still costs conversions" in render(env, sample)
     sample["summary"]["findings"]["high"] = 0
     assert 'id="good-but"' not in render(env, sample)
     sample["score"], sample["band"], sample["summary"]["findings"]["high"] = 89, "needs-work", 6
@@ -403,7 +403,7 @@ def test_sections_and_order(env: Environment, sample: dict) -> None:
     assert "Redirected to https://client.example/about/" in text
     # Summary numbers.
     assert '<div class="n">4</div><div class="l">pages audited</div>' in html
-    assert '<div class="n">2</div><div class="l">high-impact issues</div>' in html
+    assert '<div class="n">2</div><div class="l">high-impact findings</div>' in html
 
 
 def test_key_facts_are_human_readable(env: Environment, sample: dict) -> None:
