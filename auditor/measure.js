@@ -352,6 +352,10 @@
   for (const r of resources) bytes += r.transferSize || r.encodedBodySize || 0;
   const observed = window.__croObserved || {};
   const canonical = document.querySelector('link[rel~="canonical" i][href]');
+  // A meta refresh due within a second: on a page already reached by navigating again and again, a loop
+  // caught between two of its turns (a slow machine gives the network a quiet moment there).
+  const refresh = document.querySelector('meta[http-equiv="refresh" i][content]');
+  const refreshDelay = refresh ? parseFloat(String(refresh.getAttribute("content"))) : NaN;
   // What the page says, hashed (cyrb53): two URLs that show the same words under the same title are one page.
   const words = clean(document.body ? document.body.innerText : "", 1e6);
   let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
@@ -386,5 +390,6 @@
     long_links: [...tooLong],
     canonical: canonical ? String(canonical.href).slice(0, 4096) : null,
     fingerprint: `${words.length}:${(h2 >>> 0).toString(16)}${(h1 >>> 0).toString(16)}`,
+    refresh_soon: refreshDelay >= 0 && refreshDelay <= 1,
   };
 }

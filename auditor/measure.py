@@ -453,6 +453,11 @@ async def _visit(
     result.final_url = page.url
     if not isinstance(data, dict):  # the script's answer comes over DevTools from a page: checked, not trusted
         raise ValueError(f"the fact script returned {type(data).__name__}, not facts")
+    if data.pop("refresh_soon", False) is True and tab.navigations > 1:  # measured between two turns of a loop
+        result.error = PageError(
+            "redirect_loop", f"The page keeps replacing itself ({tab.navigations} navigations so far: a meta refresh loop)."
+        )
+        return
     result.links = clean_strings(data.pop("links", []))
     result.long_links = clean_strings(data.pop("long_links", []))
     canonical, fingerprint = data.pop("canonical", None), data.pop("fingerprint", None)

@@ -39,6 +39,8 @@ Why each case exists:
 - deep-iframes: 30 nested iframes; frameset: an old `<frameset>` page, whose `document.body` is not a
   `<body>`.
 - meta-refresh-loop: two pages that meta-refresh to each other at once; no browser redirect limit stops it.
+- meta-refresh-slow-loop: the same, with one of the two waiting a second: the network falls quiet between turns,
+  as it does for the fast loop on a loaded machine, and the page is caught there.
 - gzip-bomb: ~1 MB on the wire that inflates to 1 GiB of NUL bytes; anything that buffers a decoded body
   (response.body(), an HTTP client's .content) must not. The HTML parser drops NULs, so the DOM stays tiny.
 - calendar-trap, faceted-trap: endless URL spaces (next month forever; every filter combination, every
@@ -116,6 +118,7 @@ CASES: dict[str, dict[str, Any]] = {
     "deep-iframes": _case("/deep-iframes", "facts"),
     "frameset": _case("/frameset", "facts"),
     "meta-refresh-loop": _case("/meta-refresh/a", "redirect_loop", "measure_failed", "timeout"),
+    "meta-refresh-slow-loop": _case("/meta-refresh/slow-a", "redirect_loop"),
     "gzip-bomb": _case("/gzip-bomb", "facts", "timeout", "browser_crash"),
     "calendar-trap": _case("/calendar?month=2025-01", "facts"),
     "faceted-trap": _case("/shop?color=red&size=m&sort=newest", "facts"),
@@ -341,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
         (r"/deep-iframes", "deep_iframes"),
         (r"/frameset", "frameset"),
         (r"/frameset/frame-(\d)", "frame"),
-        (r"/meta-refresh/(a|b|self)", "meta_refresh"),
+        (r"/meta-refresh/(a|b|self|slow-a|slow-b)", "meta_refresh"),
         (r"/gzip-bomb", "gzip_bomb"),
         (r"/calendar", "calendar"),
         (r"/shop", "shop"),
@@ -676,8 +679,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_html(200, page(f"Frame {n}", f"<h1>Frame {n}</h1><a href='/normal' target='_top'>Home</a>"))
 
     def case_meta_refresh(self, which: str) -> None:
-        target = {"a": "/meta-refresh/b", "b": "/meta-refresh/a", "self": "/meta-refresh/self"}[which]
-        head = f'<meta http-equiv="refresh" content="0; url={target}">'
+        target = {"a": "/meta-refresh/b", "b": "/meta-refresh/a", "self": "/meta-refresh/self",
+                  "slow-a": "/meta-refresh/slow-b", "slow-b": "/meta-refresh/slow-a"}[which]
+        head = f'<meta http-equiv="refresh" content="{1 if which == "slow-b" else 0}; url={target}">'
         self.send_html(200, page(f"Refresh {which}", f"<p>Refreshing to {target}</p>", head))
 
     def case_gzip_bomb(self) -> None:
