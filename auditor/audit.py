@@ -27,7 +27,7 @@ from auditor.pdf import print_pdf
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
-from auditor.store import STORE_NAME, RunStore
+from auditor.store import STORE_NAME, FolderBusy, RunStore, lock_folder, unlock_folder
 from auditor.urls import BadURL, normalize
 
 
@@ -301,9 +301,32 @@ def run_batch(
 ) -> tuple[list[dict[str, Any]], bool]:
     """Audit each site into out_dir/<site>/, then write out_dir/index.html. Returns the index rows and
     whether the batch was interrupted. One site's failure is a row with an error, never the batch's end."""
+    branding = branding_context(settings)
+    try:  # the whole batch folder, not site by site: an overlapping batch would fail every other site of both
+        out_dir.mkdir(parents=True, exist_ok=True)
+        held = lock_folder(out_dir)
+    except FolderBusy as exc:
+        raise UsageError(str(exc).replace("cro-audit run", "cro-audit batch")) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write to the batch folder {out_dir}: {_reason(exc)}") from None
+    try:
+        return _audit_sites(sites, settings, book, out_dir, resume, progress, on_site, branding)
+    finally:
+        unlock_folder(held)
+
+
+def _audit_sites(
+    sites: list[BatchSite],
+    settings: Settings,
+    book: Rulebook,
+    out_dir: Path,
+    resume: bool,
+    progress: ProgressFn | None,
+    on_site: Callable[[BatchSite, Outcome | None, str | None], None] | None,
+    branding: dict[str, Any],
+) -> tuple[list[dict[str, Any]], bool]:
     rows: list[dict[str, Any]] = []
     interrupted = False
-    branding = branding_context(settings)
     for site in sites:
         outcome, error = None, None
         try:

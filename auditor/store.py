@@ -31,7 +31,7 @@ class RunStore:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.path = folder, folder / STORE_NAME
         self._made_lock = not (folder / LOCK_NAME).exists()
-        self._lock = _lock_folder(folder)
+        self._lock = lock_folder(folder)
         try:
             self._open(resume, start_urls)
         except BaseException:
@@ -100,9 +100,8 @@ class RunStore:
 
     def release(self) -> None:
         """Let the next run into the folder: once the report is written, not when the pages are."""
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        unlock_folder(self._lock)
+        self._lock = None
 
     def discard_if_empty(self) -> None:
         """After a run that failed before finishing a page (no browser, an unreachable endpoint): leave no
@@ -123,7 +122,7 @@ class RunStore:
                     pass
 
 
-def _lock_folder(folder: Path) -> int | None:
+def lock_folder(folder: Path) -> int | None:
     """Hold the folder for this run: a second run into it (a nightly job overlapping the last) would share
     its run store and screenshots and write one report over the other. The lock goes with the process, so
     a killed run never leaves the folder locked."""
@@ -140,6 +139,11 @@ def _lock_folder(folder: Path) -> int | None:
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
+
+
+def unlock_folder(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
 
 
 class FolderBusy(ValueError):

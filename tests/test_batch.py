@@ -216,3 +216,24 @@ def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
     for row in rows:  # the client's PDF is one click from the index
         assert row["pdf_href"] == f"{row['name']}/report.pdf" and (tmp_path / "out" / row["pdf_href"]).is_file()
         assert f'<a href="{row["pdf_href"]}">PDF</a>' in html
+
+
+def test_a_batch_into_a_folder_another_batch_is_writing_stops_at_once(tmp_path):
+    """Two nightly batches overlapping each failed the site the other was on, and the last index written
+    called a site that had a report 'could not be audited': the second batch now stops before any site."""
+    import os
+
+    from auditor.store import lock_folder, unlock_folder
+
+    (tmp_path / "sites.txt").write_text("http://127.0.0.1:1/\n")
+    (tmp_path / "out").mkdir()
+    held = lock_folder(tmp_path / "out")
+    try:
+        result = subprocess.run([sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out",
+                                 str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    finally:
+        unlock_folder(held)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (f"error: another cro-audit batch is writing to {tmp_path / 'out'} (process "
+                                     f"{os.getpid()}): wait for it to finish, or use another --out")
+    assert not (tmp_path / "out" / "index.html").exists()
