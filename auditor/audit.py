@@ -118,8 +118,7 @@ def run_audit(
     if settings.auth is None:  # ...and kept only as this site's HTTP auth (a copy: batch sites share settings)
         settings = replace(settings, auth=credentials_in(raw_urls))
     branding = branding_context(settings)  # a broken logo fails before the crawl, not after
-    # Read before this run writes its report over the last one.
-    previous = load_baseline(baseline, settings) if baseline else previous_audit(out_dir, start_urls, settings)
+    previous = load_baseline(baseline, settings) if baseline else None  # a bad one is told before the crawl
     started_at = now_iso()
     try:
         store = RunStore(out_dir, start_urls, resume)
@@ -134,6 +133,8 @@ def run_audit(
                 progress.notice(f"Nothing to resume in {out_dir}: starting a new run.")  # type: ignore[union-attr]
             started_at = earlier or started_at
             _check_same_shape(store, settings)
+        if not baseline:  # read before this run writes its report over the last one
+            previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
         crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)

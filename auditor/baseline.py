@@ -19,13 +19,15 @@ class BaselineError(ValueError):
     """A --baseline that cannot be compared with: the message says why, in one line."""
 
 
-def previous_audit(folder: Path, start_urls: list[str], settings: Settings) -> dict[str, Any] | None:
+def previous_audit(folder: Path, start_urls: list[str], settings: Settings,
+                   resuming: str | None = None) -> dict[str, Any] | None:
     """The last complete audit of the same start URLs in `folder`, measured the same way (devices, throttle),
-    or None. A partial report (the run being resumed) passes on the one it compared with."""
+    or None. The report of the run being resumed (`resuming` is its start time), partial or finished, passes
+    on the one it compared with: a run is never compared with itself."""
     old = _read(folder / "report.json")
     if old is None or old.get("start_urls") != start_urls or _measured_otherwise(old, settings):
         return None
-    if old.get("partial"):
+    if old.get("partial") or (resuming is not None and old.get("started_at") == resuming):
         old = old.get("previous")
     return _summary(old) if isinstance(old, dict) else None
 
@@ -33,10 +35,13 @@ def previous_audit(folder: Path, start_urls: list[str], settings: Settings) -> d
 def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:
     """The report.json a run is told to compare with, whatever site it audited (a review app's host changes
     on every deploy), as long as it was measured the same way."""
+    if path.is_dir():
+        inside = " (it holds one)" if (path / "report.json").is_file() else ""
+        raise BaselineError(f"--baseline {path} is a folder: give the report.json file{inside}")
     if not path.is_file():
         raise BaselineError(f"--baseline {path}: no such file")
     old = _read(path)
-    if old is None:
+    if old is None or not isinstance(old.get("settings"), dict) or not isinstance(old["settings"].get("devices"), list):
         raise BaselineError(f"--baseline {path} is not a cro-audit report.json (schema_version {SCHEMA_VERSION})")
     if old.get("partial"):
         raise BaselineError(f"--baseline {path} is the report of an interrupted run: compare with a complete one")
@@ -61,7 +66,7 @@ def _measured_otherwise(old: dict[str, Any], settings: Settings) -> str:
     """How the old run measured, if not as this one does: scores of other devices or connections differ."""
     measured = old.get("settings") if isinstance(old.get("settings"), dict) else {}
     devices, throttled = measured.get("devices"), bool(measured.get("throttle"))
-    if devices != settings.devices:
+    if not isinstance(devices, list) or sorted(map(str, devices)) != sorted(settings.devices):  # the order is no matter
         shown = ",".join(d for d in devices if isinstance(d, str))[:60] if isinstance(devices, list) else "?"
         return f"on --devices {shown}, this run on {','.join(settings.devices)}"
     if throttled != settings.throttle:

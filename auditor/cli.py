@@ -158,30 +158,35 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _when(iso: str) -> str:
+    """'2026-11-25 14:30 UTC': the date alone is ambiguous for several runs a day."""
+    return f"{iso[:10]} {iso[11:16]} UTC"
+
+
 def _change(report: dict) -> str:
-    """'; +4 since 2026-11-25': the score against the last complete audit of the site in the same folder."""
+    """'; +4 since 2026-11-25 14:30 UTC': the score against the previous audit (see auditor/baseline.py)."""
     before = report.get("previous")
     if not before or report["score"] is None:
         return ""
     change = report["score"] - before["score"]
-    return f"; {change:+d} since {before['finished_at'][:10]}" if change else f"; unchanged since {before['finished_at'][:10]}"
+    return f"; {f'{change:+d}' if change else 'unchanged'} since {_when(before['finished_at'])}"
 
 
-def _drop(report: dict, settings: Settings) -> str:
+def _drop(report: dict, settings: Settings, baseline: Path | None = None) -> str:
     """Why the run fails --fail-on-drop, or '': the score fell further than allowed since the previous audit."""
     before, score = report.get("previous"), report["score"]
     if settings.fail_on_drop is None or not before:
         return ""
+    then = f"the {'baseline' if baseline else 'audit'} of {_when(before['finished_at'])} ({before['score']})"
     if score is None:
-        return f"No score this time, after {before['score']} on {before['finished_at'][:10]} (--fail-on-drop)."
+        return f"No score this time, after {then} (--fail-on-drop)."
     fell = before["score"] - score
     if fell <= settings.fail_on_drop:
         return ""
-    return (f"Score {score} fell {fell} points since {before['finished_at'][:10]} ({before['score']}), more than "
-            f"--fail-on-drop {settings.fail_on_drop:g}.")
+    return f"Score {score} fell {fell} points since {then}, more than --fail-on-drop {settings.fail_on_drop:g}."
 
 
-def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
+def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | None = None) -> int:
     report = outcome.report
     score = report["score"]
     if outcome.unreachable:
@@ -249,7 +254,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool) -> int:
     if fail_under is not None and (score is None or score < fail_under):
         err.print(f"Score {'n/a' if score is None else score} is under --fail-under {fail_under:g}.")
         code = EXIT_BELOW_THRESHOLD
-    drop = _drop(report, settings)
+    drop = _drop(report, settings, baseline)
     if drop:
         err.print(drop, markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
@@ -282,7 +287,7 @@ MaxPerPattern = Annotated[Optional[int], typer.Option(
 FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
 FailOnDrop = Annotated[Optional[float], typer.Option(
     help="Exit 1 when the score fell more than this many points since the previous audit: the last one in the "
-         "--out folder, or --baseline (for CI).")]
+         "--out folder (or, for audit, --baseline).")]
 FailOnBroken = Annotated[Optional[bool], typer.Option(
     "--fail-on-broken/--no-fail-on-broken", metavar="",
     help="Exit 1 when a page is broken for a visitor: HTTP 400+, timeout, unreachable, redirect loop, crash "
@@ -407,7 +412,7 @@ def audit(
             outcome = run_audit(urls, settings, book, folder, resume=resume, progress=progress, baseline=baseline)
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
         raise fail(str(exc)) from None
-    raise typer.Exit(_finish(outcome, settings, quiet))
+    raise typer.Exit(_finish(outcome, settings, quiet, baseline))
 
 
 @app.command(cls=_Command, epilog=EXIT_CODES)
@@ -470,7 +475,12 @@ def batch(
     dropped = [r for r in audited if _drop(r, settings)]
     if dropped:
         err.print(f"{_count(len(dropped), 'site')} fell more than --fail-on-drop {settings.fail_on_drop:g} points "
-                  f"since their last audit: {', '.join(r['name'] for r in dropped)}.", markup=False)
+                  f"since their last audit: {', '.join(r['name'] for r in dropped)}.", markup=False, soft_wrap=True)
+    unchecked = [r for r in audited if settings.fail_on_drop is not None and not r["previous"]]
+    if unchecked and not quiet:  # a dated folder per night has nothing to compare with: said, as audit says it
+        err.print(f"note: {_count(len(unchecked), 'site')} had no earlier audit in {out} to compare with: "
+                  f"--fail-on-drop checks nothing there this time ({', '.join(r['name'] for r in unchecked)}).",
+                  markup=False, highlight=False, soft_wrap=True)
     broken = [r for r in audited if settings.fail_on_broken and r["broken_pages"]]
     if broken:
         err.print(f"{_count(len(broken), 'site')} with pages broken for a visitor (--fail-on-broken): "

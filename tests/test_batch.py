@@ -196,8 +196,9 @@ def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
                  "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", *more],
                 capture_output=True, text=True, timeout=300)
 
-        first = batch()
+        first = batch("--fail-on-drop", "50")
         assert first.returncode == 0, first.stderr
+        assert f"note: 2 sites had no earlier audit in {tmp_path / 'out'} to compare with: --fail-on-drop checks " in first.stderr
         assert [s["previous"] for s in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [None, None]
         assert " since " not in first.stderr
         assert 'class="pdf"' not in (tmp_path / "out" / "index.html").read_text()
@@ -209,7 +210,7 @@ def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
     then = reports[0]["previous"]["finished_at"]
     assert [r["previous"]["score"] for r in rows] == [100, 100] and rows[0]["score"] < 100 and rows[1]["score"] == 100
     drop = 100 - rows[0]["score"]
-    assert f"{rows[0]['name']}: score {rows[0]['score']}; -{drop} since {then[:10]}" in second.stderr
+    assert f"{rows[0]['name']}: score {rows[0]['score']}; -{drop} since {then[:10]} {then[11:16]} UTC" in second.stderr
     assert f"{rows[1]['name']}: score 100; unchanged since " in second.stderr
     html = (tmp_path / "out" / "index.html").read_text()
     assert f'<span class="change">down {drop} since ' in html and '<span class="change">unchanged since ' in html

@@ -633,9 +633,10 @@ def test_fail_on_drop_fails_a_deploy_that_lowers_the_score_more_than_allowed(tmp
     fell = baseline["score"] - now["score"]
     assert fell > 3 and now["previous"] == {"score": baseline["score"], "finished_at": baseline["finished_at"]}
     assert preview.returncode == 1, preview.stderr
-    assert (f"Score {now['score']} fell {fell} points since {baseline['finished_at'][:10]} ({baseline['score']}), "
+    when = f"{baseline['finished_at'][:10]} {baseline['finished_at'][11:16]} UTC"
+    assert (f"Score {now['score']} fell {fell} points since the baseline of {when} ({baseline['score']}), "
             f"more than --fail-on-drop 3.") in preview.stderr
-    assert f"; -{fell} since {baseline['finished_at'][:10]})" in preview.stderr  # on the score line too
+    assert f"; -{fell} since {when})" in preview.stderr  # on the score line too
     assert allowed.returncode == 0, allowed.stderr  # a drop of exactly the allowance passes
     assert "fell" not in allowed.stderr
 

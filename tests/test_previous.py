@@ -69,3 +69,37 @@ def test_a_baseline_of_another_host_is_compared_with(tmp_path):
 
     _old_report(tmp_path, start_urls=["https://main.preview.example/"])
     assert load_baseline(tmp_path / "report.json", build({}, {})) == {"score": 71, "finished_at": "2026-11-20T03:00:00Z"}
+
+
+def test_a_finished_run_resumed_is_not_compared_with_itself(tmp_path):
+    """--resume on a run that had finished: its own report.json is in the folder, complete. A trial's second
+    --resume said 'unchanged since' its own finish."""
+    from auditor.baseline import previous_audit
+
+    earlier = {"score": 64, "finished_at": "2026-11-19T03:00:00Z"}
+    _old_report(tmp_path, started_at="2026-11-20T02:55:00Z", previous=earlier)
+    settings = build({}, {})
+    assert previous_audit(tmp_path, ["https://a.example/"], settings, resuming="2026-11-20T02:55:00Z") == earlier
+    assert previous_audit(tmp_path, ["https://a.example/"], settings, resuming="2026-11-21T02:55:00Z")["score"] == 71
+    assert previous_audit(tmp_path, ["https://a.example/"], settings)["score"] == 71
+
+
+def test_the_same_devices_in_another_order_are_measured_alike(tmp_path):
+    """A CI job with --devices mobile,desktop and a main-branch job with the default measured the same way."""
+    from auditor.baseline import load_baseline, previous_audit
+
+    _old_report(tmp_path)
+    settings = build({}, {"devices": ["mobile", "desktop"]})
+    assert load_baseline(tmp_path / "report.json", settings)["score"] == 71
+    assert previous_audit(tmp_path, ["https://a.example/"], settings)["score"] == 71
+
+
+def test_a_baseline_folder_or_a_bare_json_is_refused_with_the_reason(tmp_path):
+    from auditor.baseline import BaselineError, load_baseline
+
+    _old_report(tmp_path / "main")
+    with pytest.raises(BaselineError, match=r"main is a folder: give the report.json file \(it holds one\)$"):
+        load_baseline(tmp_path / "main", build({}, {}))
+    (tmp_path / "bare.json").write_text('{"schema_version": 1}')
+    with pytest.raises(BaselineError, match="bare.json is not a cro-audit report.json"):
+        load_baseline(tmp_path / "bare.json", build({}, {}))
