@@ -89,6 +89,16 @@ def _flag_value(value: Any) -> str:
     return ",".join(value) if isinstance(value, list) else str(value)
 
 
+_LOGIN = re.compile(r"//[^/@\s]*?:([^/@\s]+)@")
+
+
+def _without_password(url: str, message: str) -> str:
+    """`message` about `url` with the password written in it (user:password@host) as ***: an error line
+    lands in CI logs."""
+    found = _LOGIN.search(url)
+    return message.replace(found.group(1), "***") if found else message
+
+
 def start_urls_from(raw: list[str]) -> list[str]:
     urls: list[str] = []
     for text in raw:
@@ -97,7 +107,7 @@ def start_urls_from(raw: list[str]) -> list[str]:
         try:
             url = normalize(text)
         except BadURL as exc:
-            raise UsageError(f"{text[:200]}: {exc}") from None
+            raise UsageError(_without_password(text, f"{text[:200]}: {exc}")) from None
         if url not in urls:
             urls.append(url)
     if not urls:
@@ -255,6 +265,9 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         try:
             urls = start_urls_from(tokens)
         except UsageError as exc:
+            if "@" in line and "@" not in str(exc):  # a login the line's spaces (or a #) cut apart: not echoed
+                exc = UsageError("not a valid start URL; it seems to hold a login (user:password@host), not repeated "
+                                 "here: write a space in a password as %20 and a # as %23")
             bad.append(f"{path}, line {number}: {exc}")
             continue
         key = tuple(sorted(urls))

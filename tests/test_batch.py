@@ -238,3 +238,18 @@ def test_a_batch_into_a_folder_another_batch_is_writing_stops_at_once(tmp_path):
     assert result.stderr.strip() == (f"error: another cro-audit batch is writing to {tmp_path / 'out'} (process "
                                      f"{os.getpid()}): wait for it to finish, or use another --out")
     assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_a_bad_line_with_a_login_never_shows_its_password(tmp_path):
+    """A space or a # in a password cuts the line apart: the error showed 'user:pa' and blamed the port."""
+    path = tmp_path / "sites.txt"
+    path.write_text("https://user:qu ux@127.0.0.1:1/\nhttps://u:qv#ux@127.0.0.1:2/\nhttps://user:s3cret@127.0.0.1:abc/\n")
+    with pytest.raises(UsageError) as caught:
+        read_sites(path)
+    lines = str(caught.value).splitlines()
+    assert not {"qu", "qv", "s3cret"} & set(str(caught.value).replace("/", " ").replace(":", " ").split())
+    assert "user:qu" not in str(caught.value) and "u:qv" not in str(caught.value)
+    assert lines[0] == (f"{path}, line 1: not a valid start URL; it seems to hold a login (user:password@host), not "
+                        "repeated here: write a space in a password as %20 and a # as %23")
+    assert lines[1].startswith(f"{path}, line 2: not a valid start URL; it seems to hold a login")
+    assert lines[2] == f"{path}, line 3: https://user:***@127.0.0.1:abc/: the port must be a number from 1 to 65535"

@@ -693,3 +693,9 @@ def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_p
     (out / LOCK_NAME).write_text("999999")  # left by a run that was killed: its lock went with it
     free = run("audit", site.url, "--out", str(out), "--devices", "desktop", "--max-depth", "0")
     assert free.returncode == 0, free.stderr
+
+
+def test_a_bad_url_with_a_login_is_told_without_its_password(tmp_path):
+    result = run("audit", "https://user:s3cret@127.0.0.1:abc/", "--out", str(tmp_path / "r"))
+    assert_one_line_error(result, 2, "https://user:***@127.0.0.1:abc/: the port must be a number from 1 to 65535")
+    assert "s3cret" not in result.stderr
