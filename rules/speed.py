@@ -92,9 +92,10 @@ def slow_main_content(facts: DeviceFacts, t: dict) -> Verdict | None:
     sees a 12.8% higher bounce rate than faster pages, per industry research).
 
     Scoring: a log-normal curve with Lighthouse's control points per device (desktop 1.2 s / 2.4 s,
-    mobile 2.5 s / 4 s). Not applicable when the browser reported no LCP (an empty page).
+    mobile 2.5 s / 4 s). Not applicable when the browser reported no LCP (an empty page), nor where the load is
+    mostly the wait for the server (as for SPD001): SPD003 judges it, and the hero-image advice would not help.
     """
-    if facts.lcp_ms is None:
+    if facts.lcp_ms is None or _server_bound(facts):
         return None
     p10, median = t[f"{facts.device}_p10_ms"], t[f"{facts.device}_median_ms"]
     return Verdict(
