@@ -100,12 +100,14 @@ def test_batch_fail_on_broken_names_the_sites(tmp_path):
         (tmp_path / "sites.txt").write_text(f"{ok.url}\n{holes.url}\n")
         result = subprocess.run(
             [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
-             "--devices", "desktop", "--fail-on-broken", "--quiet"],
+             "--devices", "desktop", "--fail-on-broken"],
             capture_output=True, text=True, timeout=300,
         )
     assert result.returncode == 1, result.stderr
     holes_name = holes.url.split("/")[2].replace(":", "-")
-    assert result.stderr.strip() == f"1 site with pages broken for a visitor (--fail-on-broken): {holes_name}."
+    assert result.stderr.strip().endswith(f"\n1 site with pages broken for a visitor (--fail-on-broken): {holes_name}.")
+    # The site's own line says so too: a nightly log showed only its score while the index showed the broken page.
+    assert f"\n{holes_name}: score 67; 1 page broken for visitors\n" in result.stderr  # no call to action: 67
 
 
 def test_a_password_in_one_sites_url_is_not_used_for_the_next(tmp_path):

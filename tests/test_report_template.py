@@ -185,7 +185,7 @@ def test_broken_pages_come_first_and_are_named_beside_the_score(env: Environment
     text = " ".join(Parsed(html).text.split())
     assert "1 page is broken for visitors (not found, server errors, pages that never load)" in text
     assert html.index('id="broken-note"') < html.index('id="broken"') < html.index('class="backlog"')
-    assert "First: 1 broken page A visitor who follows a link to this page meets an error" in text
+    assert "First: 1 broken page A visitor who comes to this page meets an error" in text
     assert "Server error (503) · " + page["url"] in text
     sample["backlog"] = []
     assert "No other issues to fix were found" in " ".join(Parsed(render(env, sample)).text.split())
@@ -198,6 +198,8 @@ def test_a_refused_page_tells_the_client_what_happened_not_which_flags_to_use(en
     text = " ".join(Parsed(render(env, sample)).text.split())
     assert "This page could not be checked: Turned the auditor away" in text
     assert "--rate" not in text and "--resume" not in text and "Linked from" not in text
+    assert ("The audit is incomplete: the site's bot protection or rate limit turned the auditor away on 1 page, "
+            "which is not in the score.") in text
 
 
 def test_links_not_followed_are_told(env: Environment, sample: dict) -> None:
