@@ -78,12 +78,12 @@ class Settings:
             raise ConfigError(f"devices must name at least one of {', '.join(DEVICES)}")
         for name in ("max_pages", "concurrency"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, not {toml_text(getattr(self, name))}")
         for name in ("max_depth", "rate", "retries", "max_per_pattern"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"{name.replace('_', '-')} must not be negative")
+                raise ConfigError(f"{name.replace('_', '-')} must not be negative, not {toml_text(getattr(self, name))}")
         if self.timeout <= 0:
-            raise ConfigError("timeout must be a positive number of seconds")
+            raise ConfigError(f"timeout must be a positive number of seconds, not {toml_text(self.timeout)}")
         if self.timeout > MAX_TIMEOUT:
             raise ConfigError(f"timeout must be at most {MAX_TIMEOUT} seconds: a page that takes longer is broken for "
                               f"every visitor")
@@ -91,7 +91,7 @@ class Settings:
             raise ConfigError(f"concurrency must be at most {MAX_CONCURRENCY} (pages at once per browser; more "
                               f"browsers with --browser-endpoint spread more)")
         if self.screenshots not in ("css", "device", "off"):
-            raise ConfigError("screenshots must be one of css, device, off")
+            raise ConfigError(f"screenshots must be one of css, device, off, not {toml_text(self.screenshots)}")
         for name, value in self.headers.items():  # values may be secrets: never repeated in a message
             if not _HEADER_NAME.fullmatch(name):
                 raise ConfigError(f"header name {name[:40]!r} is not a valid HTTP header name")

@@ -99,7 +99,7 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
     ("content", "fragment"),
     [
         ("max_pages = [", "not valid TOML"),
-        ("max-pages = 0", "max-pages must be at least 1"),
+        ("max-pages = 0", "max-pages must be at least 1, not 0"),
         ("colour = 'red'", "unknown setting 'colour'"),
         ("timeout = 1e7", "timeout must be at most 600 seconds: a page that takes longer is broken for every visitor"),
         ("concurrency = 1000", "concurrency must be at most 32"),
