@@ -148,37 +148,7 @@ def run_audit(
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
         crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)
-        caught: list[str] = []
-
-        def unheard(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-            """A signal sent to the whole process group (a cancelled CI job, Ctrl-C) ends the Playwright driver
-            too; the connection's error, which nothing is left to hear, is no news then."""
-            if not (caught and "Connection closed" in str(context.get("exception"))):
-                loop.default_exception_handler(context)
-
-        async def main() -> list[PageResult]:
-            loop = asyncio.get_running_loop()
-            loop.set_exception_handler(unheard)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), crawl.stop()))
-            try:
-                return await crawl.run()
-            finally:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
-
-        try:
-            pages = asyncio.run(main())
-        except BaseException:
-            if not (crawl.interrupted or caught):
-                if not resume:
-                    store.discard_if_empty()
-                raise
-            # Interrupted while the browser was starting or stopping: keep what was finished.
-            crawl.interrupted = True
-            pages = [crawl.results[k] for k in sorted(crawl.results)]
-        finally:
-            store.close()
+        pages, caught = _crawl(crawl, store, resume)
         with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
             _stage(progress, "writing the report")
             for page in pages:
@@ -187,23 +157,66 @@ def run_audit(
                                   browser_version=crawl.browser_version, previous=previous)
             report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
             report["not_followed"] = crawl.frontier.not_followed()
-            try:
-                for extra in ("junit.xml", "report.pdf"):  # an earlier run's (another client's, in a reused --out)
-                    (out_dir / extra).unlink(missing_ok=True)  # must not sit beside this report, even if printing fails
-                html_path = write_report(out_dir, report, branding)
-                if settings.junit:
-                    write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
-                if settings.pdf:
-                    _stage(progress, "printing the PDF")
-                    write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
-            except OSError as exc:
-                raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
-                                 f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
-            except ValueError as exc:  # the PDF: everything else is written
-                raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
+            html_path = _write(out_dir, report, pages, book, settings, branding, progress)
         return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost)
     finally:
         store.release()
+
+
+def _crawl(crawl: Crawl, store: RunStore, resume: bool) -> tuple[list[PageResult], list[str]]:
+    """Run the crawl, Ctrl-C and SIGTERM stopping it (not the process): the pages finished, and the signals heard."""
+    caught: list[str] = []
+
+    def unheard(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A signal sent to the whole process group (a cancelled CI job, Ctrl-C) ends the Playwright driver
+        too; the connection's error, which nothing is left to hear, is no news then."""
+        if not (caught and "Connection closed" in str(context.get("exception"))):
+            loop.default_exception_handler(context)
+
+    async def main() -> list[PageResult]:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(unheard)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), crawl.stop()))
+        try:
+            return await crawl.run()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    try:
+        pages = asyncio.run(main())
+    except BaseException:
+        if not (crawl.interrupted or caught):
+            if not resume:
+                store.discard_if_empty()
+            raise
+        # Interrupted while the browser was starting or stopping: keep what was finished.
+        crawl.interrupted = True
+        pages = [crawl.results[k] for k in sorted(crawl.results)]
+    finally:
+        store.close()
+    return pages, caught
+
+
+def _write(out_dir: Path, report: dict[str, Any], pages: list[PageResult], book: Rulebook, settings: Settings,
+           branding: dict[str, Any], progress: ProgressFn | None) -> Path:
+    """report.json and report.html, and junit.xml and report.pdf if asked for; the HTML's path."""
+    try:
+        for extra in ("junit.xml", "report.pdf"):  # an earlier run's (another client's, in a reused --out)
+            (out_dir / extra).unlink(missing_ok=True)  # must not sit beside this report, even if printing fails
+        html_path = write_report(out_dir, report, branding)
+        if settings.junit:
+            write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
+        if settings.pdf:
+            _stage(progress, "printing the PDF")
+            write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
+    except OSError as exc:
+        raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
+                         f"its {STORE_NAME}: make room or fix the folder, then run again with --resume") from None
+    except ValueError as exc:  # the PDF: everything else is written
+        raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
+    return html_path
 
 
 def _stage(progress: ProgressFn | None, text: str) -> None:
