@@ -89,14 +89,26 @@ def _flag_value(value: Any) -> str:
     return ",".join(value) if isinstance(value, list) else str(value)
 
 
-_LOGIN = re.compile(r"//[^/@\s]*?:([^/@\s]+)@")
+_PASSWORD_HINT = "a password with / ? # @ or a space in it is written %2F %3F %23 %40 %20"
+
+
+def _password_in(url: str) -> str:
+    """The password a URL seems to hold: after the user name, up to the last @ (a / or # in it ends the host
+    for a parser, not for the person who typed it). Over-reads rather than under-reads: it is only hidden."""
+    rest = url.split("://", 1)[-1]
+    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
+    return userinfo.split(":", 1)[1] if ":" in userinfo else ""
 
 
 def _without_password(url: str, message: str) -> str:
-    """`message` about `url` with the password written in it (user:password@host) as ***: an error line
-    lands in CI logs."""
-    found = _LOGIN.search(url)
-    return message.replace(found.group(1), "***") if found else message
+    """`message` about `url` with its password as ***, and how to write one: an error line lands in CI logs."""
+    password = _password_in(url)
+    if not password:
+        return message
+    message = message.replace(f":{password}@", ":***@")  # where the URL is echoed
+    if len(password) >= 4:  # anywhere else it may be cut short; a shorter one would hide words of the message
+        message = message.replace(password, "***")
+    return f"{message} ({_PASSWORD_HINT})"
 
 
 def start_urls_from(raw: list[str]) -> list[str]:
@@ -280,7 +292,7 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         except UsageError as exc:
             if "@" in line and "@" not in str(exc):  # a login the line's spaces (or a #) cut apart: not echoed
                 exc = UsageError("not a valid start URL; it seems to hold a login (user:password@host), not repeated "
-                                 "here: write a space in a password as %20 and a # as %23")
+                                 f"here: {_PASSWORD_HINT}")
             bad.append(f"{path}, line {number}: {exc}")
             continue
         key = tuple(sorted(urls))

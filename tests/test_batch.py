@@ -251,7 +251,8 @@ def test_a_bad_line_with_a_login_never_shows_its_password(tmp_path):
     lines = str(caught.value).splitlines()
     assert not {"qu", "qv", "s3cret"} & set(str(caught.value).replace("/", " ").replace(":", " ").split())
     assert "user:qu" not in str(caught.value) and "u:qv" not in str(caught.value)
+    hint = "a password with / ? # @ or a space in it is written %2F %3F %23 %40 %20"
     assert lines[0] == (f"{path}, line 1: not a valid start URL; it seems to hold a login (user:password@host), not "
-                        "repeated here: write a space in a password as %20 and a # as %23")
+                        f"repeated here: {hint}")
     assert lines[1].startswith(f"{path}, line 2: not a valid start URL; it seems to hold a login")
-    assert lines[2] == f"{path}, line 3: https://user:***@127.0.0.1:abc/: the port must be a number from 1 to 65535"
+    assert lines[2] == f"{path}, line 3: https://user:***@127.0.0.1:abc/: the port must be a number from 1 to 65535 ({hint})"
