@@ -42,7 +42,7 @@ def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:
         raise BaselineError(f"--baseline {path}: no such file")
     old = _read(path)
     if old is None or not isinstance(old.get("settings"), dict) or not isinstance(old["settings"].get("devices"), list):
-        raise BaselineError(f"--baseline {path} is not a cro-audit report.json (schema_version {SCHEMA_VERSION})")
+        raise BaselineError(f"--baseline {path} is not a report.json this cro-audit can read")
     if old.get("partial"):
         raise BaselineError(f"--baseline {path} is the report of an interrupted run: compare with a complete one")
     otherwise = _measured_otherwise(old, settings)

@@ -205,7 +205,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         err.print(
             f"Score {score_text} over {_count(summary['pages_audited'], 'page')}{half_text}; "
             f"{summary['pages_failed']} failed; "
-            f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
+            + (f"{_count(summary['pages_broken'], 'page')} broken for visitors; " if summary.get("pages_broken") else "")
+            + f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
             f"{summary['findings']['low']} low.", soft_wrap=True,
         )
         if refusal:  # the one failure the user can fix before the next run, so it is said in full

@@ -76,19 +76,19 @@ class Settings:
             raise ConfigError(f"unknown device {unknown[0]!r} (devices are {', '.join(DEVICES)})")
         if not self.devices:
             raise ConfigError(f"devices must name at least one of {', '.join(DEVICES)}")
-        for name in ("max_pages", "concurrency"):
+        for name in ("max_pages", "concurrency", "max_per_pattern"):  # 0 pages per pattern would audit the start only
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1, not {toml_text(getattr(self, name))}")
-        for name in ("max_depth", "rate", "retries", "max_per_pattern"):
+        for name in ("max_depth", "rate", "retries"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"{name.replace('_', '-')} must not be negative, not {toml_text(getattr(self, name))}")
+                raise ConfigError(f"{name.replace('_', '-')} must be 0 or more, not {toml_text(getattr(self, name))}")
         if self.timeout <= 0:
             raise ConfigError(f"timeout must be a positive number of seconds, not {toml_text(self.timeout)}")
         if self.timeout > MAX_TIMEOUT:
-            raise ConfigError(f"timeout must be at most {MAX_TIMEOUT} seconds: a page that takes longer is broken for "
-                              f"every visitor")
+            raise ConfigError(f"timeout must be at most {MAX_TIMEOUT} seconds, not {toml_text(self.timeout)}: a page "
+                              "that takes longer is broken for every visitor")
         if self.concurrency > MAX_CONCURRENCY:
-            raise ConfigError(f"concurrency must be at most {MAX_CONCURRENCY} (pages at once per browser; more "
+            raise ConfigError(f"concurrency must be at most {MAX_CONCURRENCY}, not {self.concurrency} (pages at once per browser; more "
                               f"browsers with --browser-endpoint spread more)")
         if self.screenshots not in ("css", "device", "off"):
             raise ConfigError(f"screenshots must be one of css, device, off, not {toml_text(self.screenshots)}")
@@ -102,9 +102,9 @@ class Settings:
         if self.auth is not None and ":" not in self.auth:
             raise ConfigError("auth must be 'user:password'")
         if self.fail_under is not None and not 0 <= self.fail_under <= 100:
-            raise ConfigError("fail-under must be a score between 0 and 100")
+            raise ConfigError(f"fail-under must be a score between 0 and 100, not {toml_text(self.fail_under)}")
         if self.fail_on_drop is not None and not 0 <= self.fail_on_drop <= 100:
-            raise ConfigError("fail-on-drop must be a number of points between 0 and 100")
+            raise ConfigError(f"fail-on-drop must be a number of points between 0 and 100, not {toml_text(self.fail_on_drop)}")
         return self
 
     def user_agent_token(self) -> str:

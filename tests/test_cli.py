@@ -101,8 +101,11 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("max_pages = [", "not valid TOML"),
         ("max-pages = 0", "max-pages must be at least 1, not 0"),
         ("colour = 'red'", "unknown setting 'colour'"),
-        ("timeout = 1e7", "timeout must be at most 600 seconds: a page that takes longer is broken for every visitor"),
-        ("concurrency = 1000", "concurrency must be at most 32"),
+        ("timeout = 1e7", "timeout must be at most 600 seconds, not 10000000.0: a page that takes longer is broken for every visitor"),
+        ("concurrency = 1000", "concurrency must be at most 32, not 1000"),
+        ("max-per-pattern = 0", "max-per-pattern must be at least 1, not 0"),
+        ("rate = -1", "rate must be 0 or more, not -1"),
+        ("fail-under = 150", "fail-under must be a score between 0 and 100, not 150"),
         ("header = 'X-Token: 1'", "unknown setting 'header' (the key is a [headers] table: Name = \"value\")"),
         ("out = 'reports/x'", "unknown setting 'out' (--out belongs to a run, not to the config: give it on the command line)"),
         ("timeout = 'soon'", 'timeout must be a number, not "soon"'),
@@ -591,7 +594,7 @@ def test_a_page_only_one_device_could_measure_is_counted_once_in_the_summary(tmp
         server.server_close()
     assert result.returncode == 0, result.stderr
     summary = next(line for line in result.stderr.splitlines() if line.startswith("Score "))
-    assert " over 2 pages (1 on one device only); 0 failed; " in summary
+    assert " over 2 pages (1 on one device only); 0 failed; 1 page broken for visitors; findings: " in summary
     # The report's own counts say the same, so a client reading it and a developer reading the log agree.
     counts = json.loads((tmp_path / "r" / "report.json").read_text())["summary"]
     assert (counts["pages_audited"], counts["pages_one_device"], counts["pages_failed"]) == (2, 1, 0)
@@ -649,7 +652,7 @@ def test_a_baseline_that_cannot_be_compared_with_is_one_line_exit_2(tmp_path, si
     junk = tmp_path / "junk.json"
     junk.write_text("<html>")
     for baseline, fragment in ((tmp_path / "missing.json", "missing.json: no such file"),
-                               (junk, "junk.json is not a cro-audit report.json"),
+                               (junk, "junk.json is not a report.json this cro-audit can read"),
                                (other, "other.json was measured on --devices mobile, this run on desktop,mobile: "
                                        "audit the same way to compare")):
         result = run("audit", site.url, "--out", str(tmp_path / "r"), "--baseline", str(baseline))
@@ -673,7 +676,7 @@ def test_config_values_are_shown_as_toml_and_secrets_not_at_all():
 
 def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), "--fail-on-drop", "-1"), 2,
-                          "fail-on-drop must be a number of points between 0 and 100")
+                          "fail-on-drop must be a number of points between 0 and 100, not -1.0")
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_path, site):

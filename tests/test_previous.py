@@ -53,7 +53,7 @@ def test_no_previous_audit_from_a_missing_or_foreign_report_json(tmp_path, conte
     ({"partial": True}, "is the report of an interrupted run"),
     ({"settings": {"devices": ["desktop", "mobile"], "throttle": True}}, "was measured with --throttle, this run without"),
     ({"score": None}, "has no score to compare with"),
-    ({"schema_version": 7}, "is not a cro-audit report.json"),
+    ({"schema_version": 7}, "is not a report.json this cro-audit can read"),
 ])
 def test_a_baseline_is_refused_with_the_reason(tmp_path, changes, message):
     from auditor.baseline import BaselineError, load_baseline
@@ -101,5 +101,5 @@ def test_a_baseline_folder_or_a_bare_json_is_refused_with_the_reason(tmp_path):
     with pytest.raises(BaselineError, match=r"main is a folder: give the report.json file \(it holds one\)$"):
         load_baseline(tmp_path / "main", build({}, {}))
     (tmp_path / "bare.json").write_text('{"schema_version": 1}')
-    with pytest.raises(BaselineError, match="bare.json is not a cro-audit report.json"):
+    with pytest.raises(BaselineError, match="bare.json is not a report.json this cro-audit can read"):
         load_baseline(tmp_path / "bare.json", build({}, {}))

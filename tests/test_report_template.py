@@ -762,3 +762,15 @@ def test_a_backlog_item_prints_every_page_it_lists(env: Environment, sample: dic
     assert [f"/p{i}" in rest for i in range(9)] == [False] * 5 + [True] * 4
     assert '<span class="more-print">…and 3 more</span>' in row  # on paper: the 9 known, and how many beyond
     assert ".backlog .rest, .backlog .more-print { display: inline; }" in html.split("@media print")[1]
+
+
+def test_the_index_puts_a_site_with_broken_pages_before_a_clean_one_of_the_same_score() -> None:
+    """'Worst first' put a site with 5 broken pages below a clean one, both scoring 100 (a trial)."""
+    from auditor.report import render_index as render_real_index
+
+    sites = [{"name": "clean", "start_url": "https://clean.example/", "score": 100, "pages": 4, "broken_pages": 0,
+              "report_href": "clean/report.html", "error": None},
+             {"name": "holes", "start_url": "https://holes.example/", "score": 100, "pages": 4, "broken_pages": 5,
+              "report_href": "holes/report.html", "error": None}]
+    html = render_real_index(sites, BRANDING)
+    assert html.index(">holes<") < html.index(">clean<")
