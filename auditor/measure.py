@@ -36,6 +36,7 @@ WORLD = "cro-audit"
 MAX_LINKS = 5000
 TAB_VISITS = 25  # visits a tab serves before it is replaced
 MAX_NAVIGATIONS = 10  # a page that replaces itself more often than this (meta refresh, script loops) is a loop
+LOOP_MESSAGE = "The page keeps replacing itself (a meta refresh or a script sends it to itself, or back and forth)."
 SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
 QUIET_S = 0.3  # the network counts as quiet after this long without a request starting or ending
 TIMER_CAP_S = 1.0  # from DOMContentLoaded, the longest wait for the page's short timers (polling never ends)
@@ -206,6 +207,7 @@ class Tab:
         self.navigations = 0
         self.visits = 0
         self.crashed: asyncio.Event = asyncio.Event()  # the renderer died: DevTools calls to it would never answer
+        self.looping: asyncio.Event = asyncio.Event()  # the page replaced itself over MAX_NAVIGATIONS times
 
     async def open(self) -> Page:
         if self.page is not None and self.visits >= TAB_VISITS:
@@ -291,6 +293,8 @@ class Tab:
     def _navigated(self, frame) -> None:
         if self.page is not None and frame == self.page.main_frame:
             self.navigations += 1
+            if self.navigations > MAX_NAVIGATIONS:
+                self.looping.set()
 
     async def wipe(self, url: str | None) -> None:
         """Forget everything the last page left: cookies, HTTP cache, and storage of the origin it was on."""
@@ -362,13 +366,33 @@ async def visit(
         if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out,
             sent = await before_navigate()  # and is told when that request leaves
         tab.navigations = 0
+        tab.looping.clear()
         tab.left_site = None
         if tab.network is not None:
             tab.network.in_flight = 0  # what the last page left in flight is not this page's
             tab.network.document = None
             tab.network.on_request = sent
-        # Past the page timeout the visit is cut short, whatever it is doing.
-        await asyncio.wait_for(_visit(page, tab, device, url, timeout, screenshot, screenshot_scale, result), timeout + 5)
+        # Past the page timeout the visit is cut short, whatever it is doing; so is a page that keeps replacing
+        # itself (a script loop never lets a navigation finish, nor the network fall quiet).
+        work = asyncio.ensure_future(_visit(page, tab, device, url, timeout, screenshot, screenshot_scale, result))
+        looping = asyncio.ensure_future(tab.looping.wait())
+        try:
+            await asyncio.wait({work, looping}, timeout=timeout + 5, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # the worker cancelled (Ctrl-C): the visit goes with it
+            work.cancel()
+            raise
+        finally:
+            looping.cancel()
+        if not work.done():
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            if not tab.looping.is_set():
+                raise asyncio.TimeoutError
+            if result.error is None:
+                result.facts = None
+                result.error = PageError("redirect_loop", LOOP_MESSAGE)
+        else:
+            work.result()  # what the visit raised is judged below, as before
         healthy = result.error is None or result.error.kind in ("http_error", "not_html", "refused")
     except (asyncio.TimeoutError, PlaywrightTimeout):
         if result.facts is None and result.error is None:
@@ -444,9 +468,7 @@ async def _visit(
     await _settle(page, tab.network, deadline)
     mark = result.lap("settle", mark)
     if tab.navigations > MAX_NAVIGATIONS:
-        result.error = PageError(
-            "redirect_loop", f"The page keeps replacing itself ({tab.navigations} navigations: a meta refresh or script loop)."
-        )
+        result.error = PageError("redirect_loop", LOOP_MESSAGE)
         return
     data = await _measure(page, tab, deadline)
     mark = result.lap("measure", mark)
@@ -454,9 +476,7 @@ async def _visit(
     if not isinstance(data, dict):  # the script's answer comes over DevTools from a page: checked, not trusted
         raise ValueError(f"the fact script returned {type(data).__name__}, not facts")
     if data.pop("refresh_soon", False) is True and tab.navigations > 1:  # measured between two turns of a loop
-        result.error = PageError(
-            "redirect_loop", f"The page keeps replacing itself ({tab.navigations} navigations so far: a meta refresh loop)."
-        )
+        result.error = PageError("redirect_loop", LOOP_MESSAGE)
         return
     result.links = clean_strings(data.pop("links", []))
     result.long_links = clean_strings(data.pop("long_links", []))

@@ -41,6 +41,8 @@ Why each case exists:
 - meta-refresh-loop: two pages that meta-refresh to each other at once; no browser redirect limit stops it.
 - meta-refresh-slow-loop: the same, with one of the two waiting a second: the network falls quiet between turns,
   as it does for the fast loop on a loaded machine, and the page is caught there.
+- script-redirect-loop: two pages whose scripts `location.replace` to each other before they finish loading,
+  so no navigation ever completes; reload-loop: a page that reloads itself on load.
 - gzip-bomb: ~1 MB on the wire that inflates to 1 GiB of NUL bytes; anything that buffers a decoded body
   (response.body(), an HTTP client's .content) must not. The HTML parser drops NULs, so the DOM stays tiny.
 - calendar-trap, faceted-trap: endless URL spaces (next month forever; every filter combination, every
@@ -119,6 +121,8 @@ CASES: dict[str, dict[str, Any]] = {
     "frameset": _case("/frameset", "facts"),
     "meta-refresh-loop": _case("/meta-refresh/a", "redirect_loop", "measure_failed", "timeout"),
     "meta-refresh-slow-loop": _case("/meta-refresh/slow-a", "redirect_loop"),
+    "script-redirect-loop": _case("/script-loop/a", "redirect_loop"),
+    "reload-loop": _case("/script-loop/reload", "redirect_loop"),
     "gzip-bomb": _case("/gzip-bomb", "facts", "timeout", "browser_crash"),
     "calendar-trap": _case("/calendar?month=2025-01", "facts"),
     "faceted-trap": _case("/shop?color=red&size=m&sort=newest", "facts"),
@@ -345,6 +349,7 @@ class _Handler(BaseHTTPRequestHandler):
         (r"/frameset", "frameset"),
         (r"/frameset/frame-(\d)", "frame"),
         (r"/meta-refresh/(a|b|self|slow-a|slow-b)", "meta_refresh"),
+        (r"/script-loop/(a|b|reload)", "script_loop"),
         (r"/gzip-bomb", "gzip_bomb"),
         (r"/calendar", "calendar"),
         (r"/shop", "shop"),
@@ -677,6 +682,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def case_frame(self, n: str) -> None:
         self.send_html(200, page(f"Frame {n}", f"<h1>Frame {n}</h1><a href='/normal' target='_top'>Home</a>"))
+
+    def case_script_loop(self, which: str) -> None:
+        script = {"a": "location.replace('/script-loop/b')", "b": "location.replace('/script-loop/a')",
+                  "reload": "addEventListener('load', () => location.reload())"}[which]
+        self.send_html(200, page(f"Loop {which}", "<p>Going round</p>", f"<script>{script}</script>"))
 
     def case_meta_refresh(self, which: str) -> None:
         target = {"a": "/meta-refresh/b", "b": "/meta-refresh/a", "self": "/meta-refresh/self",
