@@ -343,9 +343,9 @@ def run_batch(
     branding = branding_context(settings)
     try:  # the whole batch folder, not site by site: an overlapping batch would fail every other site of both
         out_dir.mkdir(parents=True, exist_ok=True)
-        held = lock_folder(out_dir)
+        held = lock_folder(out_dir, "batch")
     except FolderBusy as exc:
-        raise UsageError(str(exc).replace("cro-audit run", "cro-audit batch")) from None
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot write to the batch folder {out_dir}: {_reason(exc)}") from None
     try:
@@ -383,7 +383,7 @@ def _audit_sites(
             "score": outcome.report["score"] if outcome and not error else None,
             "previous": outcome.report["previous"] if outcome and not error else None,  # the site's last audit here
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
-            "broken_pages": sum(p.broken for p in outcome.pages) if outcome else None,
+            "broken_pages": outcome.report["summary"]["pages_broken"] if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
             "report_href": f"{site.name}/report.html" if outcome else None,
             "pdf_href": f"{site.name}/report.pdf" if outcome and (out_dir / site.name / "report.pdf").is_file() else None,

@@ -449,7 +449,7 @@ def batch(
                 status += " over the pages audited before the stop (partial)"
                 if outcome.browser_lost:
                     status += f": the browser went away and could not be reached again ({outcome.browser_lost})"
-            broken = sum(p.broken for p in outcome.pages) if outcome and not error else 0
+            broken = outcome.report["summary"]["pages_broken"] if outcome and not error else 0
             if broken:  # a nightly log must not hide what the index shows
                 status += f"; {_count(broken, 'page')} broken for visitors"
             refused = [p for p in outcome.pages if p.refused] if outcome else []

@@ -103,11 +103,15 @@ class Visit:
 _ASK_FOR_LOGIN = "The site asks for a login (HTTP 401): pass --auth user:password, or set CRO_AUDIT_AUTH."
 
 
-def classify(exc: BaseException) -> tuple[PageError, bool]:
+def timed_out(timeout: float) -> PageError:
+    return PageError("timeout", f"The page did not finish loading within the {timeout:g} s page timeout.")
+
+
+def classify(exc: BaseException, timeout: float) -> tuple[PageError, bool]:
     """Map a Playwright failure to the error catalogue; the bool says whether retrying may help."""
     text = first_line(exc)
     if isinstance(exc, (PlaywrightTimeout, asyncio.TimeoutError)) or "ERR_TIMED_OUT" in text:
-        return PageError("timeout", "The page did not load within the page timeout."), False
+        return timed_out(timeout), False
     if "ERR_INVALID_AUTH_CREDENTIALS" in text:
         return PageError("http_error", _ASK_FOR_LOGIN), False
     if "ERR_TOO_MANY_REDIRECTS" in text:
@@ -396,18 +400,16 @@ async def visit(
         healthy = result.error is None or result.error.kind in ("http_error", "not_html", "refused")
     except (asyncio.TimeoutError, PlaywrightTimeout):
         if result.facts is None and result.error is None:
-            result.error = PageError("timeout", "")
+            result.error = timed_out(timeout)
     except Exception as exc:  # noqa: BLE001 - anything a page provokes ends as a coded error, not a crash of the run
         if result.facts is None:
             if "ERR_HTTP_RESPONSE_CODE_FAILURE" in str(exc) and await _empty_error_response(tab, result):
                 healthy = True  # the site answered, with an error status: the tab is as reusable as after any
             else:
-                result.error, result.transient = classify(exc)
+                result.error, result.transient = classify(exc, timeout)
                 if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
                     result.status_code = 401
     finally:
-        if result.error is not None and result.error.kind == "timeout":  # how long, so a reader can judge it
-            result.error = PageError("timeout", f"The page did not finish loading within the {timeout:g} s page timeout.")
         if sent is not None:
             sent()  # no request left at all (a bad URL), or it has: either way the next one may go
             if tab.network is not None:
@@ -467,7 +469,7 @@ async def _visit(
 
     await _settle(page, tab.network, deadline)
     mark = result.lap("settle", mark)
-    if tab.navigations > MAX_NAVIGATIONS:
+    if tab.looping.is_set():  # replaced itself too often while settling, as the watchdog in visit() will see
         result.error = PageError("redirect_loop", LOOP_MESSAGE)
         return
     data = await _measure(page, tab, deadline)

@@ -122,7 +122,7 @@ class RunStore:
                     pass
 
 
-def lock_folder(folder: Path) -> int | None:
+def lock_folder(folder: Path, holder: str = "run") -> int | None:
     """Hold the folder for this run: a second run into it (a nightly job overlapping the last) would share
     its run store and screenshots and write one report over the other. The lock goes with the process, so
     a killed run never leaves the folder locked."""
@@ -132,10 +132,10 @@ def lock_folder(folder: Path) -> int | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.read(fd, 32).decode("ascii", "replace").strip()
+        pid = os.read(fd, 32).decode("ascii", "replace").strip()
         os.close(fd)
-        by = f" (process {holder})" if holder.isdigit() else ""
-        raise FolderBusy(f"another cro-audit run is writing to {folder}{by}: wait for it to finish, or use another --out")
+        by = f" (process {pid})" if pid.isdigit() else ""
+        raise FolderBusy(f"another cro-audit {holder} is writing to {folder}{by}: wait for it to finish, or use another --out")
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
