@@ -11,6 +11,7 @@ import math
 import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class Settings:
     ignore: list[str] = field(default_factory=list)  # rule id prefixes to skip
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-rule threshold overrides
     branding: dict[str, str] = field(default_factory=dict)  # name, logo (path), accent
+    client: str | None = None  # who the report is for ("Prepared for ..."); a batch's sites file names each site's
     headers: dict[str, str] = field(default_factory=dict)  # extra HTTP headers on every request; never reported
     auth: str | None = None  # "user:password" for HTTP auth on the audited site only; never reported
 
@@ -101,6 +103,8 @@ class Settings:
                 raise ConfigError(f"the value of header {name} contains a line break")
         if self.auth is not None and ":" not in self.auth:
             raise ConfigError("auth must be 'user:password'")
+        if self.client is not None:
+            self.client = check_client(self.client)
         if self.fail_under is not None and not 0 <= self.fail_under <= 100:
             raise ConfigError(f"fail-under must be a score between 0 and 100, not {toml_text(self.fail_under)}")
         if self.fail_on_drop is not None and not 0 <= self.fail_on_drop <= 100:
@@ -192,7 +196,7 @@ _KINDS = {
     "rate": "number", "retries": "int", "max_per_pattern": "int", "respect_robots": "bool", "sitemaps": "bool",
     "user_agent": "string", "screenshots": "string", "browser_path": "string", "browser_endpoints": "strings",
     "fail_under": "number", "fail_on_broken": "bool", "fail_on_drop": "number", "throttle": "bool", "junit": "bool", "pdf": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
-    "headers": "string-table", "auth": "string",
+    "headers": "string-table", "auth": "string", "client": "string",
 }
 BRANDING_KEYS = ("name", "logo", "accent")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
@@ -237,6 +241,22 @@ def _check_kind(name: str, value: Any) -> Any:
     return value
 
 
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+CLIENT_MAX = 80  # a name on a report's cover, not a paragraph
+
+
+def check_client(name: str) -> str:
+    """A client's name as it will head the report: one line, not empty, not a paragraph."""
+    text = " ".join(name.split())
+    if not text:
+        raise ConfigError("client must be a name, not empty")
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in text):  # bidi controls reorder a report
+        raise ConfigError("client must be plain text, without control characters")
+    if len(text) > CLIENT_MAX:
+        raise ConfigError(f"client must be at most {CLIENT_MAX} characters, not {len(text)}")
+    return text
+
+
 SECRET_SETTINGS = ("auth", "headers", "browser_endpoints")  # their values are never repeated in a message
 
 
@@ -273,4 +293,19 @@ def build(file_values: dict[str, Any], flag_values: dict[str, Any], source: Path
     try:
         return settings.check()
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}" if source and file_values else str(exc)) from None
+        raise ConfigError(f"{source}: {exc}" if source and _from_file(file_values, exc) else str(exc)) from None
+
+
+def _from_file(file_values: dict[str, Any], error: ConfigError) -> bool:
+    """Whether the file alone holds the value that failed, so the message names the file; a flag's bad
+    value blamed on the config file sends the user to fix a file that is fine."""
+    if not file_values:
+        return False
+    alone = Settings()
+    for name, value in file_values.items():
+        setattr(alone, name, _check_kind(name, value))
+    try:
+        alone.check()
+    except ConfigError as exc:
+        return str(exc) == str(error)
+    return False

@@ -249,6 +249,24 @@ def test_config_from_pyproject_is_used(site, tmp_path):
     assert len(report["pages"]) == 1 and list(report["pages"][0]["devices"]) == ["desktop"]
 
 
+def test_the_report_names_its_client_from_the_flag_or_the_config(site, tmp_path):
+    """A consultant's report says who it is for; without one it says nothing of a client."""
+    (tmp_path / "cro-audit.toml").write_text('client = "Config & Co"\nmax-depth = 0\ndevices = ["desktop"]\nscreenshots = "off"\n')
+    assert run("audit", site.url, "--out", "a", "--quiet", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "a" / "report.json").read_text())["client"] == "Config & Co"
+    assert "Prepared for <strong>Config &amp; Co</strong>" in (tmp_path / "a" / "report.html").read_text()
+    assert run("audit", site.url, "--out", "b", "--quiet", "--client", " Flag\n Ltd ", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "b" / "report.json").read_text())["client"] == "Flag Ltd"  # the flag wins
+    (tmp_path / "cro-audit.toml").write_text('max-depth = 0\ndevices = ["desktop"]\nscreenshots = "off"\n')
+    assert run("audit", site.url, "--out", "c", "--quiet", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "c" / "report.json").read_text())["client"] is None
+    assert 'id="client"' not in (tmp_path / "c" / "report.html").read_text()
+    assert_one_line_error(run("audit", site.url, "--client", " ", cwd=tmp_path), 2, "error: client must be a name, not empty")
+    (tmp_path / "cro-audit.toml").write_text("client = 3\n")
+    assert_one_line_error(run("audit", site.url, cwd=tmp_path), 2,
+                          f"error: {tmp_path / 'cro-audit.toml'}: client must be a string, not 3")
+
+
 def test_fail_under_gives_exit_1_for_ci(tmp_path):
     crowded = page("Crowded", [f"/p{i}.html" for i in range(12)])  # 12 menu items: NAV001 fails
     write(tmp_path / "crowded", {"index.html": crowded})
@@ -672,6 +690,21 @@ def test_config_values_are_shown_as_toml_and_secrets_not_at_all():
         with pytest.raises(ConfigError) as caught:
             build({name: value}, {}, source=Path("cro-audit.toml"))
         assert str(caught.value).startswith("cro-audit.toml: ") and "271828" not in str(caught.value)
+
+
+def test_a_bad_flag_value_is_not_blamed_on_the_config_file():
+    """`--max-pages 0` beside a config file was told as the file's error, sending the user to fix a file
+    that was fine; the file's own bad value still names the file, and a flag may mend it."""
+    from auditor.config import ConfigError, build
+
+    toml = Path("cro-audit.toml")
+    with pytest.raises(ConfigError) as caught:
+        build({"max_depth": 1}, {"max_pages": 0}, source=toml)
+    assert str(caught.value) == "max-pages must be at least 1, not 0"
+    with pytest.raises(ConfigError) as caught:
+        build({"max_pages": 0}, {"max_depth": 1}, source=toml)
+    assert str(caught.value) == "cro-audit.toml: max-pages must be at least 1, not 0"
+    assert build({"max_pages": 0}, {"max_pages": 5}, source=toml).max_pages == 5
 
 
 def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
