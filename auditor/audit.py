@@ -19,10 +19,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from auditor.baseline import load_baseline, previous_audit
-from auditor.config import Settings
+from auditor.config import ConfigError, Settings, check_client
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
-from auditor.junit import render_junit
+from auditor.junit import render_batch_junit, render_junit
 from auditor.pdf import print_pdf
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
@@ -263,13 +263,15 @@ class BatchSite:
     name: str
     urls: list[str]
     auth: str | None = None  # user:password written in this site's line: this site's, not the batch's
+    client: str | None = None  # the label before a `|` on its line: who its report is for
 
 
 MAX_BAD_LINES = 10  # told one by one; past this the file is likely not a sites file at all
 
 
 def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[BatchSite]:
-    """A sites file: one site per line, its start URL(s) separated by spaces; `#` starts a comment. A line
+    """A sites file: one site per line, its start URL(s) separated by spaces, after an optional client label
+    and a `|` (`Acme Corp | https://acme.example/`); `#` starts a comment. A line
     that repeats an earlier one is skipped (and `notice` told): it would audit the same site twice.
     Every bad line is told at once, a line each, so a long file is fixed in one go, not one run per typo."""
     try:
@@ -284,8 +286,20 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
     names: dict[str, int] = {}
     first_line: dict[tuple[str, ...], tuple[int, int]] = {}  # a site's URLs -> its line, its place in `sites`
     for number, line in enumerate(lines, 1):
-        tokens = line.split("#", 1)[0].split()
+        text = line.split("#", 1)[0]
+        client = None
+        label, bar, rest = text.partition("|")
+        if bar and "://" not in label:  # `Acme Corp | https://acme.example/`; a | inside a URL is no label
+            try:
+                client = check_client(label)
+            except ConfigError as exc:
+                bad.append(f"{path}, line {number}: the label before | {str(exc).removeprefix('client ')}")
+                continue
+            text = rest
+        tokens = text.split()
         if not tokens:
+            if client is not None:
+                bad.append(f"{path}, line {number}: {client} | names no start URL")
             continue
         try:
             urls = start_urls_from(tokens)
@@ -308,7 +322,7 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         first_line[key] = (number, len(sites))
         name = site_folder(urls[0])
         names[name] = names.get(name, 0) + 1
-        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls, auth))
+        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls, auth, client))
     if bad:
         more = len(bad) - MAX_BAD_LINES
         if more > 0:
@@ -327,6 +341,26 @@ def site_folder(url: str) -> str:
     port = urlsplit(url).port
     name = re.sub(r"[^a-z0-9.-]+", "-", host.lower()).strip(".-") or "site"
     return f"{name}-{port}" if port else name
+
+
+def _named(progress: ProgressFn | None, name: str) -> ProgressFn | None:
+    """A batch's progress whose notices (a resume, a 429 pause) name the site: among many sites' lines, a
+    bare "Resuming: 3 pages kept" belongs to no one."""
+    notice = getattr(progress, "notice", None)
+    if progress is None or notice is None:
+        return progress
+
+    class Named:
+        def __call__(self, *args: Any) -> None:
+            progress(*args)
+
+        def notice(self, text: str) -> None:
+            notice(f"{name}: {text}")
+
+        def __getattr__(self, attribute: str) -> Any:  # stage(), and whatever else the progress offers
+            return getattr(progress, attribute)
+
+    return Named()
 
 
 def run_batch(
@@ -365,20 +399,24 @@ def _audit_sites(
     branding: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], bool]:
     rows: list[dict[str, Any]] = []
+    done: list[tuple[str, Outcome | None, str | None]] = []  # for the batch's junit.xml
+    started_at = now_iso()
     interrupted = False
     for site in sites:
         outcome, error = None, None
         try:
-            own = replace(settings, auth=site.auth) if site.auth else settings
-            outcome = run_audit(site.urls, own, book, out_dir / site.name, resume=resume, progress=progress)
+            own = replace(settings, auth=site.auth or settings.auth, client=site.client or settings.client)
+            outcome = run_audit(site.urls, own, book, out_dir / site.name, resume=resume, progress=_named(progress, site.name))
         except (UsageError, ValueError) as exc:
             error = str(exc)
         if outcome is not None and outcome.unreachable:
             error = f"cannot audit {outcome.unreachable[0].url}: {outcome.unreachable[0].error.message}"
         if on_site is not None:
             on_site(site, outcome, error)
+        done.append((site.name, outcome, error))
         rows.append({
             "name": site.name,
+            "client": site.client or settings.client,
             "start_url": site.urls[0],
             "score": outcome.report["score"] if outcome and not error else None,
             "previous": outcome.report["previous"] if outcome and not error else None,  # the site's last audit here
@@ -397,6 +435,8 @@ def _audit_sites(
     try:
         write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted))
         write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "partial": interrupted, "sites": rows}))
+        if settings.junit:  # one file for a CI's test view, beside each site's own
+            write_atomic(out_dir / "junit.xml", render_batch_junit(done, book, started_at, partial=interrupted))
     except OSError as exc:
         raise UsageError(f"cannot write the batch index in {out_dir}: {_reason(exc)}") from None
     return rows, interrupted

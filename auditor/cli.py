@@ -345,6 +345,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any, list[str]]:
         "junit": params["junit"],
         "pdf": params["pdf"],
         "browser_endpoints": params["browser_endpoint"],
+        "client": params.get("client"),  # audit only: a batch names each site's client in its sites file
     })
     # Thresholds and branding only come from a config file: their errors name it, like every other setting's.
     try:
@@ -398,6 +399,9 @@ def audit(
     baseline: Annotated[Optional[Path], typer.Option(
         help="A report.json to set the score against (a CI run of the main branch), instead of the last audit in "
              "--out; any site, measured on the same devices.", show_default=False)] = None,
+    client: Annotated[Optional[str], typer.Option(
+        help="Who the report is for: it heads the report as \"Prepared for NAME\" (or client = \"...\" in the "
+             "config file).", show_default=False)] = None,
     quiet: Quiet = False,
 ) -> None:
     """Audit a site: crawl from URLS, measure every page on desktop and mobile, and write the report.
@@ -455,7 +459,8 @@ def batch(
             refused = [p for p in outcome.pages if p.refused] if outcome else []
             if refused and not error:  # the night's run of this client was walled off: worth a line of its own
                 status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"
-            err.print(f"{site.name}: {status}", markup=False, highlight=False, soft_wrap=True)
+            label = f"{site.name} ({site.client})" if site.client else site.name
+            err.print(f"{label}: {status}", markup=False, highlight=False, soft_wrap=True)
 
         with _ProgressReporter(quiet) as progress:
             rows, interrupted = run_batch(sites, settings, book, out, resume=resume, progress=progress, on_site=announce)

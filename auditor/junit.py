@@ -24,18 +24,17 @@ def _text(value: Any) -> str:
     return _NOT_XML.sub("", str(value))
 
 
-def render_junit(report: dict[str, Any], pages: list[PageResult], book: Rulebook) -> str:
-    name = "cro-audit (partial: interrupted)" if report.get("partial") else "cro-audit"
-    suites = ET.Element("testsuites", name=name, timestamp=_text(report.get("started_at", "")))
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+def _suites(report: dict[str, Any], pages: list[PageResult], book: Rulebook, prefix: str = "") -> list[ET.Element]:
+    """A test suite per page; in a batch each suite's name starts with its site's (`prefix`)."""
+    suites = []
     home = urlsplit((report.get("start_urls") or [""])[0]).netloc
     for page in pages:
         # Named by path on the first start URL's host: a review app's host changes with every merge
         # request, and a CI system knows a test by its suite's name.
         parts = urlsplit(page.url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        suite = ET.SubElement(suites, "testsuite", name=_text(path if parts.netloc == home else page.url),
-                              hostname=_text(parts.netloc))
+        suite = ET.Element("testsuite", name=_text(prefix + (path if parts.netloc == home else page.url)),
+                           hostname=_text(parts.netloc))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
 
         def case(name: str, classname: str) -> ET.Element:
@@ -60,8 +59,35 @@ def render_junit(report: dict[str, Any], pages: list[PageResult], book: Rulebook
                 failure.text = _text(f"Score {page.rule_scores[rule.id]}/100. {told}\n\nWhat to do: {rule.recommendation}")
         for key, value in counts.items():
             suite.set(key, str(value))
-            totals[key] += value
-    for key, value in totals.items():
-        suites.set(key, str(value))
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+        suites.append(suite)
+    return suites
+
+
+def _document(name: str, timestamp: str, suites: list[ET.Element]) -> str:
+    root = ET.Element("testsuites", name=name, timestamp=_text(timestamp))
+    for key in ("tests", "failures", "errors", "skipped"):
+        root.set(key, str(sum(int(suite.get(key, "0")) for suite in suites)))
+    root.extend(suites)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_junit(report: dict[str, Any], pages: list[PageResult], book: Rulebook) -> str:
+    name = "cro-audit (partial: interrupted)" if report.get("partial") else "cro-audit"
+    return _document(name, report.get("started_at", ""), _suites(report, pages, book))
+
+
+def render_batch_junit(sites: list[tuple[str, Any, str | None]], book: Rulebook, started_at: str,
+                       partial: bool = False) -> str:
+    """One file for a batch's CI view: each site's page suites, named "<site> <path>", and for a site that
+    could not be audited, one suite whose "site audits" case is an error. `sites`: (name, outcome, error)."""
+    suites: list[ET.Element] = []
+    for name, outcome, error in sites:
+        if outcome is not None and not error:
+            suites += _suites(outcome.report, outcome.pages, book, prefix=f"{name} ")
+            continue
+        suite = ET.Element("testsuite", name=_text(name), tests="1", failures="0", errors="1", skipped="0")
+        case = ET.SubElement(suite, "testcase", name="site audits", classname="cro-audit.site")
+        ET.SubElement(case, "error", type="site", message=_text(error or "not audited"))
+        suites.append(suite)
+    return _document("cro-audit batch (partial: interrupted)" if partial else "cro-audit batch", started_at, suites)

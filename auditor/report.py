@@ -63,6 +63,7 @@ def build_report(
         "finished_at": now_iso(),
         "partial": partial,
         "start_urls": start_urls,
+        "client": settings.client,
         "settings": settings.public(),
         "score": site.score,
         "band": band(site.score),

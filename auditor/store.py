@@ -27,6 +27,7 @@ SCREENSHOT_NAME = re.compile(r"\d{4,}-(desktop|mobile)\.jpg")  # what the crawl 
 
 class RunStore:
     def __init__(self, folder: Path, start_urls: list[str], resume: bool) -> None:
+        _check_batch_above(folder)  # before anything is made: a run turned away leaves the folder as it was
         self.created_folder = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.path = folder, folder / STORE_NAME
@@ -139,6 +140,28 @@ def lock_folder(folder: Path, holder: str = "run") -> int | None:
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
+
+
+def _check_batch_above(folder: Path) -> None:
+    """A batch locks its whole folder, and each site folder only while it audits that site: a run into
+    `batch/<site>` must ask the folder above, or it would share a site folder with the batch's turn at it."""
+    above = folder.resolve().parent / LOCK_NAME
+    if fcntl is None or not above.is_file():
+        return
+    try:
+        fd = os.open(above, os.O_RDONLY)
+    except OSError:
+        return  # not ours to read: not a batch of this user's
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.read(fd, 32).decode("ascii", "replace").strip()
+        if pid != str(os.getpid()):  # this process's own batch is the one auditing into it
+            by = f" (process {pid})" if pid.isdigit() else ""
+            raise FolderBusy(f"a cro-audit batch is writing to {above.parent}{by}, which holds {folder}: wait for "
+                             "it to finish, or use another --out") from None
+    finally:
+        os.close(fd)
 
 
 def unlock_folder(fd: int | None) -> None:

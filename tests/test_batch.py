@@ -256,3 +256,110 @@ def test_a_bad_line_with_a_login_never_shows_its_password(tmp_path):
                         f"repeated here: {hint}")
     assert lines[1].startswith(f"{path}, line 2: not a valid start URL; it seems to hold a login")
     assert lines[2] == f"{path}, line 3: https://user:***@127.0.0.1:abc/: the port must be a number from 1 to 65535 ({hint})"
+
+
+def test_a_sites_file_names_each_sites_client(tmp_path):
+    """An agency's index and reports name the client, not only a host: `Acme Corp | https://...`."""
+    path = tmp_path / "sites.txt"
+    path.write_text("Acme  Corp | https://acme.example/ https://acme.example/shop  # two start URLs\n"
+                    "https://plain.example/?ids=1|2\n"  # a | in a URL is no label
+                    "Zoë & Co. (EU) | https://zoe.example/\n")
+    sites = read_sites(path)
+    assert [(s.name, s.client, s.urls) for s in sites] == [
+        ("acme.example", "Acme Corp", ["https://acme.example/", "https://acme.example/shop"]),
+        ("plain.example", None, ["https://plain.example/?ids=1|2"]),
+        ("zoe.example", "Zoë & Co. (EU)", ["https://zoe.example/"]),
+    ]
+    path.write_text(" | https://a.example/\nAcme |\nEvil \u202eCorp | https://b.example/\n"
+                    f"{'x' * 81} | https://c.example/\n")
+    with pytest.raises(UsageError) as caught:
+        read_sites(path)
+    assert str(caught.value).splitlines() == [
+        f"{path}, line 1: the label before | must be a name, not empty",
+        f"{path}, line 2: Acme | names no start URL",
+        f"{path}, line 3: the label before | must be plain text, without control characters",
+        f"{path}, line 4: the label before | must be at most 80 characters, not 81",
+    ]
+
+
+def test_a_batch_names_clients_and_writes_one_junit_file_for_ci(tmp_path):
+    """The client's name heads its report and its index row; with --junit the batch also writes one
+    junit.xml for a CI's test view, each site's page suites named after the site, a failed site an error."""
+    import xml.etree.ElementTree as ET
+
+    write(tmp_path / "one", {"index.html": page("One", [], '<button style="padding:14px 24px">Buy now</button>')})
+    with StaticSite(tmp_path / "one") as one:
+        dead = f"http://127.0.0.1:{closed_port()}/"
+        (tmp_path / "sites.txt").write_text(f"Acme <Corp> | {one.url}\n{dead}\n")
+        out = tmp_path / "out"
+        result = subprocess.run(
+            [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(out),
+             "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", "--junit"],
+            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr  # the dead site
+    name, dead_name = one.url.split("/")[2].replace(":", "-"), dead.split("/")[2].replace(":", "-")
+    assert f"\n{name} (Acme <Corp>): score 100\n" in "\n" + result.stderr
+    rows = json.loads((out / "index.json").read_text())["sites"]
+    assert [r["client"] for r in rows] == ["Acme <Corp>", None]
+    report = json.loads((out / name / "report.json").read_text())
+    assert report["client"] == "Acme <Corp>"
+    html = (out / name / "report.html").read_text()
+    assert '<p class="client" id="client">Prepared for <strong>Acme &lt;Corp&gt;</strong></p>' in html
+    assert f"<title>Conversion audit – Acme &lt;Corp&gt; ({one.url})</title>" in html
+    assert '<div class="name">Acme &lt;Corp&gt;</div>' in (out / "index.html").read_text()
+    root = ET.parse(out / "junit.xml").getroot()
+    assert root.get("name") == "cro-audit batch"
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert sorted(suites) == sorted([f"{name} /", dead_name])
+    assert suites[f"{name} /"].get("failures") == "0" and int(suites[f"{name} /"].get("tests")) > 1
+    error = suites[dead_name].find("testcase/error")
+    assert error is not None and "Connection refused" in error.get("message")
+    assert root.get("errors") == "1" and root.get("tests") == str(sum(int(s.get("tests")) for s in suites.values()))
+    assert (out / name / "junit.xml").is_file()  # each site's own stays
+
+
+def test_an_audit_into_a_site_folder_of_a_running_batch_stops_at_once(tmp_path):
+    """A batch locks each site folder only while it audits that site: a plain audit into batch/<site> ran
+    beside it, sharing the site's run store."""
+    import os
+
+    from auditor.store import lock_folder, unlock_folder
+
+    (tmp_path / "batch" / "site").mkdir(parents=True)
+    held = lock_folder(tmp_path / "batch", "batch")
+    try:
+        result = subprocess.run([sys.executable, "-m", "auditor", "audit", "http://127.0.0.1:1/", "--out",
+                                 str(tmp_path / "batch" / "site")], capture_output=True, text=True, timeout=60)
+    finally:
+        unlock_folder(held)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (f"error: a cro-audit batch is writing to {tmp_path / 'batch'} (process {os.getpid()}), "
+                                     f"which holds {tmp_path / 'batch' / 'site'}: wait for it to finish, or use another --out")
+    assert sorted(p.name for p in (tmp_path / "batch" / "site").iterdir()) == []  # left as it was found
+
+
+def test_a_batch_s_notices_name_the_site_they_are_about(tmp_path):
+    """Among many sites' lines, a bare "Resuming: 1 page kept" belonged to no site."""
+    from auditor.audit import BatchSite, run_batch
+    from auditor.config import build
+    from auditor.rulebook import load_rulebook
+
+    class Recorder:
+        def __init__(self):
+            self.notices, self.pages = [], 0
+
+        def __call__(self, done, total, page):
+            self.pages += 1
+
+        def notice(self, text):
+            self.notices.append(text)
+
+    write(tmp_path / "a", {"index.html": page("A", [])})
+    with StaticSite(tmp_path / "a") as a:
+        settings = build({}, {"devices": ["desktop"], "screenshots": "off", "max_depth": 0})
+        sites = [BatchSite("acme", [a.url], client="Acme")]
+        run_batch(sites, settings, load_rulebook(), tmp_path / "out", progress=Recorder())
+        again = Recorder()
+        run_batch(sites, settings, load_rulebook(), tmp_path / "out", resume=True, progress=again)
+        run_batch(sites, settings, load_rulebook(), tmp_path / "out", progress=lambda *args: None)  # no notice(): fine
+    assert again.notices == ["acme: Resuming: 1 page kept from the earlier run, not visited again."]
