@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.config import Settings
 from auditor.report import SCHEMA_VERSION
@@ -79,4 +80,21 @@ def _summary(old: dict[str, Any]) -> dict[str, Any] | None:
     if not (isinstance(score, int) and not isinstance(score, bool) and 0 <= score <= 100
             and isinstance(when, str) and _ISO_TIME.fullmatch(when)):
         return None
-    return {"score": score, "finished_at": when}
+    summary: dict[str, Any] = {"score": score, "finished_at": when}
+    # What the score covered, so a comparison can say when it is not like for like (another site, budget).
+    if isinstance(old.get("summary"), dict):  # a report.json
+        site, pages = _host(old.get("start_urls")), old["summary"].get("pages_audited")
+    else:  # the summary a resumed run passes on
+        site, pages = old.get("site"), old.get("pages_audited")
+    if isinstance(site, str) and site:
+        summary["site"] = site[:253]
+    if isinstance(pages, int) and not isinstance(pages, bool) and pages >= 0:
+        summary["pages_audited"] = pages
+    return summary
+
+
+def _host(urls: Any) -> str | None:
+    try:
+        return urlsplit(urls[0]).hostname if isinstance(urls, list) and urls and isinstance(urls[0], str) else None
+    except ValueError:  # an edited file's "http://[x"
+        return None

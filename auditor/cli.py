@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -169,7 +170,19 @@ def _change(report: dict) -> str:
     if not before or report["score"] is None:
         return ""
     change = report["score"] - before["score"]
-    return f"; {f'{change:+d}' if change else 'unchanged'} since {_when(before['finished_at'])}"
+    return f"; {f'{change:+d}' if change else 'unchanged'} since {_when(before['finished_at'])}{_unlike(report)}"
+
+
+def _unlike(report: dict) -> str:
+    """' (of main.example; 12 pages then, 3 now)': what makes a comparison not like for like, if anything."""
+    before, told = report["previous"], []
+    here = (urlsplit(report["start_urls"][0]).hostname or "").removeprefix("www.")
+    if before.get("site") and before["site"].removeprefix("www.") != here:  # a --baseline of another host: a review app's, say
+        told.append(f"of {before['site']}")
+    then, now = before.get("pages_audited"), report["summary"]["pages_audited"]
+    if then is not None and then != now:
+        told.append(f"{_count(then, 'page')} then, {now} now")
+    return f" ({'; '.join(told)})" if told else ""
 
 
 def _drop(report: dict, settings: Settings, baseline: Path | None = None) -> str:

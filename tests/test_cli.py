@@ -652,7 +652,8 @@ def test_fail_on_drop_fails_a_deploy_that_lowers_the_score_more_than_allowed(tmp
                       str(tmp_path / "main" / "report.json"), "--fail-on-drop", str(baseline["score"] - now["score"]),
                       *common)
     fell = baseline["score"] - now["score"]
-    assert fell > 3 and now["previous"] == {"score": baseline["score"], "finished_at": baseline["finished_at"]}
+    assert fell > 3 and now["previous"] == {"score": baseline["score"], "finished_at": baseline["finished_at"],
+                                            "site": "127.0.0.1", "pages_audited": 1}
     assert preview.returncode == 1, preview.stderr
     when = f"{baseline['finished_at'][:10]} {baseline['finished_at'][11:16]} UTC"
     assert (f"Score {now['score']} fell {fell} points since the baseline of {when} ({baseline['score']}), "
@@ -660,6 +661,23 @@ def test_fail_on_drop_fails_a_deploy_that_lowers_the_score_more_than_allowed(tmp
     assert f"; -{fell} since {when})" in preview.stderr  # on the score line too
     assert allowed.returncode == 0, allowed.stderr  # a drop of exactly the allowance passes
     assert "fell" not in allowed.stderr
+
+
+def test_a_comparison_that_is_not_like_for_like_says_so(tmp_path, site):
+    """A baseline of another host (the main branch's review app) or of a bigger crawl is still compared
+    with, but the score line says what differs: a drop from 12 pages to 1 is not the site getting worse."""
+    common = ("--devices", "desktop", "--max-depth", "0", "--screenshots", "off")
+    assert run("audit", site.url, "--out", str(tmp_path / "main"), *common).returncode == 0
+    other = json.loads((tmp_path / "main" / "report.json").read_text())
+    other["start_urls"], other["summary"]["pages_audited"] = ["https://www.main.example/"], 12
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--baseline", str(tmp_path / "other.json"), *common)
+    same = run("audit", site.url, "--out", str(tmp_path / "main"), *common)
+    assert result.returncode == 0 and same.returncode == 0, result.stderr + same.stderr
+    when = f"{other['finished_at'][:10]} {other['finished_at'][11:16]} UTC"
+    assert f"; unchanged since {when} (of www.main.example; 12 pages then, 1 now))" in result.stderr
+    assert f"; unchanged since {when})" in same.stderr  # like for like: nothing to add
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["previous"]["site"] == "www.main.example"
 
 
 def test_a_baseline_that_cannot_be_compared_with_is_one_line_exit_2(tmp_path, site):
