@@ -286,17 +286,18 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
     names: dict[str, int] = {}
     first_line: dict[tuple[str, ...], tuple[int, int]] = {}  # a site's URLs -> its line, its place in `sites`
     for number, line in enumerate(lines, 1):
-        text = line.split("#", 1)[0]
-        client = None
-        label, bar, rest = text.partition("|")
-        if bar and "://" not in label:  # `Acme Corp | https://acme.example/`; a | inside a URL is no label
+        text, client = line, None
+        label, bar, rest = line.partition("|")
+        # `Acme Corp | https://acme.example/`, read before comments: "Store #12 |" is a name. A | inside a
+        # URL, or after a #, is no label.
+        if bar and "://" not in label and not label.lstrip().startswith("#"):
             try:
                 client = check_client(label)
             except ConfigError as exc:
                 bad.append(f"{path}, line {number}: the label before | {str(exc).removeprefix('client ')}")
                 continue
             text = rest
-        tokens = text.split()
+        tokens = text.split("#", 1)[0].split()
         if not tokens:
             if client is not None:
                 bad.append(f"{path}, line {number}: {client} | names no start URL")

@@ -436,7 +436,8 @@ def audit(
 @app.command(cls=_Command, epilog=EXIT_CODES)
 def batch(
     sites_file: Annotated[Path, typer.Argument(
-        help="A text file: one site per line (its start URL, or several separated by spaces); # starts a comment.",
+        help="A text file: one site per line (its start URL, or several separated by spaces), after an optional "
+             "client name and a | (Acme Corp | https://acme.example/); # starts a comment.",
         show_default=False, metavar="SITES_FILE")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,

@@ -263,12 +263,16 @@ def test_a_sites_file_names_each_sites_client(tmp_path):
     path = tmp_path / "sites.txt"
     path.write_text("Acme  Corp | https://acme.example/ https://acme.example/shop  # two start URLs\n"
                     "https://plain.example/?ids=1|2\n"  # a | in a URL is no label
-                    "Zoë & Co. (EU) | https://zoe.example/\n")
+                    "Zoë & Co. (EU) | https://zoe.example/\n"
+                    "Store #12 | https://store.example/  # a # in a name is the name's\n"
+                    "# Old | https://old.example/\nhttps://new.example/ # was | https://old.example/\n")
     sites = read_sites(path)
     assert [(s.name, s.client, s.urls) for s in sites] == [
         ("acme.example", "Acme Corp", ["https://acme.example/", "https://acme.example/shop"]),
         ("plain.example", None, ["https://plain.example/?ids=1|2"]),
         ("zoe.example", "Zoë & Co. (EU)", ["https://zoe.example/"]),
+        ("store.example", "Store #12", ["https://store.example/"]),
+        ("new.example", None, ["https://new.example/"]),
     ]
     path.write_text(" | https://a.example/\nAcme |\nEvil \u202eCorp | https://b.example/\n"
                     f"{'x' * 81} | https://c.example/\n")
