@@ -759,3 +759,15 @@ def test_a_bad_url_with_a_login_is_told_without_its_password(tmp_path, password)
                           "password with / ? # @ or a space in it is written %2F %3F %23 %40 %20)")
     assert password not in result.stderr
     assert f"user:{password.split('/')[0].split('#')[0].split('?')[0]}" not in result.stderr  # not even cut short
+
+
+def test_the_readme_config_example_is_a_valid_config(tmp_path):
+    """The example users copy first: a key renamed in the code and not in the README would fail here."""
+    from auditor.config import build, load_file
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = re.search(r"```toml\n(# cro-audit\.toml.*?)```", readme, re.S)
+    assert example is not None
+    (tmp_path / "cro-audit.toml").write_text(example.group(1))
+    settings = build(load_file(tmp_path / "cro-audit.toml"), {}, source=tmp_path / "cro-audit.toml")
+    assert settings.client == "Northwind Outfitters" and settings.max_pages == 50 and settings.branding["accent"] == "#6a1b9a"
