@@ -434,6 +434,11 @@ async def visit(
         result.crashed = True
         if result.facts is None:
             result.error = PageError("browser_crash", "The browser crashed while measuring this page.")
+    if result.error is not None and result.error.kind == "redirect_loop":
+        # A loop has no one status: every turn answers its own (200 for each page of a meta-refresh or script
+        # loop), and the one recorded was whichever turn it was stopped at. "HTTP status 200" beside "Redirect
+        # loop" reads as a page that works; an HTTP redirect loop, which the browser ends, has no status either.
+        result.status_code = None
     return result
 
 

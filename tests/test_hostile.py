@@ -53,6 +53,14 @@ def test_case_ends_as_expected_within_the_timeout(name, outcomes):
         assert result.facts is not None and result.facts.device == "desktop"
 
 
+def test_a_redirect_loop_claims_no_status(outcomes):
+    """A meta-refresh, script or reload loop answers 200 at every turn: the status of the turn it was stopped
+    at made the report read "Redirect loop · HTTP status 200". An HTTP redirect loop has none either."""
+    loops = {name: result.status_code for name, (outcome, _, result) in outcomes.items() if outcome == "redirect_loop"}
+    assert {"meta-refresh-slow-loop", "script-redirect-loop", "reload-loop", "redirect-loop"} <= set(loops)
+    assert set(loops.values()) == {None}, loops
+
+
 def test_huge_page_links_are_capped(outcomes):
     _, _, result = outcomes["huge-page"]
     assert result.facts.link_count >= 30000
@@ -121,6 +129,8 @@ def test_a_crawl_through_every_hostile_case_finishes(hostile, tmp_path):
     assert len(urls) == len(set(urls)) <= 60
     assert all(u.startswith(hostile.url) for u in urls)  # never out of scope, never another scheme
     assert all(p.error is not None or p.devices for p in outcome.pages)
+    loops = [p for p in outcome.report["pages"] if (p["error"] or {}).get("kind") == "redirect_loop"]
+    assert len(loops) >= 4 and all(p["status_code"] is None for p in loops)  # the report's page rows too
     # crawl traps: the calendar and the faceted shop are cut at the cap per query parameter
     assert sum("/calendar" in u for u in urls) == 3
     assert sum("/shop" in u for u in urls) == 3
