@@ -267,11 +267,29 @@ class BatchSite:
 
 
 MAX_BAD_LINES = 10  # told one by one; past this the file is likely not a sites file at all
+# Commas and semicolons run into the next URL (`https://a.example/,https://a.example/shop`, as a CSV saves a row).
+_GLUED = re.compile(r"[,;]+(?=https?://)", re.IGNORECASE)
+
+
+def _line_words(text: str) -> list[str]:
+    """The start URLs of a sites-file line. A comma or semicolon between them separates them as a space
+    does (lines pasted from a spreadsheet): one ending or starting a word, one on its own, or one right
+    before http(s)://. A comma within a URL (/p?ids=1,2, /wiki/Washington,_D.C.) is part of it, and so is
+    one before http(s):// in a query, where a value may be a list of URLs; a URL that ends in , or ; loses it."""
+    words = []
+    for word in text.split():
+        start = 0
+        for match in _GLUED.finditer(word):
+            if "?" not in word[start:match.start()]:
+                words.append(word[start:match.start()])
+                start = match.end()
+        words.append(word[start:])
+    return [w for w in (word.strip(",;") for word in words) if w]
 
 
 def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[BatchSite]:
-    """A sites file: one site per line, its start URL(s) separated by spaces, after an optional client label
-    and a `|` (`Acme Corp | https://acme.example/`); `#` starts a comment. A line
+    """A sites file: one site per line, its start URL(s) separated by spaces, commas or semicolons, after an
+    optional client label and a `|` (`Acme Corp | https://acme.example/`); `#` starts a comment. A line
     that repeats an earlier one is skipped (and `notice` told): it would audit the same site twice.
     Every bad line is told at once, a line each, so a long file is fixed in one go, not one run per typo."""
     try:
@@ -297,7 +315,7 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
                 bad.append(f"{path}, line {number}: the label before | {str(exc).removeprefix('client ')}")
                 continue
             text = rest
-        tokens = text.split("#", 1)[0].split()
+        tokens = _line_words(text.split("#", 1)[0])
         if not tokens:
             if client is not None:
                 bad.append(f"{path}, line {number}: {client} | names no start URL")

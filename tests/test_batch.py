@@ -26,6 +26,30 @@ def test_sites_file_format(tmp_path):
     ]
 
 
+def test_commas_and_semicolons_between_start_urls_separate_them(tmp_path):
+    """A line pasted from a spreadsheet (`https://a.example/, https://a.example/shop`) made `https://a.example/,`
+    a start URL, and one without spaces a single URL whose path held the second. A comma inside a URL stays."""
+    path = tmp_path / "sites.txt"
+    path.write_text("https://a.example/, https://a.example/shop\n"
+                    "https://b.example/ , https://b.example/p?ids=1,2;\n"
+                    "https://c.example/,https://c.example/shop;HTTPS://c.example/about,,\n"
+                    "https://d.example/go?to=https://x.example/,https://y.example/\n"
+                    "https://e.example/wiki/Washington,_D.C. ;\n"
+                    "https://f.example/;jsessionid=1;,https://f.example/shop\n"
+                    "Acme, Inc. | https://g.example/,https://g.example/shop\n")  # a client label keeps its comma
+    sites = read_sites(path)
+    assert sites[-1].client == "Acme, Inc."
+    assert [s.urls for s in sites] == [
+        ["https://a.example/", "https://a.example/shop"],
+        ["https://b.example/", "https://b.example/p?ids=1,2"],
+        ["https://c.example/", "https://c.example/shop", "https://c.example/about"],
+        ["https://d.example/go?to=https://x.example/,https://y.example/"],  # in a query, a value may hold one
+        ["https://e.example/wiki/Washington,_D.C."],
+        ["https://f.example/", "https://f.example/shop"],
+        ["https://g.example/", "https://g.example/shop"],
+    ]
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ("", "lists no sites"),
     ("https://ok.example/\n".encode("utf-16"), "is not UTF-8 text; save it as UTF-8"),
