@@ -119,14 +119,26 @@ def site_key(url: str) -> str:
 
 
 class Scope:
-    """The sites a crawl may visit: those of its start URLs, whatever the scheme or port."""
+    """The sites a crawl may visit: the hosts of its start URLs (www. or not), over http or https on their
+    default ports (an http -> https upgrade stays on the site) or on a port a start URL of that host names.
+    Another port is another origin to a browser: a dev server or an admin panel on :8080 is not the shop."""
 
     def __init__(self, start_urls: list[str]) -> None:
         self.sites = {site_key(u) for u in start_urls}
+        self.ports = {(site_key(u), urlsplit(u).port) for u in start_urls if urlsplit(u).port is not None}
         self.origins = {_origin_key(u) for u in start_urls}
 
     def __contains__(self, url: str) -> bool:
-        return site_key(url) in self.sites
+        site = site_key(url)
+        if site not in self.sites:
+            return False
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        scheme = parts.scheme.lower()
+        return scheme in _DEFAULT_PORTS and (port in (None, _DEFAULT_PORTS[scheme]) or (site, port) in self.ports)
 
     def admits(self, url: str) -> bool:
         """For a URL as the browser reports it (unnormalised, maybe not http at all): is it on the sites?"""

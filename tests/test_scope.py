@@ -12,6 +12,7 @@ import pytest
 from auditor.audit import run_audit
 from auditor.config import build
 from auditor.rulebook import load_rulebook
+from auditor.urls import Scope
 from tests.test_crawl import page
 from tests.test_resilience import RecordingServer
 
@@ -71,3 +72,41 @@ def test_a_start_url_that_redirects_off_site_is_refused(server, tmp_path):
     outcome = run_audit([server.url + "go"], settings, load_rulebook(), tmp_path / "out")
     assert outcome.pages[0].error.kind == "out_of_scope"
     assert all(host != "offsite.localhost" for host, _ in server.hosts)
+
+
+def test_another_port_of_the_same_host_is_another_site():
+    """A browser treats another port as another origin: a dev server or an admin panel on :8080 is not the shop."""
+    scope = Scope(["https://www.shop.example/", "http://127.0.0.1:8102/"])
+    assert "http://shop.example:8080/admin" not in scope and "https://www.shop.example:8443/" not in scope
+    assert not scope.admits("http://shop.example:443/")  # https's port, under http: not a default port
+    assert "http://127.0.0.1:8103/" not in scope and "http://localhost:8102/" not in scope
+
+
+def test_default_ports_and_a_start_urls_own_port_are_the_site():
+    scope = Scope(["https://www.shop.example/", "http://127.0.0.1:8102/"])
+    assert "http://shop.example/cart" in scope  # http and https of the site: an upgrade stays on it
+    assert scope.admits("https://shop.example:443/x") and scope.admits("HTTP://WWW.shop.example:80/")
+    assert "http://127.0.0.1:8102/x" in scope and "https://127.0.0.1:8102/" in scope  # the port a start URL names
+    assert "http://127.0.0.1/" in scope  # and its host's default ports
+    assert "ftp://shop.example/" not in scope and "ftp://127.0.0.1:8102/" not in scope  # http(s) only, on any port
+    www = Scope(["http://www.dev.example:8080/"])  # www. and the bare domain are one site, on the start's port too
+    assert "http://dev.example:8080/a" in www and "http://www.dev.example/" in www and "http://dev.example:8081/" not in www
+
+
+def test_a_crawl_stays_off_another_port_of_the_host(server, tmp_path):
+    """Links, a redirect and a sitemap entry to the same host on another port: none is followed."""
+    with RecordingServer({}) as other:
+        dev = f"http://127.0.0.1:{other.port}/admin"
+        other.pages["/admin"] = page("Admin panel", [])
+        server.pages.update({
+            "/": page("Home", [dev, "/to-dev", "/stay"]),
+            "/to-dev": ("redirect", dev),
+            "/stay": page("Stay", []),
+            "/sitemap.xml": f"<urlset><url><loc>{dev}?from=sitemap</loc></url></urlset>",
+        })
+        settings = build({}, {"devices": ["desktop"], "screenshots": "off", "max_pages": 10, "max_depth": 2})
+        outcome = run_audit([server.url], settings, load_rulebook(), tmp_path / "out")
+    by_path = {p.url.removeprefix(server.url.rstrip("/")): p for p in outcome.pages}
+    assert sorted(by_path) == ["/", "/stay", "/to-dev"]
+    assert by_path["/to-dev"].error.kind == "out_of_scope" and dev in by_path["/to-dev"].error.message
+    assert other.log == []  # the browser was stopped before asking, and nothing else asked either
