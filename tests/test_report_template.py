@@ -579,6 +579,17 @@ def test_a_page_with_no_facts_could_not_be_checked_at_all(env: Environment, samp
     assert "This page could not be fully checked: " in " ".join(Parsed(render(env, sample)).text.split())
 
 
+def test_every_template_ships_in_the_package() -> None:
+    """The pages import _macros.html.j2: a template the package data leaves out breaks an installed cro-audit."""
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
+    names = sorted(p.name for p in TEMPLATES.iterdir())
+    assert "_macros.html.j2" in names
+    assert [n for n in names if not any(fnmatch.fnmatch(n, pattern) for pattern in patterns)] == []
+
+
 # ---------------------------------------------------------------- report.schema.json
 
 
