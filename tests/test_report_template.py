@@ -339,13 +339,17 @@ def test_partial_banner_only_when_partial(env: Environment, sample: dict) -> Non
 def test_a_good_score_with_high_impact_issues_says_they_still_cost_conversions(env: Environment, sample: dict) -> None:
     """A trial's staging site scored 91, 'Good', beside six high-impact issues: contradictory to a client."""
     sample["score"], sample["band"] = 91, "good"
-    sample["summary"]["findings"] = {"high": 6, "medium": 2, "low": 0}
-    assert "6 high-impact findings still cost conversions" in render(env, sample)
-    sample["summary"]["findings"]["high"] = 1
+    fresh = copy.deepcopy(sample)
+    _both_devices(sample)  # high: MOB001 and CTA001 on one page, SPD001 on desktop and mobile of another
+    assert "3 high-impact findings still cost conversions" in render(env, sample)  # the cards, not 4 findings
+    for page in sample["pages"]:
+        page["findings"] = [f for f in page["findings"] if f["rule_id"] != "SPD001" and f["rule_id"] != "CTA001"]
     assert "1 high-impact finding still costs conversions" in render(env, sample)
-    sample["summary"]["findings"]["high"] = 0
+    sample["pages"][1]["findings"] = sample["pages"][1]["findings"][1:]
     assert 'id="good-but"' not in render(env, sample)
-    sample["score"], sample["band"], sample["summary"]["findings"]["high"] = 89, "needs-work", 6
+    sample = fresh
+    _both_devices(sample)
+    sample["score"], sample["band"] = 89, "needs-work"
     assert 'id="good-but"' not in render(env, sample)  # "Needs work" says it already
 
 
@@ -484,6 +488,67 @@ def test_evidence_rendering(env: Environment, sample: dict) -> None:
     assert "Main content visible (LCP) 2.7 s" in text
     assert "Contrast ratio 4.5" in text
     assert "Fields Email, Name, Message" in text
+
+
+def _both_devices(sample: dict) -> dict:
+    """The sample's home page (page 3) with SPD001 failing on mobile too, worse than on desktop: report.json keeps
+    the two findings, in judge_page's order (worst band first, then rule, then device)."""
+    home = sample["pages"][2]
+    on_desktop = next(f for f in home["findings"] if f["rule_id"] == "SPD001")
+    on_mobile = {**on_desktop, "severity": "high", "score": 20, "message": "On mobile the page took 6.3 s to load.",
+                 "evidence": {"load_ms": 6300.0, "lcp_ms": 2700.0}, "device": "mobile"}
+    home["findings"] = [on_mobile, on_desktop, *(f for f in home["findings"] if f["rule_id"] != "SPD001")]
+    return home
+
+
+def _cards(html: str, page: int) -> list[str]:
+    """The finding cards in the section of web page `page`, each from its <li> to its </li>."""
+    section = html.split(f'id="page-{page}"')[1].split('id="page-')[0]
+    return ['<li class="finding' + c.split("</li>")[0] + "</li>" for c in section.split('<li class="finding')[1:]]
+
+
+def test_a_rule_failing_on_both_devices_is_one_card_at_the_worse_severity(env: Environment, sample: dict) -> None:
+    """Consultants hand the report to clients: two near-identical cards, one per device, read as noise."""
+    _both_devices(sample)
+    cards = _cards(render(env, sample), 3)
+    assert len(cards) == 2  # SPD001 on both devices, NAV001 on desktop
+    card = cards[0]
+    assert card.startswith('<li class="finding sev-high">') and '<span class="pill high">High</span>' in card
+    text = " ".join(Parsed(card).text.split())
+    assert text == ("High Slow page load Speed On desktop and mobile SPD001 "
+                    "Desktop: On desktop the page took 3.1 s to load. Mobile: On mobile the page took 6.3 s to load. "
+                    "How to fix: Defer scripts that are not needed for the first screen and compress images. "
+                    "Load time Desktop 3.1 s Mobile 6.3 s Main content visible (LCP) 2.7 s")
+    # A rule that failed on one device keeps its card as it was.
+    other = " ".join(Parsed(cards[1]).text.split())
+    assert other.startswith("Low Too many items in the main navigation Navigation On desktop NAV001 "
+                            "The main navigation has 11 items; visitors scan about 7. How to fix:")
+
+
+def test_one_card_says_a_shared_line_once(env: Environment, sample: dict) -> None:
+    home = _both_devices(sample)
+    home["findings"][0]["message"] = home["findings"][1]["message"] = "The page is slow to load."
+    home["findings"][0]["evidence"] = dict(home["findings"][1]["evidence"])
+    (card, _) = _cards(render(env, sample), 3)
+    assert " ".join(Parsed(card).text.split()) == (
+        "High Slow page load Speed On desktop and mobile SPD001 The page is slow to load. "
+        "How to fix: Defer scripts that are not needed for the first screen and compress images. "
+        "Load time 3.1 s Main content visible (LCP) 2.7 s")
+
+
+def test_findings_are_counted_once_per_page_and_rule_as_the_cards_show(env: Environment, sample: dict) -> None:
+    """The summary, the page list and the hero count what a client sees: a card, not a card per device."""
+    _both_devices(sample)
+    html = render(env, sample)
+    assert '<div class="n">3</div><div class="l">high-impact findings</div>' in html  # 4 findings in report.json
+    assert '<div class="n">2</div><div class="l">medium-impact findings</div>' in html
+    assert '<div class="n">2</div><div class="l">low-impact findings</div>' in html
+    text = " ".join(Parsed(html).text.split())
+    assert ("What was checked, and how many problems were found: a problem counts once for each page it is on, "
+            "seen on one device or on both.") in text
+    assert "counts twice" not in text
+    row = html[html.index('href="#page-3"'):].split("</tr>")[0]
+    assert Parsed(row).text.split()[-1] == "2"  # the page list's Issues column, 3 findings in report.json
 
 
 def test_minimal_report_renders(env: Environment) -> None:
