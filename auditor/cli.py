@@ -24,7 +24,7 @@ from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
-from auditor.report import branding_context
+from auditor.report import branding_context, issue_counts
 from auditor.rulebook import UnknownPrefix, load_rulebook
 from auditor.urls import MAX_URL_LENGTH
 
@@ -215,12 +215,13 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         score_text = "n/a" if score is None else f"{score}/100 ({report['band'].replace('-', ' ')}{_change(report)})"
         halves = summary.get("pages_one_device", 0)
         half_text = f" ({halves} on one device only)" if halves else ""
+        found = issue_counts(report)  # as report.html counts them, not as summary.findings does
         err.print(
             f"Score {score_text} over {_count(summary['pages_audited'], 'page')}{half_text}; "
             f"{summary['pages_failed']} failed; "
             + (f"{_count(summary['pages_broken'], 'page')} broken for visitors; " if summary.get("pages_broken") else "")
-            + f"findings: {summary['findings']['high']} high, {summary['findings']['medium']} medium, "
-            f"{summary['findings']['low']} low.", soft_wrap=True,
+            + f"findings: {found['high']} high, {found['medium']} medium, {found['low']} low "
+            "(each rule once per page, on one device or both).", soft_wrap=True,
         )
         if refusal:  # the one failure the user can fix before the next run, so it is said in full
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)

@@ -86,6 +86,21 @@ def build_report(
     }
 
 
+def issue_counts(report: dict[str, Any]) -> dict[str, int]:
+    """Findings as report.html counts them: once per page and rule, at the worse severity of its devices. A rule
+    that failed on desktop and on mobile is one problem to fix; summary.findings counts each device apart."""
+    order = ("high", "medium", "low")
+    counts = dict.fromkeys(order, 0)
+    for page in report["pages"]:
+        worst: dict[str, int] = {}
+        for finding in page["findings"]:
+            rank = order.index(finding["severity"])
+            worst[finding["rule_id"]] = min(rank, worst.get(finding["rule_id"], rank))
+        for rank in worst.values():
+            counts[order[rank]] += 1
+    return counts
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

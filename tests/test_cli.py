@@ -771,3 +771,25 @@ def test_the_readme_config_example_is_a_valid_config(tmp_path):
     (tmp_path / "cro-audit.toml").write_text(example.group(1))
     settings = build(load_file(tmp_path / "cro-audit.toml"), {}, source=tmp_path / "cro-audit.toml")
     assert settings.client == "Northwind Outfitters" and settings.max_pages == 50 and settings.branding["accent"] == "#6a1b9a"
+
+
+def test_a_rule_failing_on_both_devices_is_counted_once_in_the_report_and_the_log(site, tmp_path):
+    """report.json keeps a finding per device; the client's report shows one card and the log counts as it does."""
+    from tests.test_report_template import Parsed
+
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--select", "CTA001", "--screenshots", "off")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    about = next(p for p in report["pages"] if p["url"].endswith("/about.html"))
+    assert [(f["rule_id"], f["device"], f["severity"]) for f in about["findings"]] == [
+        ("CTA001", "desktop", "high"), ("CTA001", "mobile", "high")]
+    assert report["summary"]["findings"] == {"high": 2, "medium": 0, "low": 0}  # unchanged: per page and device
+    summary = next(line for line in result.stderr.splitlines() if line.startswith("Score "))
+    assert summary.endswith("; findings: 1 high, 0 medium, 0 low (each rule once per page, on one device or both).")
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert '<div class="n">1</div><div class="l">high-impact finding</div>' in html
+    text = " ".join(Parsed(html).text.split())
+    assert ("High No call to action in view above the fold Calls to action On desktop and mobile CTA001 "
+            "Desktop: The page has no visible call to action at all on desktop. "
+            "Mobile: The page has no visible call to action at all on mobile. How to fix: ") in text
+    assert text.count("CTA count 0") == 1

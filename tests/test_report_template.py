@@ -551,6 +551,17 @@ def test_findings_are_counted_once_per_page_and_rule_as_the_cards_show(env: Envi
     assert Parsed(row).text.split()[-1] == "2"  # the page list's Issues column, 3 findings in report.json
 
 
+def test_issue_counts_are_the_html_s(env: Environment, sample: dict) -> None:
+    """The terminal's line says what the client's report says (report.json's summary counts each device apart)."""
+    from auditor.report import issue_counts
+
+    _both_devices(sample)
+    assert issue_counts(sample) == {"high": 3, "medium": 2, "low": 2}
+    html = render(env, sample)
+    for severity, n in issue_counts(sample).items():
+        assert f'<div class="n">{n}</div><div class="l">{severity}-impact findings</div>' in html
+
+
 def test_minimal_report_renders(env: Environment) -> None:
     minimal = {
         "schema_version": 1,
