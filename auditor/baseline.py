@@ -8,10 +8,10 @@ import json
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from auditor.config import Settings
 from auditor.report import SCHEMA_VERSION
+from auditor.urls import MAX_URL_LENGTH, BadURL, normalize
 
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -83,18 +83,15 @@ def _summary(old: dict[str, Any]) -> dict[str, Any] | None:
     summary: dict[str, Any] = {"score": score, "finished_at": when}
     # What the score covered, so a comparison can say when it is not like for like (another site, budget).
     if isinstance(old.get("summary"), dict):  # a report.json
-        site, pages = _host(old.get("start_urls")), old["summary"].get("pages_audited")
+        urls, pages = old.get("start_urls"), old["summary"].get("pages_audited")
+        start = urls[0] if isinstance(urls, list) and urls else None
     else:  # the summary a resumed run passes on
-        site, pages = old.get("site"), old.get("pages_audited")
-    if isinstance(site, str) and site:
-        summary["site"] = site[:253]
+        start, pages = old.get("start_url"), old.get("pages_audited")
+    if isinstance(start, str) and 0 < len(start) <= MAX_URL_LENGTH:
+        try:  # an edited file's text reaches the terminal and the report: only as a URL, escaped
+            summary["start_url"] = normalize(start)
+        except BadURL:
+            pass
     if isinstance(pages, int) and not isinstance(pages, bool) and pages >= 0:
         summary["pages_audited"] = pages
     return summary
-
-
-def _host(urls: Any) -> str | None:
-    try:
-        return urlsplit(urls[0]).hostname if isinstance(urls, list) and urls and isinstance(urls[0], str) else None
-    except ValueError:  # an edited file's "http://[x"
-        return None

@@ -11,7 +11,6 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -174,11 +173,10 @@ def _change(report: dict) -> str:
 
 
 def _unlike(report: dict) -> str:
-    """' (of main.example; 12 pages then, 3 now)': what makes a comparison not like for like, if anything."""
+    """' (of https://main.example/; 12 pages then, 3 now)': what makes a comparison not like for like, if anything."""
     before, told = report["previous"], []
-    here = (urlsplit(report["start_urls"][0]).hostname or "").removeprefix("www.")
-    if before.get("site") and before["site"].removeprefix("www.") != here:  # a --baseline of another host: a review app's, say
-        told.append(f"of {before['site']}")
+    if before.get("start_url") and before["start_url"] != report["start_urls"][0]:  # a --baseline of a review app, say
+        told.append(f"of {before['start_url']}")
     then, now = before.get("pages_audited"), report["summary"]["pages_audited"]
     if then is not None and then != now:
         told.append(f"{_count(then, 'page')} then, {now} now")
@@ -221,7 +219,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
             f"{summary['pages_failed']} failed; "
             + (f"{_count(summary['pages_broken'], 'page')} broken for visitors; " if summary.get("pages_broken") else "")
             + f"findings: {found['high']} high, {found['medium']} medium, {found['low']} low "
-            "(each rule once per page, on one device or both).", soft_wrap=True,
+            "(each rule once per page, on one device or both).", soft_wrap=True, markup=False, highlight=False,
         )
         if refusal:  # the one failure the user can fix before the next run, so it is said in full
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)

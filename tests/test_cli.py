@@ -653,7 +653,7 @@ def test_fail_on_drop_fails_a_deploy_that_lowers_the_score_more_than_allowed(tmp
                       *common)
     fell = baseline["score"] - now["score"]
     assert fell > 3 and now["previous"] == {"score": baseline["score"], "finished_at": baseline["finished_at"],
-                                            "site": "127.0.0.1", "pages_audited": 1}
+                                            "start_url": server.url, "pages_audited": 1}
     assert preview.returncode == 1, preview.stderr
     when = f"{baseline['finished_at'][:10]} {baseline['finished_at'][11:16]} UTC"
     assert (f"Score {now['score']} fell {fell} points since the baseline of {when} ({baseline['score']}), "
@@ -675,9 +675,14 @@ def test_a_comparison_that_is_not_like_for_like_says_so(tmp_path, site):
     same = run("audit", site.url, "--out", str(tmp_path / "main"), *common)
     assert result.returncode == 0 and same.returncode == 0, result.stderr + same.stderr
     when = f"{other['finished_at'][:10]} {other['finished_at'][11:16]} UTC"
-    assert f"; unchanged since {when} (of www.main.example; 12 pages then, 1 now))" in result.stderr
+    assert f"; unchanged since {when} (of https://www.main.example/; 12 pages then, 1 now))" in result.stderr
     assert f"; unchanged since {when})" in same.stderr  # like for like: nothing to add
-    assert json.loads((tmp_path / "r" / "report.json").read_text())["previous"]["site"] == "www.main.example"
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["previous"]["start_url"] == "https://www.main.example/"
+    html = " ".join((tmp_path / "r" / "report.html").read_text().split())
+    assert (f"since the audit of {other['finished_at'][:10]}" not in html  # the date is written for people
+            and "of https://www.main.example/ (100/100), which covered 12 pages; this one covers 1</span>" in html)
+    assert "which covered" not in (tmp_path / "main" / "report.html").read_text()
 
 
 def test_a_baseline_that_cannot_be_compared_with_is_one_line_exit_2(tmp_path, site):

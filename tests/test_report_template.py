@@ -861,3 +861,19 @@ def test_the_index_puts_a_site_with_broken_pages_before_a_clean_one_of_the_same_
               "report_href": "holes/report.html", "error": None}]
     html = render_real_index(sites, BRANDING)
     assert html.index(">holes<") < html.index(">clean<")
+
+
+def test_a_comparison_over_another_page_count_says_so(env: Environment, sample: dict) -> None:
+    """A score over 3 pages set against one over 12 is not the site getting worse: both pages say so."""
+    sample["previous"] = {"score": sample["score"], "finished_at": "2026-10-26T02:00:00Z",
+                          "start_url": sample["start_urls"][0], "pages_audited": sample["summary"]["pages_audited"]}
+    assert "which covered" not in render(env, sample)  # like for like: nothing to add
+    sample["previous"].update(pages_audited=12, start_url="https://main.example/")
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert (f"Unchanged since the audit of 26 Oct 2026, 02:00 UTC of https://main.example/ ({sample['score']}/100), "
+            f"which covered 12 pages; this one covers {sample['summary']['pages_audited']}") in text
+    row = {"name": "a", "start_url": "https://a.example/", "score": 80, "pages": 3, "report_href": "a/report.html",
+           "error": None, "previous": {"score": 84, "finished_at": "2026-10-26T02:00:00Z", "pages_audited": 12}}
+    assert "down 4 since 26 Oct 2026, 02:00 UTC (12 pages then)" in " ".join(Parsed(render_index(env, [row])).text.split())
+    row["previous"]["pages_audited"] = 3
+    assert "pages then" not in render_index(env, [row])
