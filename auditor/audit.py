@@ -424,7 +424,9 @@ def _audit_sites(
     for site in sites:
         outcome, error = None, None
         try:
-            own = replace(settings, auth=site.auth or settings.auth, client=site.client or settings.client)
+            # Only the site's own line names its client: a shared config's client on every unlabelled site
+            # would hand one client a report with another's name on it.
+            own = replace(settings, auth=site.auth or settings.auth, client=site.client)
             outcome = run_audit(site.urls, own, book, out_dir / site.name, resume=resume, progress=_named(progress, site.name))
         except (UsageError, ValueError) as exc:
             error = str(exc)
@@ -435,7 +437,7 @@ def _audit_sites(
         done.append((site.name, outcome, error))
         rows.append({
             "name": site.name,
-            "client": site.client or settings.client,
+            "client": site.client,
             "start_url": site.urls[0],
             "score": outcome.report["score"] if outcome and not error else None,
             "previous": outcome.report["previous"] if outcome and not error else None,  # the site's last audit here

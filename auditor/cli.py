@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
 from auditor.browser import BrowserNotFound
-from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded
+from auditor.config import ConfigError, Settings, build, toml_text, default_concurrency, find_config, load_file, overloaded
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context, issue_counts
@@ -455,6 +455,9 @@ def batch(
     try:
         settings, book, notes = _prepare(locals())
         sites = read_sites(sites_file, notes.append)  # its notes (a repeated line) are not printed with --quiet
+        if settings.client:
+            notes.append(f"note: client = {toml_text(settings.client)} in the config file is not used by batch: name each "
+                         f"site's client on its line of {sites_file} (Acme Corp | https://acme.example/).")
         _say([] if quiet else notes)
 
         def announce(site, outcome, error) -> None:

@@ -319,16 +319,20 @@ def test_a_batch_names_clients_and_writes_one_junit_file_for_ci(tmp_path):
     with StaticSite(tmp_path / "one") as one:
         dead = f"http://127.0.0.1:{closed_port()}/"
         (tmp_path / "sites.txt").write_text(f"Acme <Corp> | {one.url}\n{dead}\n")
+        (tmp_path / "agency.toml").write_text('client = "Northwind"\n')  # an agency's shared config: not every site's client
         out = tmp_path / "out"
         result = subprocess.run(
             [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(out),
-             "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", "--junit"],
+             "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", "--junit",
+             "--config", str(tmp_path / "agency.toml")],
             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr  # the dead site
     name, dead_name = one.url.split("/")[2].replace(":", "-"), dead.split("/")[2].replace(":", "-")
     assert f"\n{name} (Acme <Corp>): score 100\n" in "\n" + result.stderr
     rows = json.loads((out / "index.json").read_text())["sites"]
     assert [r["client"] for r in rows] == ["Acme <Corp>", None]
+    assert (f'note: client = "Northwind" in the config file is not used by batch: name each site\'s client on its '
+            f'line of {tmp_path / "sites.txt"} (Acme Corp | https://acme.example/).') in result.stderr
     report = json.loads((out / name / "report.json").read_text())
     assert report["client"] == "Acme <Corp>"
     html = (out / name / "report.html").read_text()
