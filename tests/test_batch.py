@@ -199,9 +199,10 @@ def test_index_ranks_the_sites_worst_first_and_flags_broken_and_partial_ones():
         {"name": "poor-site", "start_url": "https://poor.example/", "score": 40, "pages": 3, "report_href": "poor-site/report.html", "error": None},
     ]
     html = render_index(rows, {"name": "Agency", "logo_data_uri": None, "accent": "#0b6e4f"})
-    order = [html.index(f'<div class="name">{name}</div>') for name in ("down-site", "poor-site", "half-done", "good-site")]
+    # broken pages rank a site before a clean one of a lower score
+    order = [html.index(f'<div class="name">{name}</div>') for name in ("down-site", "half-done", "poor-site", "good-site")]
     assert order == sorted(order)
-    half = html[html.index('<div class="name">half-done</div>'):html.index('<div class="name">good-site</div>')]
+    half = html[html.index('<div class="name">half-done</div>'):html.index('<div class="name">poor-site</div>')]
     assert "Stopped partway" in half and "2 pages broken for a visitor" in half
     good = html[html.index('<div class="name">good-site</div>'):]
     assert "Stopped partway" not in good and "broken for a visitor" not in good

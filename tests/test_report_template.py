@@ -851,16 +851,20 @@ def test_a_backlog_item_prints_every_page_it_lists(env: Environment, sample: dic
     assert ".backlog .rest, .backlog .more-print { display: inline; }" in html.split("@media print")[1]
 
 
-def test_the_index_puts_a_site_with_broken_pages_before_a_clean_one_of_the_same_score() -> None:
-    """'Worst first' put a site with 5 broken pages below a clean one, both scoring 100 (a trial)."""
+def test_the_index_puts_sites_with_broken_pages_before_clean_ones() -> None:
+    """'Worst first' put a site with 6 of 8 pages not found (score 95: the score leaves them out) below clean
+    sites of 92 (a trial). A site that could not be audited still leads; among broken ones, by score."""
     from auditor.report import render_index as render_real_index
 
-    sites = [{"name": "clean", "start_url": "https://clean.example/", "score": 100, "pages": 4, "broken_pages": 0,
-              "report_href": "clean/report.html", "error": None},
-             {"name": "holes", "start_url": "https://holes.example/", "score": 100, "pages": 4, "broken_pages": 5,
-              "report_href": "holes/report.html", "error": None}]
+    def site(name, score, broken, error=None):
+        return {"name": name, "start_url": f"https://{name}.example/", "score": score, "pages": 8,
+                "broken_pages": broken, "report_href": f"{name}/report.html", "error": error}
+
+    sites = [site("clean", 92, 0), site("holes", 95, 6), site("down", None, None, "unreachable"),
+             site("cracks", 80, 1), site("fine", 100, 0)]
     html = render_real_index(sites, BRANDING)
-    assert html.index(">holes<") < html.index(">clean<")
+    assert sorted(["clean", "holes", "down", "cracks", "fine"], key=lambda n: html.index(f">{n}<")) == [
+        "down", "cracks", "holes", "clean", "fine"]
 
 
 def test_a_comparison_over_another_page_count_says_so(env: Environment, sample: dict) -> None:
