@@ -25,7 +25,8 @@ from auditor.facts import TRANSIENT_STATUS, PageError, PageResult
 from auditor.measure import Tab, Visit, visit
 from auditor.store import RunStore
 from auditor.urls import (
-    MAX_URL_LENGTH, BadURL, Scope, is_action, listing_kind, normalize, origin_of, page_key, pattern_key, site_key,
+    MAX_URL_LENGTH, BadURL, Scope, is_action, is_conversion_path, listing_kind, normalize, origin_of, page_key, pattern_key,
+    section_key, site_key,
 )
 
 
@@ -175,14 +176,26 @@ class Frontier:
                 self.leave("redirected", url)
 
     def release(self, depth: int) -> list[tuple[str, int]]:
-        """The URLs of one level, in order, within what is left of the page budget."""
+        """The URLs of one level, in order, within what is left of the page budget. A level larger than the
+        budget is not cut in link order: a menu of twelve products spent a 12-page budget on one template
+        and left the checkout and the broken pages unaudited (a trial). Pages where visitors convert go
+        first, then one page of each section (folder) before a second of any."""
         level = sorted(self.levels.pop(depth, []))
         room = max(0, self.settings.max_pages - self.released)
-        chosen = level[:room]
-        for candidate in level[room:]:
-            self.leave("max_pages", candidate.url)
-        self.released += len(chosen)
-        return [(c.url, c.depth) for c in chosen]
+        if len(level) > room:
+            siblings: Counter[str] = Counter()
+            rank = {}
+            for candidate in level:
+                section = section_key(candidate.url)
+                rank[candidate.url] = (not is_conversion_path(candidate.url), siblings[section])
+                siblings[section] += 1
+            kept = {c.url for c in sorted(level, key=lambda c: (rank[c.url], c.key))[:room]}
+            for candidate in level:
+                if candidate.url not in kept:
+                    self.leave("max_pages", candidate.url)
+            level = [c for c in level if c.url in kept]  # visited in link order, as without a budget
+        self.released += len(level)
+        return [(c.url, c.depth) for c in level]
 
     def pending(self) -> int:
         return min(sum(len(v) for v in self.levels.values()), max(0, self.settings.max_pages - self.released))

@@ -7,13 +7,12 @@ do not apply weigh nothing); page score = weighted mean of its categories; site 
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from auditor.facts import Finding, PageResult
 from auditor.rulebook import Rule, Rulebook
+from auditor.urls import is_conversion_path
 
 FINDING_BELOW = 90  # a rule scoring under this on a device becomes a finding
 
@@ -107,20 +106,12 @@ def site_scores(pages: list[PageResult], book: Rulebook) -> SiteScores:
     return SiteScores(score, categories)
 
 
-# A page where visitors convert: its path names a checkout, cart, pricing, contact, demo, quote, signup,
-# booking or trial page, or it holds a form of three fields or more.
-_CONVERSION_SEGMENT = re.compile(
-    r"^(checkout|cart|basket|bag|pricing|plans|contact(-us)?|(request-|book-a-)?demo|(get-a-)?quote|sign-?up|"
-    r"register|subscribe|booking|book-now|(free-)?trial|order)(\.\w+)?$", re.I)
-
-
 def page_value(page: PageResult) -> int:
     """How much a page weighs in a rule's importance: 3 where visitors convert (every buyer passes the
     checkout), 2 for a start page (where most visitors land), 1 for the rest. Practitioner guidance puts
     landing, pricing and checkout pages first once the fundamentals are fixed."""
-    segments = [s for s in urlsplit(page.final_url or page.url).path.split("/") if s]
     forms = any(f.field_count >= 3 for facts in page.devices.values() for f in facts.forms)
-    if forms or any(_CONVERSION_SEGMENT.match(s) for s in segments):
+    if forms or is_conversion_path(page.final_url or page.url):
         return 3
     return 2 if page.depth == 0 else 1
 

@@ -201,6 +201,23 @@ def listing_kind(url: str) -> str | None:
 
 _NUMERIC = re.compile(r"\d+")
 
+# A page where visitors convert, by its path: a checkout, cart, pricing, contact, demo, quote, signup,
+# booking or trial page (score.page_value weighs them; the crawl visits them first when the budget is short).
+_CONVERSION_SEGMENT = re.compile(
+    r"^(checkout|cart|basket|bag|pricing|plans|contact(-us)?|(request-|book-a-)?demo|(get-a-)?quote|sign-?up|"
+    r"register|subscribe|booking|book-now|(free-)?trial|order)(\.\w+)?$", re.I)
+
+
+def is_conversion_path(url: str) -> bool:
+    return any(_CONVERSION_SEGMENT.match(s) for s in urlsplit(url).path.split("/") if s)
+
+
+def section_key(url: str) -> str:
+    """Which pages are siblings, for spreading a short page budget: /products/1 and /products/red-shoe are
+    one section (their folder); a top-level page (/about, /pricing) is a section of its own."""
+    segments = [s for s in _NUMERIC.sub("N", urlsplit(url).path).split("/") if s]
+    return f"{site_key(url)}/{'/'.join(segments[:-1] if len(segments) > 1 else segments)}"
+
 
 def pattern_key(url: str) -> str:
     """The shape of a URL, for spotting crawl traps: digits folded, query values dropped.

@@ -91,6 +91,25 @@ def test_depth_and_page_budgets(small_site, tmp_path):
         small_site.url + name for name in ("a1.html", "b.html", "missing.html"))}}
 
 
+def test_a_short_budget_goes_to_the_checkout_and_to_every_section_before_a_second_product(site, tmp_path):
+    """A menu of eleven products spent a 12-page budget on one template, and the checkout and the broken
+    page linked after them were never audited (a trial). With room to spare, link order is kept."""
+    products = [f"/products/{n}.html" for n in range(1, 12)]
+    write(site.root, {
+        "index.html": page("Home", [*products, "/checkout.html", "/about.html", "/gone.html"]),
+        **{f"products/{n}.html": page(f"Product {n}", []) for n in range(1, 12)},
+        "checkout.html": page("Checkout", []),
+        "about.html": page("About", []),
+    })
+    short = audit(site, tmp_path, max_pages=6)
+    assert paths(short) == [("", 0), ("products/1.html", 1), ("products/2.html", 1), ("checkout.html", 1),
+                            ("about.html", 1), ("gone.html", 1)]
+    assert short.pages[-1].broken  # the broken link is audited, so --fail-on-broken can see it
+    assert short.report["not_followed"]["max_pages"]["count"] == 9
+    roomy = audit(site, tmp_path, max_pages=20)
+    assert [p for p, _ in paths(roomy)] == ["", *(p.lstrip("/") for p in products), "checkout.html", "about.html", "gone.html"]
+
+
 def test_robots_txt_is_honoured_and_sitemaps_add_pages(site, tmp_path):
     write(site.root, {
         "index.html": page("Home", ["/private/secret.html", "/open.html"]),
