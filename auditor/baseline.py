@@ -8,8 +8,10 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.config import Settings
+from auditor.facts import BROKEN_KINDS
 from auditor.report import SCHEMA_VERSION
 from auditor.urls import MAX_URL_LENGTH, BadURL, normalize
 
@@ -85,8 +87,10 @@ def _summary(old: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(old.get("summary"), dict):  # a report.json
         urls, pages = old.get("start_urls"), old["summary"].get("pages_audited")
         start = urls[0] if isinstance(urls, list) and urls else None
+        broken = [p.get("url") for p in old.get("pages") or [] if isinstance(p, dict) and isinstance(p.get("error"), dict)
+                  and p["error"].get("kind") in BROKEN_KINDS] if isinstance(old.get("pages"), list) else None
     else:  # the summary a resumed run passes on
-        start, pages = old.get("start_url"), old.get("pages_audited")
+        start, pages, broken = old.get("start_url"), old.get("pages_audited"), old.get("broken_paths")
     if isinstance(start, str) and 0 < len(start) <= MAX_URL_LENGTH:
         try:  # an edited file's text reaches the terminal and the report: only as a URL, escaped
             summary["start_url"] = normalize(start)
@@ -94,4 +98,26 @@ def _summary(old: dict[str, Any]) -> dict[str, Any] | None:
             pass
     if isinstance(pages, int) and not isinstance(pages, bool) and pages >= 0:
         summary["pages_audited"] = pages
+    if isinstance(broken, list):  # by path: a baseline's host (a review app's) is not this run's
+        summary["broken_paths"] = sorted({path for path in map(_path, broken[:MAX_BROKEN]) if path is not None})
     return summary
+
+
+MAX_BROKEN = 500  # pages broken in a baseline that are remembered: a site of 10,000 404s is told by count
+
+
+def path_of(url: str) -> str:
+    """A page's path and query: what a page is called on any host of the site."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _path(url: Any) -> str | None:
+    """A path read from a file (a report.json's page URL, or a path a resumed run passed on), normalised as
+    URLs are: an edited file's text reaches the terminal only escaped."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://", "/")) or len(url) > MAX_URL_LENGTH:
+        return None
+    try:
+        return path_of(normalize(url if "://" in url else f"http://site.invalid{url}"))
+    except BadURL:
+        return None

@@ -653,7 +653,7 @@ def test_fail_on_drop_fails_a_deploy_that_lowers_the_score_more_than_allowed(tmp
                       *common)
     fell = baseline["score"] - now["score"]
     assert fell > 3 and now["previous"] == {"score": baseline["score"], "finished_at": baseline["finished_at"],
-                                            "start_url": server.url, "pages_audited": 1}
+                                            "start_url": server.url, "pages_audited": 1, "broken_paths": []}
     assert preview.returncode == 1, preview.stderr
     when = f"{baseline['finished_at'][:10]} {baseline['finished_at'][11:16]} UTC"
     assert (f"Score {now['score']} fell {fell} points since the baseline of {when} ({baseline['score']}), "

@@ -103,3 +103,22 @@ def test_a_baseline_folder_or_a_bare_json_is_refused_with_the_reason(tmp_path):
     (tmp_path / "bare.json").write_text('{"schema_version": 1}')
     with pytest.raises(BaselineError, match="bare.json is not a report.json this cro-audit can read"):
         load_baseline(tmp_path / "bare.json", build({}, {}))
+
+
+def test_the_previous_audit_remembers_its_broken_pages_by_path(tmp_path):
+    """--fail-on-broken tells a deploy's new broken pages from those the baseline had: by path, since a
+    review app's host is not main's. An edited file's text comes back only as an escaped path."""
+    from auditor.baseline import previous_audit
+
+    pages = [{"url": "https://a.example/gone.html", "error": {"kind": "http_error"}},
+             {"url": "https://a.example/ok.html", "error": None},
+             {"url": "https://a.example/robots.html", "error": {"kind": "blocked_by_robots"}},  # not broken for a visitor
+             {"url": "https://a.example/x?\x1b[31mred", "error": {"kind": "timeout"}},
+             {"url": "javascript:alert(1)", "error": {"kind": "timeout"}}, "junk"]
+    _old_report(tmp_path / "r", summary={"pages_audited": 3}, pages=pages)
+    assert previous_audit(tmp_path / "r", ["https://a.example/"], build({}, {})) == {
+        "score": 71, "finished_at": "2026-11-20T03:00:00Z", "start_url": "https://a.example/", "pages_audited": 3,
+        "broken_paths": ["/gone.html", "/x?%1B[31mred"]}
+    passed_on = {"score": 64, "finished_at": "2026-11-19T03:00:00Z", "broken_paths": ["/old.html", "evil", 3]}
+    _old_report(tmp_path / "r", partial=True, previous=passed_on)  # a resumed run passes on what it compared with
+    assert previous_audit(tmp_path / "r", ["https://a.example/"], build({}, {}))["broken_paths"] == ["/old.html"]
