@@ -119,7 +119,7 @@ def start_urls_from(raw: list[str]) -> list[str]:
         try:
             url = normalize(text)
         except BadURL as exc:
-            raise UsageError(_without_password(text, f"{text[:200]}: {exc}")) from None
+            raise UsageError(_without_password(text, f"{text.strip()[:200]}: {exc}")) from None
         if url not in urls:
             urls.append(url)
     if not urls:

@@ -27,7 +27,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class BadURL(ValueError):
-    """A URL the auditor cannot or will not visit; the message says why in one line."""
+    """A URL the auditor cannot or will not visit; the message says why in one line. The caller names the URL
+    (`notaurl: not a valid URL`): the message does not repeat it."""
 
 
 def normalize(url: str, base: str | None = None) -> str:
@@ -45,7 +46,7 @@ def normalize(url: str, base: str | None = None) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:  # urllib's "Invalid IPv6 URL": a [ without its ], or no IPv6 address inside them
-        raise BadURL(f"not a valid URL: {url[:200]!r} (the address in [ ] is not a valid IPv6 address)") from None
+        raise BadURL("not a valid URL (the address in [ ] is not a valid IPv6 address)") from None
     try:
         port = parts.port
     except ValueError:  # urllib: "Port could not be cast to integer value", "Port out of range 0-65535"
@@ -56,13 +57,13 @@ def normalize(url: str, base: str | None = None) -> str:
             typo = re.match(r"(?i)(https?)//", url)  # http//host: the colon forgotten
             guess = f"{typo.group(1).lower()}://{url[typo.end():]}" if typo else f"https://{url}"
             if re.search(r"\s", url.strip()):  # words, not an address: nothing to guess
-                raise BadURL(f"not a valid URL: {url[:200]!r} (give a site's address, like https://example.com)")
-            raise BadURL(f"not a valid URL: {url[:200]!r} (no scheme; did you mean {guess[:200]}?)")
+                raise BadURL("not a valid URL (give a site's address, like https://example.com)")
+            raise BadURL(f"not a valid URL (no scheme; did you mean {guess[:200]}?)")
         raise BadURL(f"only http and https URLs can be audited, not {scheme}:")
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
-        raise BadURL(f"not a valid URL: {url[:200]!r} (no host name)")
-    if port == 0:  # the caller names the URL
+        raise BadURL("not a valid URL (no host name)")
+    if port == 0:
         raise BadURL("the port must be a number from 1 to 65535")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
@@ -70,7 +71,7 @@ def normalize(url: str, base: str | None = None) -> str:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise BadURL(f"not a valid URL: {url[:200]!r} (the host name is not a valid international name)") from None
+            raise BadURL("not a valid URL (the host name is not a valid international name)") from None
     # user:password@ is left out on purpose: credentials never travel in a URL we store or report.
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = parts.query

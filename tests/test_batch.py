@@ -72,7 +72,7 @@ def test_every_bad_line_of_a_sites_file_is_told_before_any_audit(tmp_path):
     assert str(caught.value).splitlines() == [
         f"{path}, line 2: ftp://bad.example/: only http and https URLs can be audited, not ftp:",
         f"{path}, line 4: http://127.0.0.1:abc/: the port must be a number from 1 to 65535",
-        f"{path}, line 5: example.com/x: not a valid URL: 'example.com/x' (no scheme; did you mean https://example.com/x?)",
+        f"{path}, line 5: example.com/x: not a valid URL (no scheme; did you mean https://example.com/x?)",
     ]
     path.write_text("".join(f"ftp://bad{i}.example/\n" for i in range(25)))
     with pytest.raises(UsageError) as caught:

@@ -48,7 +48,7 @@ def site(tmp_path):
 
 @pytest.mark.parametrize(
     ("url", "fragment"),
-    [("not a url", "not a valid URL: 'not a url' (give a site's address, like https://example.com)"),
+    [("not a url", "error: not a url: not a valid URL (give a site's address, like https://example.com)"),
      ("example.com/shop", "did you mean https://example.com/shop?"), ("ftp://example.com/", "only http and https"), ("http://", "no host"),
      ("http//127.0.0.1:8765/", "did you mean http://127.0.0.1:8765/?")],
 )

@@ -1,5 +1,7 @@
 """URL normalisation and scope: one page is audited once, and only pages of the audited site."""
 
+import re
+
 import pytest
 
 from auditor.urls import BadURL, Scope, is_action, listing_kind, normalize, pattern_key, readable, site_key
@@ -172,3 +174,21 @@ def test_readable_url_decodes_only_what_prints_as_itself(url, shown):
 ])
 def test_typed_urls_are_escaped_as_the_browser_escapes_them(typed, url):
     assert normalize(typed) == url
+
+
+@pytest.mark.parametrize("raw", [
+    "notaurl", "not a url", "example.com/shop", "http://", "http://[zz]/", "https://" + "\u00e9" * 70 + ".example/",
+    "ftp://example.com/", "http://127.0.0.1:abc/", "https://example.com/" + "a" * 3000,
+])
+def test_a_bad_start_url_is_named_once(raw):
+    """`notaurl: not a valid URL: 'notaurl'` said the input twice: the caller names it, the reason does not."""
+    from auditor.audit import UsageError, start_urls_from
+
+    with pytest.raises(BadURL) as reason:
+        normalize(raw)
+    unsuggested = re.sub(r"\(no scheme; did you mean .*\?\)$", "", str(reason.value))  # a guess holds the input
+    assert raw[:40] not in unsuggested
+    with pytest.raises(UsageError) as caught:
+        start_urls_from([raw])
+    told = re.sub(r"\(no scheme; did you mean .*\?\)$", "", str(caught.value))
+    assert told.startswith(f"{raw[:200]}: ") and told.count(raw[:40]) == 1
