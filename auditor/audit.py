@@ -28,7 +28,7 @@ from auditor.report import branding_context, build_report, now_iso, render_index
 from auditor.rulebook import Rulebook
 from auditor.score import judge_page
 from auditor.store import STORE_NAME, FolderBusy, RunStore, lock_folder, unlock_folder
-from auditor.urls import BadURL, normalize
+from auditor.urls import BadURL, PathGiven, normalize, origin_of
 
 
 
@@ -111,6 +111,16 @@ def _without_password(url: str, message: str) -> str:
     return f"{message} ({_PASSWORD_HINT})"
 
 
+def _other_origin(raw: list[str]) -> str | None:
+    """The scheme, host and port of the first valid URL among `raw`: a path given beside it is likely its site's."""
+    for text in raw:
+        try:
+            return origin_of(normalize(text))
+        except BadURL:
+            continue
+    return None
+
+
 def start_urls_from(raw: list[str]) -> list[str]:
     urls: list[str] = []
     for text in raw:
@@ -119,6 +129,9 @@ def start_urls_from(raw: list[str]) -> list[str]:
         try:
             url = normalize(text)
         except BadURL as exc:
+            origin = _other_origin(raw) if isinstance(exc, PathGiven) else None
+            if origin is not None:  # `audit https://shop.example/ /pricing`: the path is likely that site's
+                exc = PathGiven(exc.path, origin)
             raise UsageError(_without_password(text, f"{text.strip()[:200]}: {exc}")) from None
         if url not in urls:
             urls.append(url)

@@ -31,6 +31,14 @@ class BadURL(ValueError):
     (`notaurl: not a valid URL`): the message does not repeat it."""
 
 
+class PathGiven(BadURL):
+    """A path (/pricing) where a whole URL was wanted; the message shows it on `origin` (another start URL's)."""
+
+    def __init__(self, path: str, origin: str = "https://example.com") -> None:
+        self.path = path
+        super().__init__(f"a path, not a URL: give the whole address, like {origin}{path[:200]}")
+
+
 def normalize(url: str, base: str | None = None) -> str:
     """Canonical form of an http(s) URL; raise BadURL for anything else.
 
@@ -54,8 +62,12 @@ def normalize(url: str, base: str | None = None) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         if not scheme:
+            if url.startswith("/") and not url.startswith("//"):  # /pricing: start_urls_from names a likelier site
+                raise PathGiven(url)
             typo = re.match(r"(?i)(https?)//", url)  # http//host: the colon forgotten
-            guess = f"{typo.group(1).lower()}://{url[typo.end():]}" if typo else f"https://{url}"
+            # //cdn.example/x (a protocol-relative link) lacks only the scheme's name and colon
+            guess = f"{typo.group(1).lower()}://{url[typo.end():]}" if typo else f"https:{url}" if url.startswith("//") \
+                else f"https://{url}"
             if re.search(r"\s", url.strip()):  # words, not an address: nothing to guess
                 raise BadURL("not a valid URL (give a site's address, like https://example.com)")
             raise BadURL(f"not a valid URL (no scheme; did you mean {guess[:200]}?)")

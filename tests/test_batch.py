@@ -74,6 +74,13 @@ def test_every_bad_line_of_a_sites_file_is_told_before_any_audit(tmp_path):
         f"{path}, line 4: http://127.0.0.1:abc/: the port must be a number from 1 to 65535",
         f"{path}, line 5: example.com/x: not a valid URL (no scheme; did you mean https://example.com/x?)",
     ]
+    path.write_text("https://a.example/ /shop\n/about\n")  # a path goes with its line's URL, not another line's
+    with pytest.raises(UsageError) as caught:
+        read_sites(path)
+    assert str(caught.value).splitlines() == [
+        f"{path}, line 1: /shop: a path, not a URL: give the whole address, like https://a.example/shop",
+        f"{path}, line 2: /about: a path, not a URL: give the whole address, like https://example.com/about",
+    ]
     path.write_text("".join(f"ftp://bad{i}.example/\n" for i in range(25)))
     with pytest.raises(UsageError) as caught:
         read_sites(path)

@@ -56,6 +56,19 @@ def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
     assert_one_line_error(run("audit", url, "--out", str(tmp_path / "r")), 2, fragment)
 
 
+@pytest.mark.parametrize(("urls", "message"), [
+    (["http://127.0.0.1:8104/", "/relative"], "/relative: a path, not a URL: give the whole address, like "
+                                              "http://127.0.0.1:8104/relative"),
+    (["/shop?x=1", "https://www.example.com/home"], "/shop?x=1: a path, not a URL: give the whole address, like "
+                                                    "https://www.example.com/shop?x=1"),
+    (["/relative"], "/relative: a path, not a URL: give the whole address, like https://example.com/relative"),
+])
+def test_a_path_given_as_a_start_url_is_said_to_be_a_path(urls, message, tmp_path):
+    """`/relative` was told 'did you mean https:///relative?': another start URL's origin is the likely one."""
+    assert_one_line_error(run("audit", *urls, "--out", str(tmp_path / "r")), 2, f"error: {message}")
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:abc/", "http://127.0.0.1:0/", "http://127.0.0.1:99999/"])
 def test_a_bad_port_is_named_in_words_not_in_urllib_s(url, tmp_path):
     """Without --out too: the report folder is named after the URL, and that tripped on the port first."""

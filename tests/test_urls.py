@@ -51,6 +51,8 @@ def test_normalize_resolves_relative_links():
         ("http://[::1:bad/", "is not a valid IPv6 address"),
         ("http://[zz]/", "is not a valid IPv6 address"),
         ("https://example.com/" + "a" * 3000, "longer than"),
+        ("/pricing", "a path, not a URL: give the whole address, like https://example.com/pricing"),
+        ("//cdn.example/x", "no scheme; did you mean https://cdn.example/x?"),  # not https:////cdn.example/x
     ],
 )
 def test_bad_urls_are_refused_with_a_reason(raw, reason):
