@@ -5,6 +5,7 @@ Tracking parameters, session IDs and fragments do not make a new page; `www.exam
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -61,16 +62,12 @@ def normalize(url: str, base: str | None = None) -> str:
         port = 0
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        if not scheme:
+        if not scheme or _HOST_AND_PORT.match(url):  # localhost:3000 is no scheme `localhost:`
             if url.startswith("/") and not url.startswith("//"):  # /pricing: start_urls_from names a likelier site
                 raise PathGiven(url)
-            typo = re.match(r"(?i)(https?)//", url)  # http//host: the colon forgotten
-            # //cdn.example/x (a protocol-relative link) lacks only the scheme's name and colon
-            guess = f"{typo.group(1).lower()}://{url[typo.end():]}" if typo else f"https:{url}" if url.startswith("//") \
-                else f"https://{url}"
-            if re.search(r"\s", url.strip()):  # words, not an address: nothing to guess
+            if re.search(r"\s", url):  # words, not an address: nothing to guess
                 raise BadURL("not a valid URL (give a site's address, like https://example.com)")
-            raise BadURL(f"not a valid URL (no scheme; did you mean {guess[:200]}?)")
+            raise BadURL(f"not a valid URL (no scheme; did you mean {_with_scheme(url)[:200]}?)")
         raise BadURL(f"only http and https URLs can be audited, not {scheme}:")
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
@@ -95,6 +92,35 @@ def normalize(url: str, base: str | None = None) -> str:
     # Escaped as a browser escapes what is typed (a link's href already is): one page has one URL, and a
     # report shows no raw control or bidi character from a URL.
     return urlunsplit((scheme, netloc, _escape(path) or "/", _escape(query), ""))
+
+
+# `localhost:3000/x`, `staging.example.com:8080`: a host and a port that urllib reads as a scheme and a path.
+_HOST_AND_PORT = re.compile(r"(?i)(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+):\d{1,5}(?=[/?#]|$)")
+
+
+def _with_scheme(url: str) -> str:
+    """The address a URL typed without its scheme likely means. http:// for this machine, an IP address or a
+    port other than 443 (a dev server, a staging box, a router), which seldom serve https; https:// for a
+    domain name."""
+    typo = re.match(r"(?i)(https?)//", url)  # http//host: the colon forgotten
+    if typo:
+        return f"{typo.group(1).lower()}://{url[typo.end():]}"
+    rest = url.removeprefix("//")  # //cdn.example/x, a protocol-relative link, lacks only the scheme
+    try:
+        parts = urlsplit(f"https://{rest}")
+        host, port = (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:
+        host, port = "", None
+    plain = host == "localhost" or host.endswith(".localhost") or _is_ip(host) or port not in (None, 443)
+    return f"{'http' if plain else 'https'}://{rest}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 _UNSAFE = re.compile(r"[^\x21-\x7e]+")

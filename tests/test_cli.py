@@ -50,7 +50,8 @@ def site(tmp_path):
     ("url", "fragment"),
     [("not a url", "error: not a url: not a valid URL (give a site's address, like https://example.com)"),
      ("example.com/shop", "did you mean https://example.com/shop?"), ("ftp://example.com/", "only http and https"), ("http://", "no host"),
-     ("http//127.0.0.1:8765/", "did you mean http://127.0.0.1:8765/?")],
+     ("http//127.0.0.1:8765/", "did you mean http://127.0.0.1:8765/?"),
+     ("127.0.0.1:8104", "error: 127.0.0.1:8104: not a valid URL (no scheme; did you mean http://127.0.0.1:8104?)")],
 )
 def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
     assert_one_line_error(run("audit", url, "--out", str(tmp_path / "r")), 2, fragment)

@@ -194,3 +194,30 @@ def test_a_bad_start_url_is_named_once(raw):
         start_urls_from([raw])
     told = re.sub(r"\(no scheme; did you mean .*\?\)$", "", str(caught.value))
     assert told.startswith(f"{raw[:200]}: ") and told.count(raw[:40]) == 1
+
+
+@pytest.mark.parametrize(("typed", "guess"), [
+    ("127.0.0.1:8104", "http://127.0.0.1:8104"),
+    ("127.0.0.1", "http://127.0.0.1"),
+    ("localhost:3000/shop", "http://localhost:3000/shop"),  # urllib reads `localhost:` as a scheme
+    ("app.localhost", "http://app.localhost"),
+    ("192.168.1.20/admin", "http://192.168.1.20/admin"),
+    ("[::1]:8080/", "http://[::1]:8080/"),
+    ("staging.example.com:8080/x", "http://staging.example.com:8080/x"),  # ditto `staging.example.com:`
+    ("//127.0.0.1:8104/x", "http://127.0.0.1:8104/x"),
+    ("example.com", "https://example.com"),
+    ("example.com:443/x", "https://example.com:443/x"),
+    ("shop.example/?next=localhost:3000", "https://shop.example/?next=localhost:3000"),
+])
+def test_a_url_without_a_scheme_is_guessed_http_where_people_serve_http(typed, guess):
+    """This machine, an IP address or a port other than 443 (a dev server, a staging box) is mostly plain
+    http: `127.0.0.1:8104` was told 'did you mean https://127.0.0.1:8104?', which fails on such a server."""
+    with pytest.raises(BadURL) as caught:
+        normalize(typed)
+    assert str(caught.value) == f"not a valid URL (no scheme; did you mean {guess}?)"
+
+
+@pytest.mark.parametrize("url", ["tel:5551234", "mailto:x@y.example", "localhost:x"])
+def test_other_schemes_are_not_taken_for_a_host_and_port(url):
+    with pytest.raises(BadURL, match="only http and https URLs can be audited, not "):
+        normalize(url)
