@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from auditor.baseline import load_baseline, previous_audit
-from auditor.config import ConfigError, Settings, check_client
+from auditor.config import ConfigError, Settings, check_client, unreadable
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
 from auditor.junit import render_batch_junit, render_junit
@@ -310,7 +310,7 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
     except UnicodeDecodeError:  # Notepad's "Unicode" is UTF-16
         raise UsageError(f"{path}: is not UTF-8 text; save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot be read ({exc})") from None
+        raise UsageError(unreadable(path, exc)) from None
     sites: list[BatchSite] = []
     bad: list[str] = []
     notes: list[str] = []  # told only if the file is used: beside its errors they are noise

@@ -85,9 +85,7 @@ def _main(
 
 
 def _settings(config: Path | None, flags: dict[str, Any]) -> tuple[Settings, Path | None]:
-    path = config if config is not None else find_config(Path.cwd())
-    if config is not None and not config.is_file():
-        raise ConfigError(f"{config}: no such config file")
+    path = config if config is not None else find_config(Path.cwd())  # a --config that cannot be read: load_file says why
     return build(load_file(path) if path else {}, flags, source=path), path
 
 

@@ -164,12 +164,26 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def unreadable(path: Path, exc: OSError, kind: str = "file") -> str:
+    """Why a file cannot be read, as a person says it: 'sites.txt: no such file', not Python's
+    'cannot be read ([Errno 2] No such file or directory: 'sites.txt')'."""
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):  # sites.txt/x: no such file either
+        return f"{path}: no such {kind}"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a folder, not a {kind}"
+    if isinstance(exc, PermissionError):
+        return f"{path}: cannot be read: permission denied"
+    return f"{path}: cannot be read: {exc.strerror or exc}"
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM (Notepad) is not TOML's
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError(unreadable(path, exc, "config file")) from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
 
 
