@@ -115,7 +115,7 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("max_pages = [", "not valid TOML"),
         ("max-pages = 0", "max-pages must be at least 1, not 0"),
         ("colour = 'red'", "unknown setting 'colour'"),
-        ("timeout = 1e7", "timeout must be at most 600 seconds, not 10000000.0: a page that takes longer is broken for every visitor"),
+        ("timeout = 1e7", "timeout must be at most 600 seconds, not 10000000: a page that takes longer is broken for every visitor"),
         ("concurrency = 1000", "concurrency must be at most 32, not 1000"),
         ("max-per-pattern = 0", "max-per-pattern must be at least 1, not 0"),
         ("rate = -1", "rate must be 0 or more, not -1"),
@@ -765,8 +765,30 @@ def test_a_bad_flag_value_is_not_blamed_on_the_config_file():
 
 
 def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
-    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), "--fail-on-drop", "-1"), 2,
-                          "fail-on-drop must be a number of points between 0 and 100, not -1.0")
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--fail-on-drop", "-1")
+    assert_one_line_error(result, 2, "fail-on-drop must be a number of points between 0 and 100, not -1")
+    assert result.stderr.endswith(", not -1\n")  # as typed, not -1.0
+
+
+def test_a_whole_number_out_of_range_is_shown_as_typed(tmp_path):
+    """`--timeout 9999` was told 'not 9999.0', a number nobody typed: a flag of seconds or points is a float."""
+    from auditor.config import ConfigError, build
+
+    assert_one_line_error(run("audit", "http://127.0.0.1:9/", "--timeout", "9999", cwd=tmp_path), 2,
+                          "error: timeout must be at most 600 seconds, not 9999: a page that takes longer")
+    for flags, message in (({"timeout": 0.0}, "timeout must be a positive number of seconds, not 0"),
+                           ({"timeout": 600.5}, "timeout must be at most 600 seconds, not 600.5:"),
+                           ({"timeout": 1e300}, "timeout must be at most 600 seconds, not 1e+300:"),
+                           ({"rate": -2.0}, "rate must be 0 or more, not -2"),
+                           ({"fail_under": 150.0}, "fail-under must be a score between 0 and 100, not 150"),
+                           ({"fail_on_drop": -5.0}, "fail-on-drop must be a number of points between 0 and 100, not -5"),
+                           ({"fail_on_drop": -0.5}, "fail-on-drop must be a number of points between 0 and 100, not -0.5")):
+        with pytest.raises(ConfigError) as caught:
+            build({}, flags)
+        assert str(caught.value) == message or str(caught.value).startswith(message), caught.value
+    with pytest.raises(ConfigError) as caught:  # where a whole number is what is asked for, 2.0 is not one
+        build({"max_pages": 2.0}, {}, source=Path("cro-audit.toml"))
+    assert str(caught.value) == "cro-audit.toml: max-pages must be a whole number, not 2.0"
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused_until_the_first_ends(tmp_path, site):
