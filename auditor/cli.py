@@ -445,11 +445,15 @@ def batch(
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
     screenshots: Screenshots = None, no_robots: NoRobots = False, resume: Resume = False, config: Config = None,
     quiet: Quiet = False,
+    client: Annotated[Optional[str], typer.Option(hidden=True, show_default=False)] = None,  # audit's: told where instead
 ) -> None:
     """Audit many sites, one after another: a report folder each, and index.html ranking them all.
 
     Example: cro-audit batch clients.txt --out reports/2026-11 --max-pages 30
     """
+    if client is not None:  # Typer's "No such option: --client" sent the user looking for a flag
+        raise fail("--client is for audit: a batch takes each site's client from its line of the sites file, like "
+                   "Acme Corp | https://acme.example/")
     try:
         settings, book, notes = _prepare(locals())
         sites = read_sites(sites_file, notes.append)  # its notes (a repeated line) are not printed with --quiet

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -82,6 +83,22 @@ def test_a_sites_file_that_cannot_be_read_is_told_in_words(tmp_path, monkeypatch
     with pytest.raises(UsageError) as caught:
         read_sites(locked)
     assert str(caught.value) == f"{locked}: cannot be read: permission denied"
+
+
+def test_client_given_to_a_batch_says_where_a_batch_takes_clients_from(tmp_path):
+    """Typer's 'No such option: --client (Possible options: --quiet)' sent a user looking for a flag that
+    does not exist: a batch names each site's client in its sites file."""
+    (tmp_path / "sites.txt").write_text("https://a.example/\n")
+    for flag in (["--client", "Acme Corp"], ["--client=Acme Corp"]):
+        result = subprocess.run([sys.executable, "-m", "auditor", "batch", "sites.txt", *flag], capture_output=True,
+                                text=True, timeout=60, cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == ("error: --client is for audit: a batch takes each site's client from its line of the "
+                                 "sites file, like Acme Corp | https://acme.example/\n")
+    assert not (tmp_path / "reports").exists()
+    shown = subprocess.run([sys.executable, "-m", "auditor", "batch", "--help"], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert shown.returncode == 0 and "--client" not in shown.stdout  # nothing to offer: it only explains
 
 
 def test_every_bad_line_of_a_sites_file_is_told_before_any_audit(tmp_path):
