@@ -32,6 +32,12 @@ EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under or fallen more t
               "with --fail-on-broken; 2 bad usage, "
               "no usable start URL or no browser; 3 incomplete: the site turned the auditor away on some pages; "
               "130 interrupted (the partial report is written).")
+# batch's own: a site it could not audit is an exit 2 too, told at the end (see the end of batch()).
+BATCH_EXIT_CODES = ("Exit codes: 0 done; 1 a site under --fail-under or fallen more than --fail-on-drop, or with a "
+                    "page broken for a visitor with --fail-on-broken; 2 bad usage, a bad sites file, no browser (or it "
+                    "went away mid-run), or a site that could not be audited (the batch goes on with the others); 3 "
+                    "incomplete: a site turned the auditor away on some pages; 130 interrupted (the index lists the "
+                    "sites finished so far). When several apply, 2 wins over 1, and 1 over 3.")
 
 class _PlainHelp:
     """--help shown without a '<bool>' type, like every other flag here: a flag takes no value."""
@@ -430,11 +436,12 @@ def audit(
     raise typer.Exit(_finish(outcome, settings, quiet, baseline))
 
 
-@app.command(cls=_Command, epilog=EXIT_CODES)
+@app.command(cls=_Command, epilog=BATCH_EXIT_CODES)
 def batch(
     sites_file: Annotated[Path, typer.Argument(
-        help="A text file: one site per line (its start URL, or several separated by spaces), after an optional "
-             "client name and a | (Acme Corp | https://acme.example/); # starts a comment.",
+        help="A text file: one site per line (its start URL, or several separated by spaces, commas or semicolons), "
+             "after an optional client name and a | (Acme Corp | https://acme.example/); a staging site's login can "
+             "be written in its URL (https://user:password@staging.example/); # starts a comment.",
         show_default=False, metavar="SITES_FILE")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,

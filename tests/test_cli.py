@@ -404,6 +404,23 @@ def test_help_teaches():
     assert "Exit codes:" in run("batch", "--help").stdout
 
 
+def test_batch_help_tells_its_own_exit_codes_and_sites_file():
+    """batch shared audit's exit codes, which left out its 2 for a site that could not be audited, and its
+    SITES_FILE help left out the commas and logins a sites file may hold."""
+    result = run("batch", "--help", env={"COLUMNS": "500"})  # one line per paragraph: no box border in the text
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert ("Exit codes: 0 done; 1 a site under --fail-under or fallen more than --fail-on-drop, or with a page "
+            "broken for a visitor with --fail-on-broken; 2 bad usage, a bad sites file, no browser (or it went away "
+            "mid-run), or a site that could not be audited (the batch goes on with the others); 3 incomplete: a site "
+            "turned the auditor away on some pages; 130 interrupted (the index lists the sites finished so far). "
+            "When several apply, 2 wins over 1, and 1 over 3.") in text
+    assert "no usable start URL" not in text and "the partial report is written" not in text  # audit's, not batch's
+    assert ("its start URL, or several separated by spaces, commas or semicolons" in text
+            and "a staging site's login can be written in its URL (https://user:password@staging.example/)" in text)
+    assert "no usable start URL or no browser" in " ".join(run("audit", "--help", env={"COLUMNS": "500"}).stdout.split())
+
+
 @pytest.mark.parametrize("command", [[], ["audit"], ["batch"], ["demo"], ["rules"], ["doctor"]])
 def test_flags_show_no_type(command):
     """A '<bool>' after --help or --quiet reads as 'takes a value': a user typed --fail-on-broken true."""
