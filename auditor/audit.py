@@ -302,7 +302,7 @@ def _line_words(text: str) -> list[str]:
 
 def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[BatchSite]:
     """A sites file: one site per line, its start URL(s) separated by spaces, commas or semicolons, after an
-    optional client label and a `|` (`Acme Corp | https://acme.example/`); `#` starts a comment. A line
+    optional client label and one `|` (`Acme Corp | https://acme.example/`); `#` starts a comment. A line
     that repeats an earlier one is skipped (and `notice` told): it would audit the same site twice.
     Every bad line is told at once, a line each, so a long file is fixed in one go, not one run per typo."""
     try:
@@ -326,6 +326,10 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
                 client = check_client(label)
             except ConfigError as exc:
                 bad.append(f"{path}, line {number}: the label before | {str(exc).removeprefix('client ')}")
+                continue
+            between, another, _ = rest.split("#", 1)[0].partition("|")
+            if another and "://" not in between:  # `Two | pipes | https://...`; a | after a URL is in its query
+                bad.append(f"{path}, line {number}: a line takes one client name before one | (a name cannot hold a |)")
                 continue
             text = rest
         tokens = _line_words(text.split("#", 1)[0])

@@ -357,6 +357,26 @@ def test_a_sites_file_names_each_sites_client(tmp_path):
     ]
 
 
+def test_a_line_with_two_bars_is_told_that_it_takes_one_name(tmp_path):
+    """`Two pipes | a | http://...` was told 'a: not a valid URL', as if `a` were meant for a URL. A | in a
+    URL's query (or in a comment) after the name is still the URL's."""
+    path = tmp_path / "sites.txt"
+    good = ("Acme | https://acme.example/\n"
+            "Shop | https://x.example/?a=1|2 https://x.example/b?c=3|4\n"
+            "Old | https://o.example/  # was | https://old.example/\n")
+    path.write_text(good + "Two pipes | a | http://127.0.0.1:8103/\nAcme || https://b.example/\n")
+    with pytest.raises(UsageError) as caught:
+        read_sites(path)
+    told = "a line takes one client name before one | (a name cannot hold a |)"
+    assert str(caught.value).splitlines() == [f"{path}, line 4: {told}", f"{path}, line 5: {told}"]
+    path.write_text(good)
+    assert [(s.client, s.urls) for s in read_sites(path)] == [
+        ("Acme", ["https://acme.example/"]),
+        ("Shop", ["https://x.example/?a=1|2", "https://x.example/b?c=3|4"]),
+        ("Old", ["https://o.example/"]),
+    ]
+
+
 def test_a_batch_names_clients_and_writes_one_junit_file_for_ci(tmp_path):
     """The client's name heads its report and its index row; with --junit the batch also writes one
     junit.xml for a CI's test view, each site's page suites named after the site, a failed site an error."""
