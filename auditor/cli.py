@@ -30,14 +30,16 @@ from auditor.urls import MAX_URL_LENGTH
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under or fallen more than --fail-on-drop, or a broken page "
               "with --fail-on-broken; 2 bad usage, "
-              "no usable start URL or no browser; 3 incomplete: the site turned the auditor away on some pages; "
-              "130 interrupted (the partial report is written).")
+              "no usable start URL, no browser (or it went away mid-run: the partial report is written); 3 "
+              "incomplete: the site turned the auditor away on some pages; 130 interrupted (the partial report is "
+              "written).")
 # batch's own: a site it could not audit is an exit 2 too, told at the end (see the end of batch()).
 BATCH_EXIT_CODES = ("Exit codes: 0 done; 1 a site under --fail-under or fallen more than --fail-on-drop, or with a "
                     "page broken for a visitor with --fail-on-broken; 2 bad usage, a bad sites file, no browser (or it "
                     "went away mid-run), or a site that could not be audited (the batch goes on with the others); 3 "
                     "incomplete: a site turned the auditor away on some pages; 130 interrupted (the index lists the "
                     "sites finished so far). When several apply, 2 wins over 1, and 1 over 3.")
+
 
 class _PlainHelp:
     """--help shown without a '<bool>' type, like every other flag here: a flag takes no value."""
