@@ -218,6 +218,7 @@ def _crawl(crawl: Crawl, store: RunStore, resume: bool) -> tuple[list[PageResult
             raise
         # Interrupted while the browser was starting or stopping: keep what was finished.
         crawl.interrupted = True
+        crawl.leave_unreached()
         pages = [crawl.results[k] for k in sorted(crawl.results)]
     finally:
         store.close()

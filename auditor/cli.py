@@ -232,7 +232,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         left = report.get("not_followed") or {}
         if left:  # a user who asked for 60 pages and got 26 hears why
             # Named as settings, not flags: the value may come from a config file.
-            why = {"max_pages": f"beyond max-pages {settings.max_pages}",
+            why = {"interrupted": "not reached before the run stopped",
+                   "max_pages": f"beyond max-pages {settings.max_pages}",
                    "max_depth": f"deeper than max-depth {settings.max_depth}",
                    "max_per_pattern": f"over max-per-pattern {settings.max_per_pattern}",
                    "pagination": f"later pages of lists, past the first {listing_cap(settings)}",

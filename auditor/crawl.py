@@ -85,11 +85,12 @@ class Frontier:
     def not_followed(self) -> dict[str, dict]:
         """What was left and why, for the report: counts, and for the pattern cap the URL shapes it hit."""
         out = {}
-        for reason in ("max_pages", "max_depth", "max_per_pattern", "pagination", "search", "robots", "action", "file",
-                       "refused", "redirected", "canonical", "duplicate", "too_long"):
+        # A stopped run's unreached pages first: they explain a short report before any setting does.
+        for reason in ("interrupted", "max_pages", "max_depth", "max_per_pattern", "pagination", "search", "robots",
+                       "action", "file", "refused", "redirected", "canonical", "duplicate", "too_long"):
             # A link left for depth, pattern or robots may have been reached another way; a page left
-            # unvisited (the budget, a refusing site) or merged into another was queued, so is in `seen`.
-            queued = reason in ("max_pages", "refused", "redirected", "canonical", "duplicate", "file")
+            # unvisited (the budget, a stopped run, a refusing site) or merged into another was queued, so is in `seen`.
+            queued = reason in ("interrupted", "max_pages", "refused", "redirected", "canonical", "duplicate", "file")
             urls = self.left.get(reason, set()) - (set() if queued else self.seen)
             if urls or self._left_over[reason]:
                 examples = self._left_shapes.get(reason) or [u if len(u) <= 200 else u[:197] + "..." for u in sorted(urls)[:5]]
@@ -294,7 +295,7 @@ class Crawl:
         self._user_agents: dict[str, str] = {}
         self._last_position = -1
         self._taken: set[int] = set()  # positions of pages finished or in flight, this run or a resumed one
-        self._visiting: set[int] = set()  # positions of the pages released by the frontier and not finished yet
+        self._visiting: dict[int, str] = {}  # position -> URL of the pages released by the frontier and not finished yet
         # Each worker's tabs, kept from one crawl level to the next: a new context costs a new renderer.
         self._worker_tabs: dict[int, dict[str, Tab]] = {}
 
@@ -335,6 +336,8 @@ class Crawl:
                             for url, _ in self.frontier.release(later):
                                 self.frontier.leave("refused", url)
                         break
+                if self.interrupted:
+                    self.leave_unreached()
             finally:
                 for tabs in self._worker_tabs.values():
                     for tab in tabs.values():
@@ -347,6 +350,17 @@ class Crawl:
                          "left out of this report: this run's max-pages, max-depth or max-per-pattern does not reach "
                          f"{'them' if unreached != 1 else 'it'} (kept in the run store for a later --resume).")
         return [self.results[k] for k in sorted(self.results)]
+
+    def leave_unreached(self) -> None:
+        """A stopped run's queue, counted as not reached (--resume visits it), not as left by a setting: the
+        pages released and not finished, and what the budget has room for in the levels not started. The rest
+        of those levels is beyond the budget, as in a finished run. Once: the queue is emptied."""
+        for url in self._visiting.values():
+            self.frontier.leave("interrupted", url)
+        self._visiting.clear()
+        for later in sorted(self.frontier.levels):
+            for url, _ in self.frontier.release(later):
+                self.frontier.leave("interrupted", url)
 
     def stop(self) -> None:
         """Finish early (Ctrl-C, SIGTERM): visits in flight are abandoned, finished pages are kept."""
@@ -432,7 +446,7 @@ class Crawl:
         # steady while a resumed run replays the pages it had already measured.
         placed = [(url, depth, done_before[url][0] if url in done_before else self._next_position())
                   for url, depth in level if (url, depth) not in walled_off]
-        self._visiting.update(position for _, _, position in placed)
+        self._visiting.update((position, url) for url, _, position in placed)
         for url, depth, position in placed:
             # A resumed run asks again where the site was down, too slow or turned the auditor away.
             if url in done_before and not done_before[url][1].passing_failure:
@@ -466,7 +480,7 @@ class Crawl:
                 if entry["visits"]:  # one device was answered (refused, mostly): that is the page's entry
                     self._finish(position, self._assemble(entry["page"], entry["visits"]))
                 else:
-                    self._visiting.discard(position)
+                    del self._visiting[position]
                     self.frontier.leave("refused", entry["page"].url)
         level = [position for position in sorted(positions) if position in self.results]
         for position in level:  # a linked PDF or image is not a page that could not be checked: it is no page
@@ -707,7 +721,7 @@ class Crawl:
         """A page is done: stored at once (unless `kept` from the run being resumed) and told to the progress."""
         self.results[position] = page
         self.finished += 1
-        self._visiting.discard(position)
+        self._visiting.pop(position, None)
         if self.store is not None and not kept:
             self.store.save(position, page)
         if self.progress is not None:

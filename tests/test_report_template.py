@@ -225,6 +225,13 @@ def test_a_crawl_stopped_by_a_refusing_site_says_so(env: Environment, sample: di
     assert "Links found but not audited: 7 not visited, because the site kept turning the auditor away." in text
 
 
+def test_a_stopped_run_says_what_it_did_not_reach_apart_from_the_budget(env: Environment, sample: dict) -> None:
+    sample["not_followed"] = {"interrupted": {"count": 10, "examples": ["https://client.example/p3"]},
+                              "max_pages": {"count": 5, "examples": ["https://client.example/p13"]}}
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "Links found but not audited: 10 not reached before the run stopped; 5 beyond the page budget." in text
+
+
 def test_only_http_urls_become_links(env: Environment, sample: dict) -> None:
     html = render(env, sample)
     parsed = Parsed(html)

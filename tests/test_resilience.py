@@ -479,3 +479,55 @@ def test_resume_asks_again_where_one_device_met_a_server_error(tmp_path):
         asked_again = sorted(p for _, p, _ in server.log if p.endswith(".html") or p == "/")
     assert asked_again == ["/half.html", "/half.html"]
     assert [p.error for p in again.pages] == [None, None]
+
+
+def test_a_stopped_run_counts_the_pages_it_did_not_reach_apart_from_those_beyond_the_budget(tmp_path, monkeypatch):
+    """Ctrl-C with pages in flight told only '3 beyond max-pages 4' over 2 pages: the stop, not the budget, is
+    why /p1 and /p2 are missing, and --resume visits them. /p3-/p5 are beyond the budget either way."""
+    import io
+    import os
+    import signal
+
+    import jsonschema
+    from importlib import resources
+    from rich.console import Console
+
+    from auditor import cli
+
+    answer = threading.Event()
+
+    def held(title):  # in flight when the Ctrl-C comes; answers once the first run is over
+        return lambda attempt: (answer.wait(20), (200, page(title, [])))[1]
+
+    pages = {"/": page("Home", [f"/p{i}.html" for i in range(6)]), "/p0.html": page("P0", []),
+             "/p1.html": held("P1"), "/p2.html": held("P2"), **{f"/p{i}.html": page(f"P{i}", []) for i in range(3, 6)}}
+
+    def ctrl_c_after_p0(done, total, result):
+        if result.url.endswith("/p0.html"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with RecordingServer(pages) as server:
+        server.server.handle_error = lambda request, address: None  # the held answers, to a browser gone
+        stopped = run_audit([server.url], settings(max_pages=4, concurrency=3), load_rulebook(), tmp_path / "out",
+                            progress=ctrl_c_after_p0)
+        answer.set()
+        server.log.clear()
+        resumed = run_audit([server.url], settings(max_pages=4, concurrency=3), load_rulebook(), tmp_path / "out",
+                            resume=True)
+        asked_again = sorted(p for _, p, _ in server.log if p.endswith(".html") or p == "/")
+    url = server.url
+    assert stopped.interrupted and [p.url for p in stopped.pages] == [url, url + "p0.html"]
+    assert stopped.report["not_followed"] == {
+        "interrupted": {"count": 2, "examples": [url + "p1.html", url + "p2.html"]},
+        "max_pages": {"count": 3, "examples": [url + "p3.html", url + "p4.html", url + "p5.html"]}}
+    schema = json.loads(resources.files("auditor").joinpath("report.schema.json").read_text())
+    jsonschema.validate(json.loads((tmp_path / "out" / "report.json").read_text()), schema)
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=screen, width=300, color_system=None))
+    monkeypatch.setattr("builtins.print", lambda *args, **kwargs: None)  # the report's path, on stdout
+    assert cli._finish(stopped, settings(max_pages=4), quiet=False) == 130
+    assert "Links not followed: 2 not reached before the run stopped; 3 beyond max-pages 4.\n" in screen.getvalue()
+    # Never audited, so asked for again; the budget's choice stands.
+    assert asked_again == ["/p1.html", "/p2.html"]
+    assert resumed.report["not_followed"] == {
+        "max_pages": {"count": 3, "examples": [url + "p3.html", url + "p4.html", url + "p5.html"]}}
