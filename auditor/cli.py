@@ -25,7 +25,7 @@ from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context, issue_counts
 from auditor.rulebook import UnknownPrefix, load_rulebook
-from auditor.urls import MAX_URL_LENGTH
+from auditor.urls import MAX_URL_LENGTH, origin_of, readable
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under or fallen more than --fail-on-drop, or a broken page "
@@ -203,6 +203,38 @@ def _drop(report: dict, settings: Settings, baseline: Path | None = None) -> str
     return f"Score {score} fell {fell} points since {then}, more than --fail-on-drop {settings.fail_on_drop:g}."
 
 
+BROKEN_NAMED = 5  # broken pages named under the summary line; the report lists them all
+# What a visitor meets, in report.html's words (its failure_label), so the terminal and the report agree.
+_BROKEN_LABEL = {"timeout": "Timed out", "http_error": "Server returned an error", "network": "Could not connect",
+                 "redirect_loop": "Redirect loop", "browser_crash": "Browser crashed"}
+
+
+def _failure(page: PageResult) -> str:
+    """'Page not found (404)': why a broken page is broken, as report.html names it."""
+    assert page.error is not None
+    kind, code = page.error.kind, page.status_code
+    label = _BROKEN_LABEL.get(kind, kind)
+    if page.devices:  # one device met it: which one, and how, is the message
+        return f"{label} ({page.error.message})"
+    if kind == "http_error" and code in (404, 410):
+        return f"Page not found ({code})"
+    if kind == "http_error" and code == 200:
+        return "Page not found (an error page served as 200)"
+    if kind == "http_error" and code == 401:
+        return "Behind a login (401)"
+    if kind == "http_error" and code is not None and 500 <= code < 600:
+        return f"Server error ({code})"
+    if kind == "http_error" and code is not None and code >= 400:
+        return f"Error page (HTTP {code})"
+    return label
+
+
+def _short(url: str, site: str) -> str:
+    """/café.html for a page of the audited site (its host is on the line above), the whole URL for another."""
+    shown = readable(url)
+    return (shown[len(site):] or "/") if origin_of(url) == site else shown
+
+
 def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | None = None) -> int:
     report = outcome.report
     score = report["score"]
@@ -227,6 +259,15 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
             + f"findings: {found['high']} high, {found['medium']} medium, {found['low']} low "
             "(each rule once per page, on one device or both).", soft_wrap=True, markup=False, highlight=False,
         )
+        # On a terminal the progress bar is gone by now: without these lines nothing names the pages.
+        unusable = [p for p in outcome.pages if p.broken]
+        site = origin_of(report["start_urls"][0])
+        for page in unusable[:BROKEN_NAMED]:
+            linked = f", linked from {_short(page.found_on, site)}" if page.found_on else ""
+            err.print(f"  broken: {_short(page.url, site)} — {_failure(page)}{linked}",
+                      markup=False, highlight=False, soft_wrap=True)
+        if len(unusable) > BROKEN_NAMED:
+            err.print(f"  ...and {len(unusable) - BROKEN_NAMED} more (see the report)", markup=False, highlight=False)
         if refusal:  # the one failure the user can fix before the next run, so it is said in full
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)
         left = report.get("not_followed") or {}
@@ -283,10 +324,16 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
                   "checks nothing this time (give one with --baseline).", markup=False, highlight=False, soft_wrap=True)
     broken = [p for p in outcome.pages if p.broken] if settings.fail_on_broken else []
     if broken:
-        first = broken[0]
-        linked = f" (linked from {first.found_on})" if first.found_on else ""
-        err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken), first {first.url}{linked}: "
-                  f"{first.error.message}", markup=False, highlight=False, soft_wrap=True)
+        # Why the exit code is 1. Unless --quiet, the pages are named under the summary line: told once, not again.
+        if quiet:
+            first = broken[0]
+            linked = f" (linked from {first.found_on})" if first.found_on else ""
+            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken), first {first.url}{linked}: "
+                      f"{first.error.message}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            listed = "listed above" if len(broken) <= BROKEN_NAMED else f"the first {BROKEN_NAMED} listed above"
+            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken), {listed}.",
+                      markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
     if refusal and code == EXIT_OK:  # a report of part of the site must not pass for the whole in CI
         if quiet:

@@ -345,6 +345,32 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
     assert mended.returncode == 0, mended.stderr
 
 
+def test_the_broken_pages_are_named_under_the_summary(tmp_path):
+    """On a terminal the progress bar, and every URL in it, is gone when the run ends: 'Score ...; 7 pages broken
+    for visitors' named none of them. The first five are, with where each is linked from; --fail-on-broken's
+    line then says only why the run fails, and --quiet prints none of it."""
+    write(tmp_path / "s", {"index.html": page("Home", ["/caf%C3%A9.html", "/a.html"]),
+                           "a.html": page("A", [f"/gone{i}.html" for i in range(6)])})
+    with StaticSite(tmp_path / "s") as site:
+        common = ["audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off"]
+        told = run(*common, "--fail-on-broken")
+        quiet = run(*common, "--quiet")
+    assert told.returncode == 1, told.stderr
+    lines = told.stderr.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("Score "))
+    assert "; 7 pages broken for visitors; " in lines[summary]
+    assert lines[summary + 1:] == [
+        "  broken: /café.html — Page not found (404), linked from /",
+        "  broken: /gone0.html — Page not found (404), linked from /a.html",
+        "  broken: /gone1.html — Page not found (404), linked from /a.html",
+        "  broken: /gone2.html — Page not found (404), linked from /a.html",
+        "  broken: /gone3.html — Page not found (404), linked from /a.html",
+        "  ...and 2 more (see the report)",
+        "7 pages broken for a visitor (--fail-on-broken), the first 5 listed above.",
+    ]
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+
+
 def test_links_left_by_the_crawl_caps_are_told(tmp_path):
     write(tmp_path / "s", {"index.html": page("Home", [f"/p{i}.html" for i in range(5)]),
                            **{f"p{i}.html": page(f"P{i}", []) for i in range(5)}})
