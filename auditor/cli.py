@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
+from auditor.baseline import path_of
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, toml_text, default_concurrency, find_config, load_file, overloaded
 from auditor.crawl import REFUSED_STREAK, listing_cap
@@ -235,6 +236,18 @@ def _short(url: str, site: str) -> str:
     return (shown[len(site):] or "/") if origin_of(url) == site else shown
 
 
+def _new_broken(broken: list[PageResult], report: dict, baseline: Path | None) -> tuple[list[PageResult], str]:
+    """Which broken pages the previous audit did not have, and how to say it: ' (2 new since the baseline of
+    ...)'. A main branch with an old broken link fails every preview; the new ones are the deploy's."""
+    before = report.get("previous") or {}
+    if "broken_paths" not in before:
+        return [], ""
+    known = set(before["broken_paths"])
+    new = [p for p in broken if path_of(p.url) not in known]
+    then = f"the {'baseline' if baseline else 'audit'} of {_when(before['finished_at'])}"
+    return new, f" ({len(new)} new since {then})" if new else f" (none new: all broken in {then} too)"
+
+
 def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | None = None) -> int:
     report = outcome.report
     score = report["score"]
@@ -325,14 +338,16 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
     broken = [p for p in outcome.pages if p.broken] if settings.fail_on_broken else []
     if broken:
         # Why the exit code is 1. Unless --quiet, the pages are named under the summary line: told once, not again.
+        new, since = _new_broken(broken, report, baseline)
         if quiet:
-            first = broken[0]
+            first = (new or broken)[0]
             linked = f" (linked from {first.found_on})" if first.found_on else ""
-            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken), first {first.url}{linked}: "
-                      f"{first.error.message}", markup=False, highlight=False, soft_wrap=True)
+            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken){since}, first "
+                      f"{'new ' if new else ''}{first.url}{linked}: {first.error.message}",
+                      markup=False, highlight=False, soft_wrap=True)
         else:
             listed = "listed above" if len(broken) <= BROKEN_NAMED else f"the first {BROKEN_NAMED} listed above"
-            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken), {listed}.",
+            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken){since}, {listed}.",
                       markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
     if refusal and code == EXIT_OK:  # a report of part of the site must not pass for the whole in CI

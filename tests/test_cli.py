@@ -337,10 +337,12 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
              for p in json.loads((tmp_path / "r" / "report.json").read_text())["pages"]}
     assert kinds == {"": None, "gone.html": None}  # the last, mended run; the PDF is counted as a file, not a page
     assert json.loads((tmp_path / "r" / "report.json").read_text())["not_followed"]["file"]["count"] == 1
-    message = (f"1 page broken for a visitor (--fail-on-broken), first {site.url}gone.html (linked from {site.url}): "
-               "The server answered HTTP 404.")
-    assert (flagged.returncode, flagged.stderr.strip()) == (1, message)
-    assert (configured.returncode, configured.stderr.strip()) == (1, message)
+    # each run compares with the last in the folder, which had the same broken page
+    message = (r"1 page broken for a visitor \(--fail-on-broken\) \(none new: all broken in the audit of "
+               r"\d{4}-\d\d-\d\d \d\d:\d\d UTC too\), first " + re.escape(f"{site.url}gone.html (linked from {site.url}): ")
+               + r"The server answered HTTP 404\.")
+    assert flagged.returncode == 1 and re.fullmatch(message, flagged.stderr.strip()), flagged.stderr
+    assert configured.returncode == 1 and re.fullmatch(message, configured.stderr.strip()), configured.stderr
     assert (overridden.returncode, overridden.stderr) == (0, "")
     assert mended.returncode == 0, mended.stderr
 
@@ -897,3 +899,26 @@ def test_a_rule_failing_on_both_devices_is_counted_once_in_the_report_and_the_lo
             "Desktop: The page has no visible call to action at all on desktop. "
             "Mobile: The page has no visible call to action at all on mobile. How to fix: ") in text
     assert text.count("CTA count 0") == 1
+
+
+def test_fail_on_broken_tells_the_deploy_s_new_broken_pages_from_the_baseline_s(tmp_path):
+    """A main branch with an old broken link failed every preview with nothing saying which pages are new."""
+    root = tmp_path / "site"
+    write(root, {"index.html": page("Home", ["/gone.html"])})
+    common = ("--devices", "desktop", "--max-depth", "1", "--screenshots", "off", "--fail-on-broken")
+    with StaticSite(root) as server:
+        assert run("audit", server.url, "--out", str(tmp_path / "main"), *common).returncode == 1
+        baseline = ("--baseline", str(tmp_path / "main" / "report.json"))
+        same = run("audit", server.url, "--out", str(tmp_path / "same"), *baseline, *common)
+        write(root, {"index.html": page("Home", ["/gone.html", "/lost.html"])})  # the deploy breaks a link
+        worse = run("audit", server.url, "--out", str(tmp_path / "worse"), *baseline, *common)
+        quiet = run("audit", server.url, "--out", str(tmp_path / "quiet"), *baseline, *common, "--quiet")
+    then = json.loads((tmp_path / "main" / "report.json").read_text())["finished_at"]
+    when = f"{then[:10]} {then[11:16]} UTC"
+    assert same.returncode == worse.returncode == quiet.returncode == 1
+    assert (f"1 page broken for a visitor (--fail-on-broken) (none new: all broken in the baseline of {when} too), "
+            "listed above.") in same.stderr
+    assert (f"2 pages broken for a visitor (--fail-on-broken) (1 new since the baseline of {when}), listed above."
+            in worse.stderr)
+    assert (f"2 pages broken for a visitor (--fail-on-broken) (1 new since the baseline of {when}), first new "
+            f"{server.url}lost.html (linked from {server.url}): The server answered HTTP 404.") in quiet.stderr
