@@ -77,3 +77,20 @@ def measure(chromium, pages_site):
         return result.facts
 
     return run
+
+
+@pytest.fixture
+def unreadable(monkeypatch):
+    """unreadable(path, text) writes a file that then cannot be read (every Path.read_text fails as without
+    read permission): chmod 000 keeps no root out, and the tests run as root in CI."""
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    def make(path: Path, text: str) -> Path:
+        path.write_text(text)
+        monkeypatch.setattr(Path, "read_text", refused)
+        return path
+
+    return make
+

@@ -63,7 +63,7 @@ def test_bad_sites_file_is_refused_before_any_crawl(tmp_path, content, message):
         read_sites(path)
 
 
-def test_a_sites_file_that_cannot_be_read_is_told_in_words(tmp_path, monkeypatch):
+def test_a_sites_file_that_cannot_be_read_is_told_in_words(tmp_path, unreadable):
     """`nope.txt: cannot be read ([Errno 2] No such file or directory: 'nope.txt')` was Python's, not ours."""
     result = subprocess.run([sys.executable, "-m", "auditor", "batch", "nope.txt"], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path)
@@ -73,13 +73,7 @@ def test_a_sites_file_that_cannot_be_read_is_told_in_words(tmp_path, monkeypatch
         with pytest.raises(UsageError) as caught:
             read_sites(path)
         assert str(caught.value) == f"{path}: {message}"
-    locked = tmp_path / "sites.txt"
-    locked.write_text("https://a.example/\n")
-
-    def refused(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(self))  # chmod 000 keeps no root out: as the OS says it
-
-    monkeypatch.setattr(type(locked), "read_text", refused)
+    locked = unreadable(tmp_path / "sites.txt", "https://a.example/\n")
     with pytest.raises(UsageError) as caught:
         read_sites(locked)
     assert str(caught.value) == f"{locked}: cannot be read: permission denied"

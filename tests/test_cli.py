@@ -162,7 +162,7 @@ def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
 
 
-def test_a_config_file_that_cannot_be_read_is_told_in_words(tmp_path, monkeypatch):
+def test_a_config_file_that_cannot_be_read_is_told_in_words(tmp_path, unreadable):
     """A folder given to --config was 'no such config file'; an unreadable one showed Python's [Errno 13]."""
     from auditor.config import ConfigError, load_file
 
@@ -170,13 +170,7 @@ def test_a_config_file_that_cannot_be_read_is_told_in_words(tmp_path, monkeypatc
                           "error: nope.toml: no such config file")
     assert_one_line_error(run("audit", "http://127.0.0.1:9/", "--config", str(tmp_path), cwd=tmp_path), 2,
                           f"error: {tmp_path}: is a folder, not a config file")
-    locked = tmp_path / "cro-audit.toml"
-    locked.write_text("max-pages = 3\n")
-
-    def refused(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(self))  # chmod 000 keeps no root out: as the OS says it
-
-    monkeypatch.setattr(type(locked), "read_text", refused)
+    locked = unreadable(tmp_path / "cro-audit.toml", "max-pages = 3\n")
     with pytest.raises(ConfigError) as caught:
         load_file(locked)
     assert str(caught.value) == f"{locked}: cannot be read: permission denied"
