@@ -480,7 +480,7 @@ class Crawl:
                 if entry["visits"]:  # one device was answered (refused, mostly): that is the page's entry
                     self._finish(position, self._assemble(entry["page"], entry["visits"]))
                 else:
-                    del self._visiting[position]
+                    self._visiting.pop(position, None)
                     self.frontier.leave("refused", entry["page"].url)
         level = [position for position in sorted(positions) if position in self.results]
         for position in level:  # a linked PDF or image is not a page that could not be checked: it is no page
