@@ -21,7 +21,7 @@ from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
 from auditor.baseline import path_of
 from auditor.browser import BrowserNotFound
-from auditor.config import ConfigError, Settings, build, toml_text, default_concurrency, find_config, load_file, overloaded
+from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded, toml_text
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context, issue_counts
