@@ -315,18 +315,25 @@ def build(file_values: dict[str, Any], flag_values: dict[str, Any], source: Path
     try:
         return settings.check()
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}" if source and _from_file(file_values, exc) else str(exc)) from None
+        raise ConfigError(f"{source}: {exc}" if source and _from_file(file_values, flag_values, exc) else str(exc)) from None
 
 
-def _from_file(file_values: dict[str, Any], error: ConfigError) -> bool:
+def _from_file(file_values: dict[str, Any], flag_values: dict[str, Any], error: ConfigError) -> bool:
     """Whether the file alone holds the value that failed, so the message names the file; a flag's bad
     value blamed on the config file sends the user to fix a file that is fine."""
     if not file_values:
         return False
+    return _fails_alone(file_values, error) and not _fails_alone(flag_values, error)
+
+
+def _fails_alone(values: dict[str, Any], error: ConfigError) -> bool:
+    """Whether these values over the defaults fail as `error` says: a bad value in both the file and a flag
+    is the flag's, since the flag is what the run would use."""
     alone = Settings()
-    for name, value in file_values.items():
-        setattr(alone, name, _check_kind(name, value))
     try:
+        for name, value in values.items():
+            if value is not None:
+                setattr(alone, name, _check_kind(name, value))
         alone.check()
     except ConfigError as exc:
         return str(exc) == str(error)

@@ -801,6 +801,9 @@ def test_a_bad_flag_value_is_not_blamed_on_the_config_file():
         build({"max_pages": 0}, {"max_depth": 1}, source=toml)
     assert str(caught.value) == "cro-audit.toml: max-pages must be at least 1, not 0"
     assert build({"max_pages": 0}, {"max_pages": 5}, source=toml).max_pages == 5
+    with pytest.raises(ConfigError) as caught:  # bad in both: the flag's is the value the run would use
+        build({"max_pages": 0}, {"max_pages": 0}, source=toml)
+    assert str(caught.value) == "max-pages must be at least 1, not 0"
 
 
 def test_fail_on_drop_must_be_points_between_0_and_100(tmp_path, site):
