@@ -8,12 +8,11 @@ import json
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from auditor.config import Settings
 from auditor.facts import BROKEN_KINDS
 from auditor.report import SCHEMA_VERSION
-from auditor.urls import MAX_URL_LENGTH, BadURL, normalize
+from auditor.urls import MAX_URL_LENGTH, BadURL, normalize, path_of
 
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -104,12 +103,6 @@ def _summary(old: dict[str, Any]) -> dict[str, Any] | None:
 
 
 MAX_BROKEN = 500  # pages broken in a baseline that are remembered: a site of 10,000 404s is told by count
-
-
-def path_of(url: str) -> str:
-    """A page's path and query: what a page is called on any host of the site."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _path(url: Any) -> str | None:

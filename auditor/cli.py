@@ -19,14 +19,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
-from auditor.baseline import path_of
 from auditor.browser import BrowserNotFound
 from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded, toml_text
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context, issue_counts
 from auditor.rulebook import UnknownPrefix, load_rulebook
-from auditor.urls import MAX_URL_LENGTH, origin_of, readable
+from auditor.urls import MAX_URL_LENGTH, origin_of, path_of, readable
 
 EXIT_OK, EXIT_BELOW_THRESHOLD, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = ("Exit codes: 0 done; 1 a score under --fail-under or fallen more than --fail-on-drop, or a broken page "

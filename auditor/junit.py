@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from auditor.facts import PageResult
 from auditor.rulebook import Rulebook
+from auditor.urls import path_of
 
 # Characters XML 1.0 cannot hold at all, escaped or not; a page's title may contain them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -32,8 +33,7 @@ def _suites(report: dict[str, Any], pages: list[PageResult], book: Rulebook, pre
         # Named by path on the first start URL's host: a review app's host changes with every merge
         # request, and a CI system knows a test by its suite's name.
         parts = urlsplit(page.url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        suite = ET.Element("testsuite", name=_text(prefix + (path if parts.netloc == home else page.url)),
+        suite = ET.Element("testsuite", name=_text(prefix + (path_of(page.url) if parts.netloc == home else page.url)),
                            hostname=_text(parts.netloc))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
 

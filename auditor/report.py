@@ -39,8 +39,6 @@ _env = jinja2.Environment(
 )
 
 
-
-
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 

@@ -133,6 +133,12 @@ def _escape(text: str) -> str:
 _INDEX_FILE = re.compile(r"/index\.html?$")  # lower case only: /INDEX.HTML may well be a broken link
 
 
+def path_of(url: str) -> str:
+    """A page's path and query: what a page is called on any host of the site (a review app's, main's)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def page_key(url: str) -> str:
     """What makes two normalised URLs one page: `/dir/index.html` is what a server sends for `/dir/`, so
     a site that links both gets one audit (of whichever form the crawl met first)."""
