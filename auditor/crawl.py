@@ -63,6 +63,9 @@ class Frontier:
         self.levels: dict[int, list[_Candidate]] = defaultdict(list)
         self.found_on: dict[str, str] = {}  # queued URL -> the page whose link queued it (where to fix a broken link)
         self.released = 0
+        # What the budget cut from the level last released, best first: a page of that level merged into
+        # another (a copy, a redirect) gives its place back, and the next of these takes it (top_up).
+        self.spare: list[_Candidate] = []
         self._patterns: Counter[str] = Counter()  # URL shape -> pages queued
         self._params: Counter[str] = Counter()  # path + query parameter name -> pages queued
         self._listings: Counter[str] = Counter()  # site + listing kind (pagination, search) -> pages queued
@@ -171,9 +174,13 @@ class Frontier:
         key = page_key(url)
         self._pages.add(key)
         self.seen.add(url)
-        for depth, level in self.levels.items():
+        for depth, level in [*self.levels.items(), (None, self.spare)]:
             if any(page_key(c.url) == key for c in level):
-                self.levels[depth] = [c for c in level if page_key(c.url) != key]
+                kept = [c for c in level if page_key(c.url) != key]
+                if depth is None:
+                    self.spare = kept
+                else:
+                    self.levels[depth] = kept
                 self.leave("redirected", url)
 
     def release(self, depth: int) -> list[tuple[str, int]]:
@@ -181,6 +188,7 @@ class Frontier:
         budget is not cut in link order: a menu of twelve products spent a 12-page budget on one template
         and left the checkout and the broken pages unaudited (a trial). Pages where visitors convert go
         first, then one page of each section (folder) before a second of any."""
+        self.give_up_spare()
         level = sorted(self.levels.pop(depth, []))
         room = max(0, self.settings.max_pages - self.released)
         if len(level) > room:
@@ -190,13 +198,26 @@ class Frontier:
                 section = section_key(candidate.url)
                 rank[candidate.url] = (not is_conversion_path(candidate.url), siblings[section])
                 siblings[section] += 1
-            kept = {c.url for c in sorted(level, key=lambda c: (rank[c.url], c.key))[:room]}
-            for candidate in level:
-                if candidate.url not in kept:
-                    self.leave("max_pages", candidate.url)
+            ranked = sorted(level, key=lambda c: (rank[c.url], c.key))
+            self.spare = ranked[room:]
+            kept = {c.url for c in ranked[:room]}
             level = [c for c in level if c.url in kept]  # visited in link order, as without a budget
         self.released += len(level)
         return [(c.url, c.depth) for c in level]
+
+    def top_up(self) -> list[tuple[str, int]]:
+        """The places pages merged away gave back, filled from the spare of the level last released: with
+        --max-pages 2, a copy of the home page must not keep the broken page linked after it unchecked."""
+        room = max(0, self.settings.max_pages - self.released)
+        taken, self.spare = self.spare[:room], self.spare[room:]
+        self.released += len(taken)
+        return [(c.url, c.depth) for c in sorted(taken)]
+
+    def give_up_spare(self) -> None:
+        """The spare is beyond the budget for good: counted as left by max-pages."""
+        for candidate in self.spare:
+            self.leave("max_pages", candidate.url)
+        self.spare = []
 
     def pending(self) -> int:
         return min(sum(len(v) for v in self.levels.values()), max(0, self.settings.max_pages - self.released))
@@ -330,6 +351,9 @@ class Crawl:
                     if not level and not self.frontier.levels:
                         break
                     await self._run_level(level, done_before)
+                    # Pages of the level merged into others (copies, redirects) gave their places back.
+                    while not self.interrupted and self.refused is None and (more := self.frontier.top_up()):
+                        await self._run_level(more, done_before)
                     depth += 1
                     if self.refused is not None:
                         for later in sorted(self.frontier.levels):  # what the budget had room for is left unvisited
@@ -338,6 +362,7 @@ class Crawl:
                         break
                 if self.interrupted:
                     self.leave_unreached()
+                self.frontier.give_up_spare()
             finally:
                 for tabs in self._worker_tabs.values():
                     for tab in tabs.values():

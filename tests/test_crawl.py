@@ -110,6 +110,23 @@ def test_a_short_budget_goes_to_the_checkout_and_to_every_section_before_a_secon
     assert [p for p, _ in paths(roomy)] == ["", *(p.lstrip("/") for p in products), "checkout.html", "about.html", "gone.html"]
 
 
+def test_a_copy_merged_away_gives_its_place_in_the_budget_to_the_next_page(site, tmp_path):
+    """With --max-pages 2, a copy of the home page took the second place and the broken page linked after
+    it was never checked (a trial): a page merged into another must not use up the budget."""
+    home = page("Home", ["/home.html", "/missing.html", "/about.html"], "<p>Welcome.</p>")
+    write(site.root, {"index.html": home, "home.html": home, "about.html": page("About", [])})
+    two = audit(site, tmp_path, max_pages=2)
+    assert paths(two) == [("", 0), ("missing.html", 1)]
+    assert two.pages[1].broken  # so --fail-on-broken sees it
+    assert two.report["not_followed"] == {
+        "max_pages": {"count": 1, "examples": [site.url + "about.html"]},
+        "duplicate": {"count": 1, "examples": [site.url + "home.html"]}}
+    assert site.hits["/home.html"] == 1 and "/about.html" not in site.hits  # the budget still holds
+    one = audit(site, tmp_path, max_pages=1)  # no place to give back: the copy is never visited
+    assert paths(one) == [("", 0)] and "duplicate" not in one.report["not_followed"]
+    assert one.report["not_followed"]["max_pages"]["count"] == 3
+
+
 def test_robots_txt_is_honoured_and_sitemaps_add_pages(site, tmp_path):
     write(site.root, {
         "index.html": page("Home", ["/private/secret.html", "/open.html"]),
