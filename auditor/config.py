@@ -183,8 +183,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
         raise ConfigError(unreadable(path, exc, "config file")) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    except UnicodeDecodeError as exc:  # Latin-1 from an old editor, or Notepad's "Unicode" (UTF-16)
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); "
+                          "save it as UTF-8") from None
 
 
 def load_file(path: Path) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def normalize(url: str, base: str | None = None) -> str:
         if not scheme or _HOST_AND_PORT.match(url):  # localhost:3000 is no scheme `localhost:`
             if url.startswith("/") and not url.startswith("//"):  # /pricing: start_urls_from names a likelier site
                 raise PathGiven(url)
-            if re.search(r"\s", url):  # words, not an address: nothing to guess
+            if re.search(r"\s", url) or _is_word(url):  # words, not an address: nothing to guess
                 raise BadURL("not a valid URL (give a site's address, like https://example.com)")
             raise BadURL(f"not a valid URL (no scheme; did you mean {_with_scheme(url)[:200]}?)")
         raise BadURL(f"only http and https URLs can be audited, not {scheme}:")
@@ -113,6 +113,11 @@ def _with_scheme(url: str) -> str:
         host, port = "", None
     plain = host == "localhost" or host.endswith(".localhost") or _is_ip(host) or port not in (None, 443)
     return f"{'http' if plain else 'https'}://{rest}"
+
+
+def _is_word(url: str) -> bool:
+    """`notaurl`, `audit`: one word, no dot, no port, no path; not localhost. https://notaurl is no guess."""
+    return re.fullmatch(r"[^\W_]+", url) is not None and url.lower() != "localhost"
 
 
 def _is_ip(host: str) -> bool:

@@ -51,7 +51,10 @@ def site(tmp_path):
     [("not a url", "error: not a url: not a valid URL (give a site's address, like https://example.com)"),
      ("example.com/shop", "did you mean https://example.com/shop?"), ("ftp://example.com/", "only http and https"), ("http://", "no host"),
      ("http//127.0.0.1:8765/", "did you mean http://127.0.0.1:8765/?"),
-     ("127.0.0.1:8104", "error: 127.0.0.1:8104: not a valid URL (no scheme; did you mean http://127.0.0.1:8104?)")],
+     ("127.0.0.1:8104", "error: 127.0.0.1:8104: not a valid URL (no scheme; did you mean http://127.0.0.1:8104?)"),
+     # one word is no address to guess at (it was 'did you mean https://notaurl?'); localhost is one
+     ("notaurl", "error: notaurl: not a valid URL (give a site's address, like https://example.com)"),
+     ("localhost", "did you mean http://localhost?")],
 )
 def test_invalid_start_url_is_one_line_exit_2(url, fragment, tmp_path):
     assert_one_line_error(run("audit", url, "--out", str(tmp_path / "r")), 2, fragment)
@@ -174,6 +177,17 @@ def test_a_config_file_that_cannot_be_read_is_told_in_words(tmp_path, unreadable
     with pytest.raises(ConfigError) as caught:
         load_file(locked)
     assert str(caught.value) == f"{locked}: cannot be read: permission denied"
+
+
+def test_a_config_file_that_is_not_utf8_is_told_where(tmp_path):
+    """Python's "'utf-8' codec can't decode byte 0xe9 in position 19" was shown as it was."""
+    (tmp_path / "cro-audit.toml").write_bytes("max-pages = 3\n# Caf\u00e9 client\n".encode("latin-1"))
+    assert_one_line_error(run("audit", "http://127.0.0.1:9/", cwd=tmp_path), 2,
+                          "cro-audit.toml: is not UTF-8 text (byte 0xe9 on line 2); save it as UTF-8")
+    (tmp_path / "cro-audit.toml").write_text("max-pages = 3\n# Caf\u00e9 client\n", encoding="utf-8")
+    result = run("audit", "http://127.0.0.1:9/", "--max-pages", "0", cwd=tmp_path)
+    assert_one_line_error(result, 2, "max-pages")  # the same text in UTF-8 is read: what is wrong is the flag
+    assert "UTF-8" not in result.stderr
 
 
 def test_an_unknown_rule_prefix_in_a_flag_names_the_flag(site, tmp_path):
