@@ -313,11 +313,25 @@ def build(file_values: dict[str, Any], flag_values: dict[str, Any], source: Path
             try:
                 setattr(settings, name, _check_kind(name, value))
             except ConfigError as exc:
-                raise ConfigError(f"{origin}: {exc}" if origin else str(exc)) from None
+                raise ConfigError(f"{origin}: {exc}" if origin else _flag_named(str(exc), flag_values)) from None
     try:
         return settings.check()
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}" if source and _from_file(file_values, flag_values, exc) else str(exc)) from None
+        if source and _from_file(file_values, flag_values, exc):
+            raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(_flag_named(str(exc), flag_values)) from None
+
+
+def _flag_named(message: str, flag_values: dict[str, Any]) -> str:
+    """A flag's bad value, told by the flag the user typed: '--max-pages must be at least 1, not 0', not
+    'max-pages ...', a key they may look for in a config file that has none."""
+    for name, value in flag_values.items():
+        key = name.replace("_", "-")
+        if value is not None and message.startswith(f"{key} "):
+            return f"--{message}"
+    if flag_values.get("devices") is not None and message.startswith("unknown device "):
+        return f"--devices: {message}"
+    return message
 
 
 def _from_file(file_values: dict[str, Any], flag_values: dict[str, Any], error: ConfigError) -> bool:
