@@ -235,6 +235,18 @@ def _short(url: str, site: str) -> str:
     return (shown[len(site):] or "/") if origin_of(url) == site else shown
 
 
+def _name_broken(pages: list[PageResult], report: dict) -> None:
+    """'  broken: /gone.html — Page not found (404), linked from /' for the first BROKEN_NAMED broken pages."""
+    unusable = [p for p in pages if p.broken]
+    site = origin_of(report["start_urls"][0])
+    for page in unusable[:BROKEN_NAMED]:
+        linked = f", linked from {_short(page.found_on, site)}" if page.found_on else ""
+        err.print(f"  broken: {_short(page.url, site)} — {_failure(page)}{linked}",
+                  markup=False, highlight=False, soft_wrap=True)
+    if len(unusable) > BROKEN_NAMED:
+        err.print(f"  ...and {len(unusable) - BROKEN_NAMED} more (see the report)", markup=False, highlight=False)
+
+
 def _new_broken(broken: list[PageResult], report: dict, baseline: Path | None) -> tuple[list[PageResult], str]:
     """Which broken pages the previous audit did not have, and how to say it: ' (2 new since the baseline of
     ...)'. A main branch with an old broken link fails every preview; the new ones are the deploy's."""
@@ -272,14 +284,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
             "(each rule once per page, on one device or both).", soft_wrap=True, markup=False, highlight=False,
         )
         # On a terminal the progress bar is gone by now: without these lines nothing names the pages.
-        unusable = [p for p in outcome.pages if p.broken]
-        site = origin_of(report["start_urls"][0])
-        for page in unusable[:BROKEN_NAMED]:
-            linked = f", linked from {_short(page.found_on, site)}" if page.found_on else ""
-            err.print(f"  broken: {_short(page.url, site)} — {_failure(page)}{linked}",
-                      markup=False, highlight=False, soft_wrap=True)
-        if len(unusable) > BROKEN_NAMED:
-            err.print(f"  ...and {len(unusable) - BROKEN_NAMED} more (see the report)", markup=False, highlight=False)
+        _name_broken(outcome.pages, report)
         if refusal:  # the one failure the user can fix before the next run, so it is said in full
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)
         left = report.get("not_followed") or {}
@@ -342,7 +347,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
             first = (new or broken)[0]
             linked = f" (linked from {first.found_on})" if first.found_on else ""
             err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken){since}, first "
-                      f"{'new ' if new else ''}{first.url}{linked}: {first.error.message}",
+                      f"{'new ' if new else ''}{first.url}{linked}: {_failure(first)}",  # as the list says it
                       markup=False, highlight=False, soft_wrap=True)
         else:
             listed = "listed above" if len(broken) <= BROKEN_NAMED else f"the first {BROKEN_NAMED} listed above"
@@ -550,6 +555,8 @@ def batch(
                 status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"
             label = f"{site.name} ({site.client})" if site.client else site.name
             err.print(f"{label}: {status}", markup=False, highlight=False, soft_wrap=True)
+            if broken:  # which pages, as audit names them: the nightly log is where they are fixed from
+                _name_broken(outcome.pages, outcome.report)
 
         with _ProgressReporter(quiet) as progress:
             rows, interrupted = run_batch(sites, settings, book, out, resume=resume, progress=progress, on_site=announce)

@@ -348,7 +348,7 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
     # each run compares with the last in the folder, which had the same broken page
     message = (r"1 page broken for a visitor \(--fail-on-broken\) \(none new: all broken in the audit of "
                r"\d{4}-\d\d-\d\d \d\d:\d\d UTC too\), first " + re.escape(f"{site.url}gone.html (linked from {site.url}): ")
-               + r"The server answered HTTP 404\.")
+               + r"Page not found \(404\)")  # the words of the list without --quiet, and of the report
     assert flagged.returncode == 1 and re.fullmatch(message, flagged.stderr.strip()), flagged.stderr
     assert configured.returncode == 1 and re.fullmatch(message, configured.stderr.strip()), configured.stderr
     assert (overridden.returncode, overridden.stderr) == (0, "")
@@ -942,4 +942,4 @@ def test_fail_on_broken_tells_the_deploy_s_new_broken_pages_from_the_baseline_s(
     assert (f"2 pages broken for a visitor (--fail-on-broken) (1 new since the baseline of {when}), listed above."
             in worse.stderr)
     assert (f"2 pages broken for a visitor (--fail-on-broken) (1 new since the baseline of {when}), first new "
-            f"{server.url}lost.html (linked from {server.url}): The server answered HTTP 404.") in quiet.stderr
+            f"{server.url}lost.html (linked from {server.url}): Page not found (404)") in quiet.stderr
