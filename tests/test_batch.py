@@ -172,6 +172,9 @@ def test_batch_fail_on_broken_names_the_sites(tmp_path):
     assert result.stderr.strip().endswith(f"\n1 site with pages broken for a visitor (--fail-on-broken): {holes_name}.")
     # The site's own line says so too: a nightly log showed only its score while the index showed the broken page.
     assert f"\n{holes_name}: score 67; 1 page broken for visitors\n" in result.stderr  # no call to action: 67
+    # And names the page, as audit does: the log is what the fix starts from (it was only counted).
+    assert "\n  broken: /gone.html — Page not found (404), linked from /\n" in result.stderr
+    assert "  broken:" not in result.stderr.split(f"\n{holes_name}: ")[0]  # the sound site lists nothing
 
 
 def test_a_password_in_one_sites_url_is_not_used_for_the_next(tmp_path):
