@@ -458,7 +458,8 @@ def _audit_sites(
             "client": site.client,
             "start_url": site.urls[0],
             "score": outcome.report["score"] if outcome and not error else None,
-            "previous": outcome.report["previous"] if outcome and not error else None,  # the site's last audit here
+            # The site's last audit here: what its score moved from, or, if it could not be audited, when it last was.
+            "previous": outcome.report["previous"] if outcome else None,
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
             "broken_pages": outcome.report["summary"]["pages_broken"] if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,

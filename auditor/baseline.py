@@ -29,7 +29,10 @@ def previous_audit(folder: Path, start_urls: list[str], settings: Settings,
     old = _read(folder / "report.json")
     if old is None or old.get("start_urls") != start_urls or _measured_otherwise(old, settings):
         return None
-    if old.get("partial") or (resuming is not None and old.get("started_at") == resuming):
+    if old.get("partial") or old.get("score") is None or (resuming is not None and old.get("started_at") == resuming):
+        # An interrupted run, or one that scored nothing (the site was down that night): it passes on the
+        # audit it compared with, so a site back up is set against its last real score, and a site still
+        # down can say when it was last reached.
         old = old.get("previous")
     return _summary(old) if isinstance(old, dict) else None
 

@@ -543,6 +543,9 @@ def batch(
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
             status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}{_change(outcome.report)}"
+            last = outcome.report.get("previous") if outcome is not None and error else None
+            if last:  # down tonight: since when is what the client will ask
+                status += f"; last audited {_when(last['finished_at'])} (score {last['score']})"
             if outcome is not None and outcome.interrupted and not error:
                 status += " over the pages audited before the stop (partial)"
                 if outcome.browser_lost:

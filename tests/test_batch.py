@@ -459,3 +459,35 @@ def test_a_batch_s_notices_name_the_site_they_are_about(tmp_path):
         run_batch(sites, settings, load_rulebook(), tmp_path / "out", resume=True, progress=again)
         run_batch(sites, settings, load_rulebook(), tmp_path / "out", progress=lambda *args: None)  # no notice(): fine
     assert again.notices == ["acme: Resuming: 1 page kept from the earlier run, not visited again."]
+
+
+def test_a_site_down_on_a_nightly_run_says_when_it_was_last_audited(tmp_path):
+    """A site unreachable tonight was a row with its error and nothing else: the client asks since when.
+    A night down passes the last real audit on, so the night it is back compares with that, not with nothing."""
+    write(tmp_path / "shop", {"index.html": page("Shop", [])})
+    sites, out = tmp_path / "sites.txt", tmp_path / "out"
+
+    def batch():
+        return subprocess.run(
+            [sys.executable, "-m", "auditor", "batch", str(sites), "--out", str(out), "--devices", "desktop",
+             "--max-depth", "0", "--screenshots", "off"], capture_output=True, text=True, timeout=300)
+
+    with StaticSite(tmp_path / "shop") as shop:
+        sites.write_text(f"{shop.url}\n")
+        assert batch().returncode == 0
+        up = json.loads((out / "index.json").read_text())["sites"][0]
+    first = json.loads((out / up["name"] / "report.json").read_text())
+    when = f"{first['finished_at'][:10]} {first['finished_at'][11:16]} UTC"
+    for night in (2, 3):  # the server is gone: the port refuses connections
+        down = batch()
+        assert down.returncode == 2, down.stderr
+        assert f"last audited {when} (score {up['score']})" in down.stderr, (night, down.stderr)
+        row = json.loads((out / "index.json").read_text())["sites"][0]
+        assert row["error"] and row["previous"]["finished_at"] == first["finished_at"]
+        assert "Last audited " in (out / "index.html").read_text()
+    with StaticSite(tmp_path / "shop", port=int(shop.url.rsplit(":", 1)[1].strip("/"))) as again:
+        assert again.url == shop.url
+        back = batch()
+    assert back.returncode == 0, back.stderr
+    assert f"score {up['score']}; unchanged since {when}" in back.stderr
+    assert "last audited" not in back.stderr and "Last audited" not in (out / "index.html").read_text()
