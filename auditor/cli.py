@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
+try:  # the click that Typer parses with: vendored since Typer 0.2x, a dependency before
+    from typer import _click as click
+except ImportError:  # pragma: no cover - older Typer
+    import click  # type: ignore[no-redef]
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -56,7 +61,28 @@ class _Command(_PlainHelp, typer.core.TyperCommand):
 
 
 class _Group(_PlainHelp, typer.core.TyperGroup):
-    pass
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """A mistyped flag told in one line, as every other error here ('error: Invalid value for
+        '--timeout': ...'), not Typer's box of usage, hint and borders: five lines in a CI log."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `cro-audit` alone: its help, as asked for
+                exc.show()
+                sys.exit(exc.exit_code)
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            message = exc.format_message().rstrip(".")  # "Missing argument 'URL'. (see ...)" reads as two sentences
+            err.print(f"[bold red]error:[/bold red] {escape(message)}{escape(where)}", soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.ClickException as exc:
+            err.print(f"[bold red]error:[/bold red] {escape(exc.format_message())}", soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            err.print("Aborted.")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(

@@ -802,6 +802,20 @@ def test_config_values_are_shown_as_toml_and_secrets_not_at_all():
         assert str(caught.value).startswith("cro-audit.toml: ") and "271828" not in str(caught.value)
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (["audit", "http://127.0.0.1:9/", "--timeout", "abc"], "error: Invalid value for '--timeout': "),
+    (["audit", "http://127.0.0.1:9/", "--max-pages", "2.5"], "error: Invalid value for '--max-pages': "),
+    (["audit", "http://127.0.0.1:9/", "--bogus"], "error: No such option: --bogus"),
+    (["audit"], "error: Missing argument 'URL' (see '"),  # the program as it was called, then 'audit --help'
+    (["nosuch"], "error: No such command 'nosuch' (see '"),
+])
+def test_a_value_typer_cannot_parse_is_one_line_too(args, line, tmp_path):
+    """Typer told these in a box of usage, hint and borders: five lines in a CI log, unlike every other error."""
+    result = run(*args, cwd=tmp_path)
+    assert_one_line_error(result, 2, line)
+    assert "╭" not in result.stderr and "Usage:" not in result.stderr
+
+
 def test_a_bad_flag_value_names_the_flag(tmp_path):
     """'max-pages must be at least 1, not 0' after --max-pages 0 named a config key, not what was typed."""
     for flag, message in ((["--max-pages", "0"], "error: --max-pages must be at least 1, not 0"),
