@@ -380,6 +380,14 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
             err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken){since}, {listed}.",
                       markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
+    elif settings.fail_on_broken and not quiet:
+        left = report.get("not_followed") or {}
+        beyond = {r: left[r]["count"] for r in ("max_pages", "max_depth") if r in left}
+        if beyond:  # a pass covers what the budget reached: said, or a 404 one link further passes CI unseen
+            how = " and ".join(f"{n} beyond {r.replace('_', '-')} {getattr(settings, r)}" for r, n in beyond.items())
+            err.print(f"note: --fail-on-broken checked the {_count(report['summary']['pages_audited'], 'page')} "
+                      f"audited; {_count(sum(beyond.values()), 'link')} of the site ({how}) were not visited, so a "
+                      "broken page among them would pass.", markup=False, highlight=False, soft_wrap=True)
     if refusal and code == EXIT_OK:  # a report of part of the site must not pass for the whole in CI
         if quiet:
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)

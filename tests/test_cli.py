@@ -957,3 +957,24 @@ def test_fail_on_broken_tells_the_deploy_s_new_broken_pages_from_the_baseline_s(
             in worse.stderr)
     assert (f"2 pages broken for a visitor (--fail-on-broken) (1 new since the baseline of {when}), first new "
             f"{server.url}lost.html (linked from {server.url}): Page not found (404)") in quiet.stderr
+
+
+def test_a_passing_fail_on_broken_says_what_the_budget_left_unvisited(tmp_path):
+    """`--max-pages 2 --fail-on-broken` passed a site whose 404 was one link past the budget, saying nothing
+    (a trial): the pass covers the pages audited, and the run says so when links were left."""
+    root = tmp_path / "site"
+    write(root, {"index.html": page("Home", ["/a.html", "/b.html", "/gone.html"]), "a.html": page("A", []),
+                 "b.html": page("B", [])})
+    common = ("--devices", "desktop", "--screenshots", "off", "--fail-on-broken")
+    with StaticSite(root) as server:
+        short = run("audit", server.url, "--out", str(tmp_path / "short"), "--max-pages", "2", *common)
+        shallow = run("audit", server.url, "--out", str(tmp_path / "shallow"), "--max-depth", "0", *common)
+        quiet = run("audit", server.url, "--out", str(tmp_path / "quiet"), "--max-pages", "2", *common, "--quiet")
+        whole = run("audit", server.url, "--out", str(tmp_path / "whole"), *common)
+    assert short.returncode == 0, short.stderr
+    assert ("note: --fail-on-broken checked the 2 pages audited; 2 links of the site (2 beyond max-pages 2) were "
+            "not visited, so a broken page among them would pass.") in short.stderr
+    assert ("note: --fail-on-broken checked the 1 page audited; 3 links of the site (3 beyond max-depth 0) were "
+            "not visited") in shallow.stderr
+    assert (quiet.returncode, quiet.stderr) == (0, "")  # --quiet: only what fails the run
+    assert whole.returncode == 1 and "note: --fail-on-broken" not in whole.stderr  # all reached; the 404 fails it
