@@ -261,6 +261,11 @@ def _short(url: str, site: str) -> str:
     return (shown[len(site):] or "/") if origin_of(url) == site else shown
 
 
+def _label(row: dict) -> str:
+    """A batch site as its line names it: 'acme.example (Acme Corp)' with a client label, else its folder."""
+    return f"{row['name']} ({row['client']})" if row.get("client") else row["name"]
+
+
 def _name_broken(pages: list[PageResult], report: dict) -> None:
     """'  broken: /gone.html — Page not found (404), linked from /' for the first BROKEN_NAMED broken pages."""
     unusable = [p for p in pages if p.broken]
@@ -572,7 +577,13 @@ def batch(
                          f"site's client on its line of {sites_file} (Acme Corp | https://acme.example/).")
         _say([] if quiet else notes)
 
+        firsts: dict[str, str] = {}  # site -> ' (first broken: /gone.html — Page not found (404))', for --quiet
+
         def announce(site, outcome, error) -> None:
+            broken_here = [p for p in outcome.pages if p.broken] if outcome is not None and not error else []
+            if broken_here:
+                where = origin_of(outcome.report["start_urls"][0])
+                firsts[site.name] = f" (first broken: {_short(broken_here[0].url, where)} — {_failure(broken_here[0])})"
             if quiet:
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
@@ -590,8 +601,8 @@ def batch(
             refused = [p for p in outcome.pages if p.refused] if outcome else []
             if refused and not error:  # the night's run of this client was walled off: worth a line of its own
                 status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"
-            label = f"{site.name} ({site.client})" if site.client else site.name
-            err.print(f"{label}: {status}", markup=False, highlight=False, soft_wrap=True)
+            err.print(f"{_label({'name': site.name, 'client': site.client})}: {status}", markup=False, highlight=False,
+                      soft_wrap=True)
             if broken:  # which pages, as audit names them: the nightly log is where they are fixed from
                 _name_broken(outcome.pages, outcome.report)
 
@@ -612,27 +623,31 @@ def batch(
     audited = [r for r in rows if not r["error"]]
     below = [r for r in audited if threshold is not None and (r["score"] is None or r["score"] < threshold)]
     if below:
-        err.print(f"{_count(len(below), 'site')} under --fail-under {threshold:g}: {', '.join(r['name'] for r in below)}.",
+        err.print(f"{_count(len(below), 'site')} under --fail-under {threshold:g}: {', '.join(_label(r) for r in below)}.",
                   markup=False)
     dropped = [r for r in audited if _drop(r, settings)]
     if dropped:
         err.print(f"{_count(len(dropped), 'site')} fell more than --fail-on-drop {settings.fail_on_drop:g} points "
-                  f"since their last audit: {', '.join(r['name'] for r in dropped)}.", markup=False, soft_wrap=True)
+                  f"since their last audit: {', '.join(_label(r) for r in dropped)}.", markup=False, soft_wrap=True)
     unchecked = [r for r in audited if settings.fail_on_drop is not None and not r["previous"]]
     if unchecked and not quiet:  # a dated folder per night has nothing to compare with: said, as audit says it
         err.print(f"note: {_count(len(unchecked), 'site')} had no earlier audit in {out} to compare with: "
-                  f"--fail-on-drop checks nothing there this time ({', '.join(r['name'] for r in unchecked)}).",
+                  f"--fail-on-drop checks nothing there this time ({', '.join(_label(r) for r in unchecked)}).",
                   markup=False, highlight=False, soft_wrap=True)
     broken = [r for r in audited if settings.fail_on_broken and r["broken_pages"]]
     if broken:
         err.print(f"{_count(len(broken), 'site')} with pages broken for a visitor (--fail-on-broken): "
-                  f"{', '.join(r['name'] for r in broken)}.", markup=False)
+                  f"{', '.join(_label(r) + (firsts.get(r['name'], '') if quiet else '') for r in broken)}.",
+                  markup=False, highlight=False, soft_wrap=True)
     refused = [r for r in audited if r["refused_pages"]]
     if refused:
         err.print(f"{_count(len(refused), 'site')} turned the auditor away on some pages (incomplete): "
-                  f"{', '.join(r['name'] for r in refused)}.", markup=False)
+                  f"{', '.join(_label(r) for r in refused)}.", markup=False)
     if failed:
-        err.print(f"{_count(len(failed), 'site')} could not be audited: {', '.join(r['name'] for r in failed)}.", markup=False)
+        # With --quiet each site's own line was not printed: the reason goes here, or nothing says it.
+        named = [_label(r) + (f" ({r['error']})" if quiet else "") for r in failed]
+        err.print(f"{_count(len(failed), 'site')} could not be audited: {', '.join(named)}.",
+                  markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE)
     if below or dropped or broken:
         raise typer.Exit(EXIT_BELOW_THRESHOLD)

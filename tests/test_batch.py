@@ -491,3 +491,21 @@ def test_a_site_down_on_a_nightly_run_says_when_it_was_last_audited(tmp_path):
     assert back.returncode == 0, back.stderr
     assert f"score {up['score']}; unchanged since {when}" in back.stderr
     assert "last audited" not in back.stderr and "Last audited" not in (out / "index.html").read_text()
+
+
+def test_batch_quiet_names_the_broken_page_and_why_a_site_failed(tmp_path):
+    """With --quiet the sites' own lines are not printed, and the closing lines said only '1 site with pages
+    broken ...: 127.0.0.1-18081.' and '1 site could not be audited: 127.0.0.1-18099.': no page, no reason."""
+    write(tmp_path / "holes", {"index.html": page("Holes", ["/gone.html"])})
+    with StaticSite(tmp_path / "holes") as holes:
+        dead = f"http://127.0.0.1:{closed_port()}/"
+        (tmp_path / "sites.txt").write_text(f"Acme Corp | {holes.url}\n{dead}\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
+             "--devices", "desktop", "--fail-on-broken", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    holes_name, dead_name = (u.split("/")[2].replace(":", "-") for u in (holes.url, dead))
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == (f"1 site with pages broken for a visitor (--fail-on-broken): {holes_name} (Acme Corp) "
+                        "(first broken: /gone.html — Page not found (404)).")
+    assert lines[1].startswith(f"1 site could not be audited: {dead_name} (cannot audit {dead}: ") and len(lines) == 2
