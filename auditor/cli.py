@@ -279,15 +279,15 @@ def _name_broken(pages: list[PageResult], report: dict) -> None:
 
 
 def _new_broken(broken: list[PageResult], report: dict, baseline: Path | None) -> tuple[list[PageResult], str]:
-    """Which broken pages the previous audit did not have, and how to say it: ' (2 new since the baseline of
-    ...)'. A main branch with an old broken link fails every preview; the new ones are the deploy's."""
+    """Which broken pages the previous audit did not have, and how to say it: '; 2 new since the baseline of
+    ...'. A main branch with an old broken link fails every preview; the new ones are the deploy's."""
     before = report.get("previous") or {}
     if "broken_paths" not in before:
         return [], ""
     known = set(before["broken_paths"])
     new = [p for p in broken if path_of(p.url) not in known]
     then = f"the {'baseline' if baseline else 'audit'} of {_when(before['finished_at'])}"
-    return new, f" ({len(new)} new since {then})" if new else f" (none new: all broken in {then} too)"
+    return new, f"; {len(new)} new since {then}" if new else f"; none new: all broken in {then} too"
 
 
 def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | None = None) -> int:
@@ -377,12 +377,13 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         if quiet:
             first = (new or broken)[0]
             linked = f" (linked from {first.found_on})" if first.found_on else ""
-            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken){since}, first "
-                      f"{'new ' if new else ''}{first.url}{linked}: {_failure(first)}",  # as the list says it
+            which = "" if len(broken) == 1 else f"first {'new ' if new else ''}"
+            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken{since}), {which}"
+                      f"{first.url}{linked}: {_failure(first)}",  # as the list says it
                       markup=False, highlight=False, soft_wrap=True)
         else:
             listed = "listed above" if len(broken) <= BROKEN_NAMED else f"the first {BROKEN_NAMED} listed above"
-            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken){since}, {listed}.",
+            err.print(f"{_count(len(broken), 'page')} broken for a visitor (--fail-on-broken{since}), {listed}.",
                       markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
     elif settings.fail_on_broken and not quiet:

@@ -346,8 +346,8 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
     assert kinds == {"": None, "gone.html": None}  # the last, mended run; the PDF is counted as a file, not a page
     assert json.loads((tmp_path / "r" / "report.json").read_text())["not_followed"]["file"]["count"] == 1
     # each run compares with the last in the folder, which had the same broken page
-    message = (r"1 page broken for a visitor \(--fail-on-broken\) \(none new: all broken in the audit of "
-               r"\d{4}-\d\d-\d\d \d\d:\d\d UTC too\), first " + re.escape(f"{site.url}gone.html (linked from {site.url}): ")
+    message = (r"1 page broken for a visitor \(--fail-on-broken; none new: all broken in the audit of "
+               r"\d{4}-\d\d-\d\d \d\d:\d\d UTC too\), " + re.escape(f"{site.url}gone.html (linked from {site.url}): ")
                + r"Page not found \(404\)")  # the words of the list without --quiet, and of the report
     assert flagged.returncode == 1 and re.fullmatch(message, flagged.stderr.strip()), flagged.stderr
     assert configured.returncode == 1 and re.fullmatch(message, configured.stderr.strip()), configured.stderr
@@ -951,11 +951,11 @@ def test_fail_on_broken_tells_the_deploy_s_new_broken_pages_from_the_baseline_s(
     then = json.loads((tmp_path / "main" / "report.json").read_text())["finished_at"]
     when = f"{then[:10]} {then[11:16]} UTC"
     assert same.returncode == worse.returncode == quiet.returncode == 1
-    assert (f"1 page broken for a visitor (--fail-on-broken) (none new: all broken in the baseline of {when} too), "
+    assert (f"1 page broken for a visitor (--fail-on-broken; none new: all broken in the baseline of {when} too), "
             "listed above.") in same.stderr
-    assert (f"2 pages broken for a visitor (--fail-on-broken) (1 new since the baseline of {when}), listed above."
+    assert (f"2 pages broken for a visitor (--fail-on-broken; 1 new since the baseline of {when}), listed above."
             in worse.stderr)
-    assert (f"2 pages broken for a visitor (--fail-on-broken) (1 new since the baseline of {when}), first new "
+    assert (f"2 pages broken for a visitor (--fail-on-broken; 1 new since the baseline of {when}), first new "
             f"{server.url}lost.html (linked from {server.url}): Page not found (404)") in quiet.stderr
 
 
