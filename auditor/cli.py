@@ -332,14 +332,24 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
                    "action": "that act instead of showing a page (add to cart, log out)",
                    "refused": f"left unvisited once the site (or that part of it) had turned the auditor away "
                               f"{REFUSED_STREAK} times in a row",
-                   "redirected": "merged into the page they redirect to",
-                   "canonical": "merged into the page of the same title they name as canonical",
-                   "duplicate": "merged into a page with the same title and text",
                    "too_long": f"with URLs over {MAX_URL_LENGTH} characters"}
-            err.print("Links not followed: " + "; ".join(
-                f"{entry['count']} {why.get(reason, reason)}"
-                + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")
-                for reason, entry in left.items()) + ".", markup=False, highlight=False, soft_wrap=True)
+            # A URL merged into another page was visited: it is told apart from what the crawl did not follow.
+            merged = {"redirected": "redirecting to a page audited under another URL",
+                      "canonical": "naming an audited page of the same title as canonical",
+                      "duplicate": "showing the same title and text as another page"}
+            unfollowed = {r: e for r, e in left.items() if r not in merged}
+            if unfollowed:
+                err.print("Links not followed: " + "; ".join(
+                    f"{entry['count']} {why.get(reason, reason)}"
+                    + (f" ({', '.join(entry['examples'][:2])})" if reason == "max_per_pattern" else "")
+                    for reason, entry in unfollowed.items()) + ".", markup=False, highlight=False, soft_wrap=True)
+            copies = {r: e for r, e in left.items() if r in merged}
+            if copies:
+                site = origin_of(report["start_urls"][0])
+                err.print("Reported once, under another URL: " + "; ".join(
+                    f"{_count(entry['count'], 'URL')} {merged[reason]} "
+                    f"({', '.join(_short(u, site) for u in entry['examples'][:2])})"
+                    for reason, entry in copies.items()) + ".", markup=False, highlight=False, soft_wrap=True)
     print(outcome.html_path)
     also = [name for name, wanted in (("report.pdf", settings.pdf), ("junit.xml", settings.junit)) if wanted]
     if also and not quiet:  # stdout stays the one path scripts open; the others are named here

@@ -978,3 +978,17 @@ def test_a_passing_fail_on_broken_says_what_the_budget_left_unvisited(tmp_path):
             "not visited") in shallow.stderr
     assert (quiet.returncode, quiet.stderr) == (0, "")  # --quiet: only what fails the run
     assert whole.returncode == 1 and "note: --fail-on-broken" not in whole.stderr  # all reached; the 404 fails it
+
+
+def test_a_copy_of_a_page_is_not_called_a_link_not_followed(tmp_path):
+    """'Links not followed: 1 merged into a page with the same title and text' after '[8/9] /home.html ok':
+    the copy was visited (a trial). It is told as a URL reported once, by its path."""
+    root = tmp_path / "site"
+    home = page("Home", ["/home.html", "/a.html"])
+    write(root, {"index.html": home, "home.html": home, "a.html": page("A", [])})
+    with StaticSite(root) as server:
+        result = run("audit", server.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--screenshots", "off")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == ("Reported once, under another URL: 1 URL showing the same title and "
+                                              "text as another page (/home.html).")
+    assert "Links not followed" not in result.stderr

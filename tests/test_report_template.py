@@ -219,6 +219,20 @@ def test_every_error_kind_has_a_label_for_people(env: Environment, sample: dict)
         assert f"checked: {kind}" not in text and f"visitors: {kind}" not in text, kind  # the code: no label
 
 
+def test_urls_merged_into_another_page_are_not_called_links_not_followed(env: Environment, sample: dict) -> None:
+    """'Links found but not audited: 1 merged into a page with the same title and text': it was visited (a trial)."""
+    sample["not_followed"] = {"max_pages": {"count": 3, "examples": ["https://client.example/p9"]},
+                              "duplicate": {"count": 1, "examples": ["https://client.example/home.html"]},
+                              "redirected": {"count": 2, "examples": ["http://client.example/", "https://client.example/old"]}}
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "Links found but not audited: 3 beyond the page budget." in text
+    assert ("Reported once, under another address: 1 address showing the same title and text as another page "
+            "(https://client.example/home.html); 2 addresses redirecting to a page audited under another address "
+            "(http://client.example/, https://client.example/old).") in text
+    sample["not_followed"] = {"duplicate": {"count": 1, "examples": ["https://client.example/home.html"]}}
+    assert "Links found but not audited" not in " ".join(Parsed(render(env, sample)).text.split())
+
+
 def test_a_crawl_stopped_by_a_refusing_site_says_so(env: Environment, sample: dict) -> None:
     sample["not_followed"] = {"refused": {"count": 7, "examples": ["https://client.example/p9"]}}
     text = " ".join(Parsed(render(env, sample)).text.split())
