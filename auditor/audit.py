@@ -44,6 +44,7 @@ class Outcome:
     interrupted: bool
     signal_name: str | None = None
     browser_lost: str | None = None  # the browser went away mid-run and could not be reached again
+    links_checked: int = 0  # links past the budget asked for their status (--fail-on-broken)
 
     @property
     def unreachable(self) -> list[PageResult]:
@@ -183,7 +184,8 @@ def run_audit(
             report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
             report["not_followed"] = crawl.frontier.not_followed()
             html_path = _write(out_dir, report, pages, book, settings, branding, progress)
-        return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost)
+        return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost,
+                       crawl.links_checked)
     finally:
         store.release()
 

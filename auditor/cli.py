@@ -401,9 +401,16 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         beyond = {r: left[r]["count"] for r in ("max_pages", "max_depth") if r in left}
         if beyond:  # a pass covers what the budget reached: said, or a 404 one link further passes CI unseen
             how = " and ".join(f"{n} beyond {r.replace('_', '-')} {getattr(settings, r)}" for r, n in beyond.items())
-            err.print(f"note: --fail-on-broken checked the {_count(report['summary']['pages_audited'], 'page')} "
-                      f"audited; {_count(sum(beyond.values()), 'link')} of the site ({how}) were not visited, so a "
-                      "broken page among them would pass.", markup=False, highlight=False, soft_wrap=True)
+            audited, asked, unasked = report["summary"]["pages_audited"], outcome.links_checked, sum(beyond.values())
+            if asked >= unasked:
+                told = (f"and asked the other {_count(asked, 'link')} of the site ({how}) for their status, without a "
+                        "browser: none is broken.")
+            else:
+                told = (f"and asked {asked} of the {_count(unasked, 'link')} of the site past it ({how}) for their "
+                        f"status: none is broken; the other {unasked - asked} were not checked, so a broken page "
+                        "among them would pass.")
+            err.print(f"note: --fail-on-broken audited {_count(audited, 'page')} {told}", markup=False,
+                      highlight=False, soft_wrap=True)
     if refusal and code == EXIT_OK:  # a report of part of the site must not pass for the whole in CI
         if quiet:
             err.print(refusal, markup=False, highlight=False, soft_wrap=True)

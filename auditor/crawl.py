@@ -38,6 +38,9 @@ class _Candidate:
 
 
 LEFT_CAP = 50_000  # distinct links remembered per reason for not being followed
+# With --fail-on-broken, links past the budget asked for their status without a browser, and how long at most.
+MAX_LINK_CHECKS = 100
+LINK_CHECK_S = 60.0
 # Pages 2+ of lists and search results, across the site: the same template as the first page, and no
 # visitor's landing page. More would only make the blog's template weigh in the score.
 MAX_LISTING_PAGES = 5
@@ -61,7 +64,7 @@ class Frontier:
         self.seen: set[str] = set()
         self._pages: set[str] = set()  # page_key of every URL seen: /index.html and / are one page
         self.levels: dict[int, list[_Candidate]] = defaultdict(list)
-        self.found_on: dict[str, str] = {}  # queued URL -> the page whose link queued it (where to fix a broken link)
+        self.found_on: dict[str, str] = {}  # queued (or too deep) URL -> the page linking it (where to fix a broken link)
         self.released = 0
         # What the budget cut from the level last released, best first: a page of that level merged into
         # another (a copy, a redirect) gives its place back, and the next of these takes it (top_up).
@@ -110,6 +113,8 @@ class Frontier:
         if url in self.seen or page_key(url) in self._pages or url not in self.scope:
             return False
         if depth > self.settings.max_depth:
+            if found_on is not None:  # the status check of --fail-on-broken names where a broken one is linked
+                self.found_on.setdefault(url, found_on)
             self.leave("max_depth", url)
             return False
         shape = pattern_key(url)
@@ -306,6 +311,7 @@ class Crawl:
         self._awaiting: dict[str, list[int]] = defaultdict(list)  # canonical page_key not audited yet -> pages naming it
         self._copies: dict[tuple[str, str], int] = {}  # (title, fingerprint of its text) -> the page kept
         self.browser_version = ""
+        self.links_checked = 0  # links past the budget asked for their status (--fail-on-broken)
         self.timings: Counter[str] = Counter()  # seconds per visit step, summed over visits
         self.visits_per_browser: Counter[int] = Counter()  # how the visits spread over --browser-endpoint's
         self._browsers: list[Browser] = []
@@ -363,6 +369,8 @@ class Crawl:
                 if self.interrupted:
                     self.leave_unreached()
                 self.frontier.give_up_spare()
+                if self.settings.fail_on_broken and not self.interrupted and self.refused is None:
+                    await self._check_left_links()
             finally:
                 for tabs in self._worker_tabs.values():
                     for tab in tabs.values():
@@ -416,6 +424,49 @@ class Crawl:
                 self.throttle.interval[urlsplit(url).netloc] = gap
                 for i, page in enumerate(rules.sitemap_urls):
                     self.frontier.offer(page, 1, (float("inf"), i))
+
+    async def _check_left_links(self) -> None:
+        """With --fail-on-broken, the site's links the budget left (--max-pages, --max-depth) are asked for their
+        status without a browser, a few at a time, so a 404 one link past the budget still fails the deploy.
+        404, 410 and 5xx answers become broken pages of the report; a login, a redirect off the site or no
+        answer leaves the link as not audited. At most MAX_LINK_CHECKS links, for at most LINK_CHECK_S."""
+        audited = {page.url for page in self.results.values()}
+        left = self.frontier.left
+        urls = sorted((left.get("max_pages", set()) | left.get("max_depth", set())) - audited)
+        urls = [u for u in urls if self._allowed(u) and not is_action(u)][:MAX_LINK_CHECKS]
+        if not urls:
+            return
+        agent = self.settings.user_agent or f"Mozilla/5.0 (compatible; {self.settings.user_agent_token()})"
+        auth = tuple(self.settings.auth.split(":", 1)) if self.settings.auth else None
+        gap = max(self.throttle.interval.values(), default=0.0)  # --rate or Crawl-delay holds here too
+        room = asyncio.Semaphore(1 if gap else 4)
+        async with httpx.AsyncClient(headers={"User-Agent": agent}, timeout=min(10.0, self.settings.timeout)) as client:
+            fetcher = Fetcher(client, self.scope, self.settings.headers, auth)  # type: ignore[arg-type]
+
+            async def ask(url: str) -> int | None:
+                async with room:
+                    status = await fetcher.status(url)
+                    await asyncio.sleep(gap)
+                    return status
+
+            asking = {asyncio.ensure_future(ask(url)): url for url in urls}
+            done, pending = await asyncio.wait(asking, timeout=LINK_CHECK_S)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self.links_checked = len(done)
+        depth_of = {page.url: page.depth for page in self.results.values()}
+        for task, url in asking.items():
+            status = task.result() if task in done else None
+            if status is None or not (status in (404, 410) or status >= 500):
+                continue
+            for reason in ("max_pages", "max_depth"):
+                left.get(reason, set()).discard(url)  # a broken page now, not a link left
+            found_on = self.frontier.found_on.get(url)
+            page = PageResult(url=url, depth=depth_of.get(found_on or "", 0) + 1, found_on=found_on, status_code=status,
+                              error=PageError("http_error", f"The server answered HTTP {status} (asked without a "
+                                                            "browser: the page is past the page budget)."))
+            self._finish(self._next_position(), page)
 
     def _credentials(self) -> dict | None:
         """HTTP auth for the audited site's origin (the first start URL's), from --auth or the URL's user:password."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
@@ -60,29 +62,46 @@ class Fetcher:
         self.secret_headers = secret_headers or {}
         self.auth = BasicWhenAsked(*auth) if auth else None
 
+    @asynccontextmanager
+    async def _final(self, url: str) -> AsyncIterator[httpx.Response | None]:
+        """The response at the end of the redirects within the site, its body not read yet; None if a redirect
+        leaves the site or there are too many."""
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self.scope.admits(url):
+                break
+            mine = self.scope.same_origin(url)
+            async with self.client.stream("GET", url, headers=self.secret_headers if mine else None,
+                                          auth=self.auth if mine else None, follow_redirects=False) as response:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers.get("location", ""))
+                    continue
+                yield response
+                return
+        yield None
+
     async def get(self, url: str, limit: int = MAX_BYTES) -> bytes | None:
         """The first `limit` bytes of a small text resource, or None if it is missing, off the site or broken."""
         try:
-            for _ in range(MAX_REDIRECTS + 1):
-                if not self.scope.admits(url):
+            async with self._final(url) as response:
+                if response is None or response.status_code != 200:
                     return None
-                mine = self.scope.same_origin(url)
-                async with self.client.stream("GET", url, headers=self.secret_headers if mine else None,
-                                              auth=self.auth if mine else None, follow_redirects=False) as response:
-                    if response.is_redirect:
-                        url = urljoin(url, response.headers.get("location", ""))
-                        continue
-                    if response.status_code != 200:
-                        return None
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():  # httpx decodes gzip transfer encoding, in chunks
-                        body += chunk
-                        if len(body) >= limit:
-                            break
-                    return bytes(body[:limit])
+                body = bytearray()
+                async for chunk in response.aiter_bytes():  # httpx decodes gzip transfer encoding, in chunks
+                    body += chunk
+                    if len(body) >= limit:
+                        break
+                return bytes(body[:limit])
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, zlib.error):
             return None
-        return None  # too many redirects
+
+    async def status(self, url: str) -> int | None:
+        """The HTTP status a visitor would end on at `url`, its body never read; None if the server does not
+        answer or sends the visitor off the site."""
+        try:
+            async with self._final(url) as response:
+                return None if response is None else response.status_code
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError):
+            return None
 
 
 def _gunzip_capped(data: bytes) -> bytes | None:

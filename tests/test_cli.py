@@ -959,25 +959,34 @@ def test_fail_on_broken_tells_the_deploy_s_new_broken_pages_from_the_baseline_s(
             f"{server.url}lost.html (linked from {server.url}): Page not found (404)") in quiet.stderr
 
 
-def test_a_passing_fail_on_broken_says_what_the_budget_left_unvisited(tmp_path):
+def test_fail_on_broken_asks_the_status_of_the_links_past_the_budget(tmp_path):
     """`--max-pages 2 --fail-on-broken` passed a site whose 404 was one link past the budget, saying nothing
-    (a trial): the pass covers the pages audited, and the run says so when links were left."""
+    (a trial). The links the budget left are asked for their status without a browser: a 404 fails the run,
+    and a pass says what it covered. Without --fail-on-broken they are not asked at all."""
     root = tmp_path / "site"
     write(root, {"index.html": page("Home", ["/a.html", "/b.html", "/gone.html"]), "a.html": page("A", []),
                  "b.html": page("B", [])})
-    common = ("--devices", "desktop", "--screenshots", "off", "--fail-on-broken")
+    common = ("--devices", "desktop", "--screenshots", "off")
     with StaticSite(root) as server:
-        short = run("audit", server.url, "--out", str(tmp_path / "short"), "--max-pages", "2", *common)
-        shallow = run("audit", server.url, "--out", str(tmp_path / "shallow"), "--max-depth", "0", *common)
-        quiet = run("audit", server.url, "--out", str(tmp_path / "quiet"), "--max-pages", "2", *common, "--quiet")
-        whole = run("audit", server.url, "--out", str(tmp_path / "whole"), *common)
-    assert short.returncode == 0, short.stderr
-    assert ("note: --fail-on-broken checked the 2 pages audited; 2 links of the site (2 beyond max-pages 2) were "
-            "not visited, so a broken page among them would pass.") in short.stderr
-    assert ("note: --fail-on-broken checked the 1 page audited; 3 links of the site (3 beyond max-depth 0) were "
-            "not visited") in shallow.stderr
-    assert (quiet.returncode, quiet.stderr) == (0, "")  # --quiet: only what fails the run
-    assert whole.returncode == 1 and "note: --fail-on-broken" not in whole.stderr  # all reached; the 404 fails it
+        plain = run("audit", server.url, "--out", str(tmp_path / "plain"), "--max-pages", "2", *common)
+        assert "/gone.html" not in server.hits and "/b.html" not in server.hits  # no check unless asked for
+        short = run("audit", server.url, "--out", str(tmp_path / "short"), "--max-pages", "2", "--fail-on-broken", *common)
+        assert server.hits["/gone.html"] == 1 and server.hits["/b.html"] == 1  # one request each, no browser
+        shallow = run("audit", server.url, "--out", str(tmp_path / "shallow"), "--max-depth", "0", "--fail-on-broken",
+                      *common, "--quiet")
+        (root / "gone.html").write_text(page("Back", []))
+        mended = run("audit", server.url, "--out", str(tmp_path / "mended"), "--max-pages", "2", "--fail-on-broken", *common)
+    assert plain.returncode == 0 and "note:" not in plain.stderr
+    assert short.returncode == 1, short.stderr
+    assert "  broken: /gone.html — Page not found (404), linked from /" in short.stderr
+    entry = next(p for p in json.loads((tmp_path / "short" / "report.json").read_text())["pages"]
+                 if p["url"].endswith("/gone.html"))
+    assert entry["status_code"] == 404 and "asked without a browser" in entry["error"]["message"]
+    assert json.loads((tmp_path / "short" / "report.json").read_text())["not_followed"]["max_pages"]["count"] == 1
+    assert shallow.returncode == 1 and f"{server.url}gone.html (linked from {server.url}): Page not found (404)" in shallow.stderr
+    assert mended.returncode == 0, mended.stderr
+    assert ("note: --fail-on-broken audited 2 pages and asked the other 2 links of the site (2 beyond max-pages 2) "
+            "for their status, without a browser: none is broken.") in mended.stderr
 
 
 def test_a_copy_of_a_page_is_not_called_a_link_not_followed(tmp_path):
