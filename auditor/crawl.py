@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -402,13 +403,19 @@ class Crawl:
             task.cancel()
 
     # ---- discovery ------------------------------------------------------------------------
-    async def _discover(self) -> None:
+    @asynccontextmanager
+    async def _fetcher(self) -> AsyncIterator[Fetcher]:
+        """Plain HTTP for what needs no browser (robots.txt, sitemaps, status checks), as the auditor: its user
+        agent, and the staging secrets for the site's own origin only."""
         agent = self.settings.user_agent_token()
         headers = {"User-Agent": self.settings.user_agent or f"Mozilla/5.0 (compatible; {agent})"}
         limits = httpx.Limits(max_connections=4)
         auth = tuple(self.settings.auth.split(":", 1)) if self.settings.auth else None
         async with httpx.AsyncClient(headers=headers, timeout=min(10.0, self.settings.timeout), limits=limits) as client:
-            fetcher = Fetcher(client, self.scope, self.settings.headers, auth)  # type: ignore[arg-type]
+            yield Fetcher(client, self.scope, self.settings.headers, auth)  # type: ignore[arg-type]
+
+    async def _discover(self) -> None:
+        async with self._fetcher() as fetcher:
             for url in self.start_urls:
                 origin = origin_of(url)
                 if origin in self.site_rules:
@@ -436,12 +443,9 @@ class Crawl:
         urls = [u for u in urls if self._allowed(u) and not is_action(u)][:MAX_LINK_CHECKS]
         if not urls:
             return
-        agent = self.settings.user_agent or f"Mozilla/5.0 (compatible; {self.settings.user_agent_token()})"
-        auth = tuple(self.settings.auth.split(":", 1)) if self.settings.auth else None
         gap = max(self.throttle.interval.values(), default=0.0)  # --rate or Crawl-delay holds here too
         room = asyncio.Semaphore(1 if gap else 4)
-        async with httpx.AsyncClient(headers={"User-Agent": agent}, timeout=min(10.0, self.settings.timeout)) as client:
-            fetcher = Fetcher(client, self.scope, self.settings.headers, auth)  # type: ignore[arg-type]
+        async with self._fetcher() as fetcher:
 
             async def ask(url: str) -> int | None:
                 async with room:
@@ -450,14 +454,20 @@ class Crawl:
                     return status
 
             asking = {asyncio.ensure_future(ask(url)): url for url in urls}
-            done, pending = await asyncio.wait(asking, timeout=LINK_CHECK_S)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        self.links_checked = len(done)
+            self._workers = list(asking)  # Ctrl-C (stop()) cancels them as it does the visits
+            try:
+                await asyncio.wait(asking, timeout=LINK_CHECK_S)
+            finally:
+                self._workers = []
+                for task in asking:
+                    task.cancel()
+                await asyncio.gather(*asking, return_exceptions=True)
+        answered = {url: task.result() for task, url in asking.items() if not task.cancelled() and task.exception() is None}
+        self.links_checked = len(answered)
+        if self.interrupted:
+            return
         depth_of = {page.url: page.depth for page in self.results.values()}
-        for task, url in asking.items():
-            status = task.result() if task in done else None
+        for url, status in answered.items():
             if status is None or not (status in (404, 410) or status >= 500):
                 continue
             for reason in ("max_pages", "max_depth"):
