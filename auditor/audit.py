@@ -26,7 +26,7 @@ from auditor.junit import render_batch_junit, render_junit
 from auditor.pdf import print_pdf
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
-from auditor.score import judge_page
+from auditor.score import band, judge_page
 from auditor.store import STORE_NAME, FolderBusy, RunStore, lock_folder, unlock_folder
 from auditor.urls import BadURL, PathGiven, normalize, origin_of
 
@@ -460,6 +460,7 @@ def _audit_sites(
             "client": site.client,
             "start_url": site.urls[0],
             "score": outcome.report["score"] if outcome and not error else None,
+            "band": band(outcome.report["score"] if outcome and not error else None),  # as report.json names it
             # The site's last audit here: what its score moved from, or, if it could not be audited, when it last was.
             "previous": outcome.report["previous"] if outcome else None,
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,

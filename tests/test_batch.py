@@ -155,6 +155,7 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     assert f"1 site under --fail-under 95: {crowded_name}." in result.stderr  # not the one without a score
     assert result.stderr.strip().endswith(f"1 site could not be audited: {dead_name}.")
     assert [s["broken_pages"] for s in index["sites"]] == [0, 1, 0]  # the unreachable start page
+    assert [s["band"] for s in index["sites"]] == ["good", "n/a", "needs-work" if crowded["score"] >= 50 else "poor"]
 
 
 def test_batch_fail_on_broken_names_the_sites(tmp_path):
