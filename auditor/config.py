@@ -75,7 +75,7 @@ class Settings:
         self.devices = list(dict.fromkeys(self.devices))  # --devices mobile,mobile is one mobile pass
         unknown = [d for d in self.devices if d not in DEVICES]
         if unknown:
-            raise ConfigError(f"unknown device {unknown[0]!r} (devices are {', '.join(DEVICES)})")
+            raise ConfigError(f"devices names an unknown device, {unknown[0]!r} (the devices are {', '.join(DEVICES)})")
         if not self.devices:
             raise ConfigError(f"devices must name at least one of {', '.join(DEVICES)}")
         for name in ("max_pages", "concurrency", "max_per_pattern"):  # 0 pages per pattern would audit the start only
@@ -329,8 +329,6 @@ def _flag_named(message: str, flag_values: dict[str, Any]) -> str:
         key = name.replace("_", "-")
         if value is not None and message.startswith(f"{key} "):
             return f"--{message}"
-    if flag_values.get("devices") is not None and message.startswith("unknown device "):
-        return f"--devices: {message}"
     return message
 
 

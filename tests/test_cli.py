@@ -128,7 +128,8 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("timeout = 'soon'", 'timeout must be a number, not "soon"'),
         ("fail-under = true", "cro-audit.toml: fail-under must be a number, not true"),
         ("timeout = 2026-11-01", "timeout must be a number, not 2026-11-01"),
-        ("devices = ['desktop', 'tablet']", "cro-audit.toml: unknown device 'tablet' (devices are desktop, mobile)"),
+        # the key named, as for every other setting (it said only "unknown device 'tablet'")
+        ("devices = ['desktop', 'tablet']", "cro-audit.toml: devices names an unknown device, 'tablet' (the devices are desktop, mobile)"),
         ("devices = []", "cro-audit.toml: devices must name at least one of desktop, mobile"),
         ("devices = 'mobile'", 'devices must be a list of strings, like ["mobile"], not "mobile"'),
         ("[rules]\nSPD001 = 5", "cro-audit.toml: rules.SPD001 must be a table of thresholds, like [rules.SPD001], not 5"),
@@ -819,7 +820,7 @@ def test_a_value_typer_cannot_parse_is_one_line_too(args, line, tmp_path):
 def test_a_bad_flag_value_names_the_flag(tmp_path):
     """'max-pages must be at least 1, not 0' after --max-pages 0 named a config key, not what was typed."""
     for flag, message in ((["--max-pages", "0"], "error: --max-pages must be at least 1, not 0"),
-                          (["--devices", "phone"], "error: --devices: unknown device 'phone' (devices are desktop, mobile)"),
+                          (["--devices", "phone"], "error: --devices names an unknown device, 'phone' (the devices are desktop, mobile)"),
                           (["--screenshots", "big"], 'error: --screenshots must be one of css, device, off, not "big"')):
         assert_one_line_error(run("audit", "http://127.0.0.1:9/", *flag, cwd=tmp_path), 2, message)
     (tmp_path / "cro-audit.toml").write_text("max-pages = 0\n")  # the file's own value names the file, as before
