@@ -455,12 +455,13 @@ def _audit_sites(
         if on_site is not None:
             on_site(site, outcome, error)
         done.append((site.name, outcome, error))
+        score = outcome.report["score"] if outcome and not error else None
         rows.append({
             "name": site.name,
             "client": site.client,
             "start_url": site.urls[0],
-            "score": outcome.report["score"] if outcome and not error else None,
-            "band": band(outcome.report["score"] if outcome and not error else None),  # as report.json names it
+            "score": score,
+            "band": band(score),  # as report.json names it
             # The site's last audit here: what its score moved from, or, if it could not be audited, when it last was.
             "previous": outcome.report["previous"] if outcome else None,
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,

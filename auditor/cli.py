@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 try:  # the click that Typer parses with: vendored since Typer 0.2x, a dependency before
     from typer import _click as click
 except ImportError:  # pragma: no cover - older Typer
     import click  # type: ignore[no-redef]
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
@@ -261,9 +261,19 @@ def _short(url: str, site: str) -> str:
     return (shown[len(site):] or "/") if origin_of(url) == site else shown
 
 
-def _label(row: dict) -> str:
+def _label(name: str, client: str | None) -> str:
     """A batch site as its line names it: 'acme.example (Acme Corp)' with a client label, else its folder."""
-    return f"{row['name']} ({row['client']})" if row.get("client") else row["name"]
+    return f"{name} ({client})" if client else name
+
+
+def _site_names(rows: list[dict]) -> str:
+    """Index rows as the closing lines of a batch name them: 'a.example (Acme Corp), b.example'."""
+    return ", ".join(_label(r["name"], r["client"]) for r in rows)
+
+
+def _broken_text(page: PageResult, report: dict) -> str:
+    """'/gone.html — Page not found (404)': a broken page by its path on the audited site, and why."""
+    return f"{_short(page.url, origin_of(report['start_urls'][0]))} — {_failure(page)}"
 
 
 def _name_broken(pages: list[PageResult], report: dict) -> None:
@@ -272,8 +282,7 @@ def _name_broken(pages: list[PageResult], report: dict) -> None:
     site = origin_of(report["start_urls"][0])
     for page in unusable[:BROKEN_NAMED]:
         linked = f", linked from {_short(page.found_on, site)}" if page.found_on else ""
-        err.print(f"  broken: {_short(page.url, site)} — {_failure(page)}{linked}",
-                  markup=False, highlight=False, soft_wrap=True)
+        err.print(f"  broken: {_broken_text(page, report)}{linked}", markup=False, highlight=False, soft_wrap=True)
     if len(unusable) > BROKEN_NAMED:
         err.print(f"  ...and {len(unusable) - BROKEN_NAMED} more (see the report)", markup=False, highlight=False)
 
@@ -595,14 +604,13 @@ def batch(
                          f"site's client on its line of {sites_file} (Acme Corp | https://acme.example/).")
         _say([] if quiet else notes)
 
-        firsts: dict[str, str] = {}  # site -> ' (first broken: /gone.html — Page not found (404))', for --quiet
+        firsts: dict[str, str] = {}  # with --quiet, site -> ' (first broken: /gone.html — Page not found (404))'
 
         def announce(site, outcome, error) -> None:
-            broken_here = [p for p in outcome.pages if p.broken] if outcome is not None and not error else []
-            if broken_here:
-                where = origin_of(outcome.report["start_urls"][0])
-                firsts[site.name] = f" (first broken: {_short(broken_here[0].url, where)} — {_failure(broken_here[0])})"
-            if quiet:
+            if quiet:  # the closing line names each site's first broken page instead of this line's list
+                first = next((p for p in outcome.pages if p.broken), None) if outcome is not None and not error else None
+                if first is not None:
+                    firsts[site.name] = f" (first broken: {_broken_text(first, outcome.report)})"
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
             status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}{_change(outcome.report)}"
@@ -619,8 +627,7 @@ def batch(
             refused = [p for p in outcome.pages if p.refused] if outcome else []
             if refused and not error:  # the night's run of this client was walled off: worth a line of its own
                 status += f"; {_count(len(refused), 'page')} turned the auditor away ({refused[0].error.message})"
-            err.print(f"{_label({'name': site.name, 'client': site.client})}: {status}", markup=False, highlight=False,
-                      soft_wrap=True)
+            err.print(f"{_label(site.name, site.client)}: {status}", markup=False, highlight=False, soft_wrap=True)
             if broken:  # which pages, as audit names them: the nightly log is where they are fixed from
                 _name_broken(outcome.pages, outcome.report)
 
@@ -641,29 +648,29 @@ def batch(
     audited = [r for r in rows if not r["error"]]
     below = [r for r in audited if threshold is not None and (r["score"] is None or r["score"] < threshold)]
     if below:
-        err.print(f"{_count(len(below), 'site')} under --fail-under {threshold:g}: {', '.join(_label(r) for r in below)}.",
+        err.print(f"{_count(len(below), 'site')} under --fail-under {threshold:g}: {_site_names(below)}.",
                   markup=False)
     dropped = [r for r in audited if _drop(r, settings)]
     if dropped:
         err.print(f"{_count(len(dropped), 'site')} fell more than --fail-on-drop {settings.fail_on_drop:g} points "
-                  f"since their last audit: {', '.join(_label(r) for r in dropped)}.", markup=False, soft_wrap=True)
+                  f"since their last audit: {_site_names(dropped)}.", markup=False, soft_wrap=True)
     unchecked = [r for r in audited if settings.fail_on_drop is not None and not r["previous"]]
     if unchecked and not quiet:  # a dated folder per night has nothing to compare with: said, as audit says it
         err.print(f"note: {_count(len(unchecked), 'site')} had no earlier audit in {out} to compare with: "
-                  f"--fail-on-drop checks nothing there this time ({', '.join(_label(r) for r in unchecked)}).",
+                  f"--fail-on-drop checks nothing there this time ({_site_names(unchecked)}).",
                   markup=False, highlight=False, soft_wrap=True)
     broken = [r for r in audited if settings.fail_on_broken and r["broken_pages"]]
     if broken:
         err.print(f"{_count(len(broken), 'site')} with pages broken for a visitor (--fail-on-broken): "
-                  f"{', '.join(_label(r) + (firsts.get(r['name'], '') if quiet else '') for r in broken)}.",
+                  f"{', '.join(_label(r['name'], r['client']) + firsts.get(r['name'], '') for r in broken)}.",
                   markup=False, highlight=False, soft_wrap=True)
     refused = [r for r in audited if r["refused_pages"]]
     if refused:
         err.print(f"{_count(len(refused), 'site')} turned the auditor away on some pages (incomplete): "
-                  f"{', '.join(_label(r) for r in refused)}.", markup=False)
+                  f"{_site_names(refused)}.", markup=False)
     if failed:
         # With --quiet each site's own line was not printed: the reason goes here, or nothing says it.
-        named = [_label(r) + (f" ({r['error']})" if quiet else "") for r in failed]
+        named = [_label(r['name'], r['client']) + (f" ({r['error']})" if quiet else "") for r in failed]
         err.print(f"{_count(len(failed), 'site')} could not be audited: {', '.join(named)}.",
                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE)
