@@ -74,15 +74,29 @@ class _Group(_PlainHelp, typer.core.TyperGroup):
                 sys.exit(exc.exit_code)
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             message = exc.format_message().rstrip(".")  # "Missing argument 'URL'. (see ...)" reads as two sentences
+            if isinstance(exc, click.exceptions.BadParameter) and exc.param is not None and exc.message.startswith("must be "):
+                message = f"{max(exc.param.opts, key=len)} {exc.message}"  # ours (_whole, _number): worded as a config error is
+            if isinstance(exc, click.exceptions.NoSuchOption):
+                message = _no_such_option(exc)
             err.print(f"[bold red]error:[/bold red] {escape(message)}{escape(where)}", soft_wrap=True)
             sys.exit(exc.exit_code)
         except click.exceptions.ClickException as exc:
             err.print(f"[bold red]error:[/bold red] {escape(exc.format_message())}", soft_wrap=True)
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
+        except typer.Abort:
             err.print("Aborted.")
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _no_such_option(exc: Any) -> str:
+    """'No such option: --max-page; did you mean --max-pages?': Click's own hint lists whatever shares a few
+    letters ('--bogus (Possible options: --out)'), which sends the user nowhere."""
+    import difflib
+
+    names = [o for p in (exc.ctx.command.params if exc.ctx is not None else []) for o in (*p.opts, *p.secondary_opts)]
+    close = difflib.get_close_matches(exc.option_name, names, n=1, cutoff=0.75)
+    return f"No such option: {exc.option_name}" + (f"; did you mean {close[0]}?" if close else "")
 
 
 app = typer.Typer(
@@ -429,15 +443,33 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
 
 # Options shared by `audit` and `batch`: declared once, so both commands read and document them alike.
 Devices = Annotated[Optional[str], typer.Option(help="Device profiles: desktop,mobile (default both).")]
-MaxPages = Annotated[Optional[int], typer.Option(help="Most pages to audit per site \\[default: 20].")]
-MaxDepth = Annotated[Optional[int], typer.Option(help="Link depth from the start URLs; 0 = only them \\[default: 3].")]
-Timeout = Annotated[Optional[float], typer.Option(help="Seconds allowed per page \\[default: 30].")]
-Concurrency = Annotated[Optional[int], typer.Option(help="Pages measured at once \\[default: from the CPU count].")]
-Rate = Annotated[Optional[float], typer.Option(help="Most page requests per second per host (0 = no limit).")]
-MaxPerPattern = Annotated[Optional[int], typer.Option(
+def _whole(text: str) -> int:
+    """A whole-number flag: '--max-pages must be a whole number, not '2.5'', as a config file's value is told."""
+    try:
+        return int(text)
+    except ValueError:
+        raise typer.BadParameter(f"must be a whole number, not {toml_text(text)}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise typer.BadParameter(f"must be a number, not {toml_text(text)}") from None
+    if value != value or value in (float("inf"), float("-inf")):  # 'nan' and 'inf' parse, and pass every check
+        raise typer.BadParameter(f"must be a number, not {toml_text(text)}")
+    return value
+
+
+MaxPages = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Most pages to audit per site \\[default: 20].")]
+MaxDepth = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Link depth from the start URLs; 0 = only them \\[default: 3].")]
+Timeout = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Seconds allowed per page \\[default: 30].")]
+Concurrency = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Pages measured at once \\[default: from the CPU count].")]
+Rate = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Most page requests per second per host (0 = no limit).")]
+MaxPerPattern = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", 
     help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
-FailUnder = Annotated[Optional[float], typer.Option(help="Exit 1 when a site score is below this (for CI).")]
-FailOnDrop = Annotated[Optional[float], typer.Option(
+FailUnder = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Exit 1 when a site score is below this (for CI).")]
+FailOnDrop = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", 
     help="Exit 1 when the score fell more than this many points since the previous audit: the last one in the "
          "--out folder (or, for audit, --baseline).")]
 FailOnBroken = Annotated[Optional[bool], typer.Option(

@@ -178,15 +178,32 @@ def unreadable(path: Path, exc: OSError, kind: str = "file") -> str:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM (Notepad) is not TOML's
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM (Notepad) is not TOML's
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{path}: not valid TOML ({_toml_problem(str(exc), text)})") from None
     except OSError as exc:
         raise ConfigError(unreadable(path, exc, "config file")) from None
     except UnicodeDecodeError as exc:  # Latin-1 from an old editor, or Notepad's "Unicode" (UTF-16)
         line = exc.object[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); "
                           "save it as UTF-8") from None
+
+
+def _toml_problem(message: str, text: str) -> str:
+    """tomllib's 'Cannot overwrite a value (at line 2, column 14)' names no key: the key set twice is named
+    from its line (the key only: the value may be a secret, as a header's is)."""
+    where = re.search(r"\(at (?:line (\d+), column \d+|end of document)\)$", message)
+    declared = re.match(r"Cannot declare \((.*?),?\) twice", message)
+    if where is None:
+        return message
+    line = int(where[1]) if where[1] else len(text.splitlines())
+    if declared:
+        return f"[{'.'.join(part.strip(chr(39)) for part in declared[1].split(', '))}] is declared twice, on line {line}"
+    source = text.splitlines()[line - 1].strip() if line <= len(text.splitlines()) else ""
+    if message.startswith("Cannot overwrite a value") and "=" in source and not source.startswith("["):
+        return f"{source.split('=', 1)[0].strip()} is set twice, on line {line}; keep one"
+    return message
 
 
 def load_file(path: Path) -> dict[str, Any]:
@@ -223,7 +240,7 @@ def _check_kind(name: str, value: Any) -> Any:
     kind, label = _KINDS[name], name.replace("_", "-")
     ok = {
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),  # TOML has nan, inf
         "bool": lambda v: isinstance(v, bool),
         "string": lambda v: isinstance(v, str),
         "strings": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),

@@ -443,6 +443,9 @@ class Crawl:
         urls = [u for u in urls if self._allowed(u) and not is_action(u)][:MAX_LINK_CHECKS]
         if not urls:
             return
+        n = len(urls)
+        self._notice(f"--fail-on-broken: asking {n} link{'s' * (n != 1)} past the page budget for "
+                     f"{'its' if n == 1 else 'their'} HTTP status, without a browser")
         gap = max(self.throttle.interval.values(), default=0.0)  # --rate or Crawl-delay holds here too
         room = asyncio.Semaphore(1 if gap else 4)
         async with self._fetcher() as fetcher:
@@ -476,7 +479,8 @@ class Crawl:
             page = PageResult(url=url, depth=depth_of.get(found_on or "", 0) + 1, found_on=found_on, status_code=status,
                               error=PageError("http_error", f"The server answered HTTP {status} (asked without a "
                                                             "browser: the page is past the page budget)."))
-            self._finish(self._next_position(), page)
+            self._finish(self._next_position(), page, told=False)  # not a page audited: no [n/total] line
+            self._notice(f"  {url} HTTP {status}" + (f" (linked from {found_on})" if found_on else ""))
 
     def _credentials(self) -> dict | None:
         """HTTP auth for the audited site's origin (the first start URL's), from --auth or the URL's user:password."""
@@ -803,16 +807,17 @@ class Crawl:
                 page.devices, page.links = {}, []
         return page
 
-    def _finish(self, position: int, page: PageResult, kept: bool = False) -> None:
-        """A page is done: stored at once (unless `kept` from the run being resumed) and told to the progress."""
+    def _finish(self, position: int, page: PageResult, kept: bool = False, told: bool = True) -> None:
+        """A page is done: stored at once (unless `kept` from the run being resumed) and told to the progress
+        (unless `kept`, or not `told`: a link only asked for its status is not a page the bar counts)."""
         self.results[position] = page
-        self.finished += 1
+        self.finished += told
         self._visiting.pop(position, None)
         if self.store is not None and not kept:
             self.store.save(position, page)
         if self.progress is not None:
             self._found.update(link for link in page.links if link not in self._found and self.frontier.is_new(link, page.depth + 1))
-            if not kept:  # a resumed run's earlier pages were told once, in a notice, not a line each
+            if not kept and told:  # a resumed run's earlier pages were told once, in a notice, not a line each
                 self.progress(self.finished, self.finished + self._in_flight() + self._pending(), page)
 
     def _pending(self) -> int:

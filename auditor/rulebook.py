@@ -70,7 +70,7 @@ class Rule:
         if unknown:
             raise ValueError(f"rule {self.id} has no threshold {sorted(unknown)[0]!r} (it has: {', '.join(self.thresholds)})")
         for key, value in overrides.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):  # TOML has nan, inf
                 raise ValueError(f"rule {self.id} threshold {key} must be a number of 0 or more, not {toml_text(value)}")
         merged = {**self.thresholds, **overrides}
         for key, value in merged.items():  # log-normal curves need 0 < p10 < median

@@ -143,6 +143,12 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("[rules.SPD001]\np10_ms = 5000", "p10_ms (5000) must be above 0 and below median_ms (4000)"),
         ("[rules.SPD001]\np10_ms = 0", "p10_ms (0) must be above 0"),
         ("max-pages = 2.5", "cro-audit.toml: max-pages must be a whole number, not 2.5"),
+        ("timeout = nan", "cro-audit.toml: timeout must be a number, not nan"),  # TOML's nan passed every check
+        # tomllib says 'Cannot overwrite a value (at line 2, column 14)': the key is named, its value never is.
+        ("max-pages = 2\nmax-pages = 3", "cro-audit.toml: not valid TOML (max-pages is set twice, on line 2; keep one)"),
+        ("[rules.SPD001]\np10_ms = 1\n[rules.SPD001]", "not valid TOML ([rules.SPD001] is declared twice, on line 3)"),
+        ("rate = inf", "cro-audit.toml: rate must be a number, not inf"),
+        ("[rules.SPD001]\nmedian_ms = inf", "threshold median_ms must be a number of 0 or more, not inf"),
         ("user-agent = 5", "cro-audit.toml: user-agent must be a string"),
         ("select = [1]", "select must be a list of strings"),
         ("[branding]\naccent = '#6a1b9a'\ncolour = 'red'",
@@ -164,6 +170,13 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
 def test_broken_config_is_one_line_exit_2(content, fragment, site, tmp_path):
     (tmp_path / "cro-audit.toml").write_text(content)
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r"), cwd=tmp_path), 2, fragment)
+
+
+def test_a_header_set_twice_is_named_without_its_value(tmp_path):
+    (tmp_path / "cro-audit.toml").write_text('[headers]\nX-Token = "271828"\nX-Token = "271828"\n')
+    result = run("audit", "http://127.0.0.1:9/", cwd=tmp_path)
+    assert_one_line_error(result, 2, "cro-audit.toml: not valid TOML (X-Token is set twice, on line 3; keep one)")
+    assert "271828" not in result.stderr
 
 
 def test_a_config_file_that_cannot_be_read_is_told_in_words(tmp_path, unreadable):
@@ -804,9 +817,15 @@ def test_config_values_are_shown_as_toml_and_secrets_not_at_all():
 
 
 @pytest.mark.parametrize(("args", "line"), [
-    (["audit", "http://127.0.0.1:9/", "--timeout", "abc"], "error: Invalid value for '--timeout': "),
-    (["audit", "http://127.0.0.1:9/", "--max-pages", "2.5"], "error: Invalid value for '--max-pages': "),
-    (["audit", "http://127.0.0.1:9/", "--bogus"], "error: No such option: --bogus"),
+    # Worded as a config file's bad value is ('max-pages must be a whole number, not 2.5'), not as Typer's
+    # "Invalid value for '--timeout': Input should be a valid number, unable to parse string as a number".
+    (["audit", "http://127.0.0.1:9/", "--timeout", "abc"], 'error: --timeout must be a number, not "abc" (see '),
+    (["audit", "http://127.0.0.1:9/", "--max-pages", "2.5"], 'error: --max-pages must be a whole number, not "2.5" (see '),
+    (["batch", "sites.txt", "--rate=nan"], 'error: --rate must be a number, not "nan" (see '),  # passes every check
+    (["audit", "http://127.0.0.1:9/", "--fail-under", "1e999"], 'error: --fail-under must be a number, not "1e999" (see '),
+    # Click's hint was whatever shared a few letters: '--bogus (Possible options: --out)'.
+    (["audit", "http://127.0.0.1:9/", "--bogus"], "error: No such option: --bogus (see '"),
+    (["batch", "sites.txt", "--max-page", "3"], "error: No such option: --max-page; did you mean --max-pages? (see '"),
     (["audit"], "error: Missing argument 'URL' (see '"),  # the program as it was called, then 'audit --help'
     (["nosuch"], "error: No such command 'nosuch' (see '"),
 ])
@@ -980,6 +999,10 @@ def test_fail_on_broken_asks_the_status_of_the_links_past_the_budget(tmp_path):
     assert plain.returncode == 0 and "note:" not in plain.stderr
     assert short.returncode == 1, short.stderr
     assert "  broken: /gone.html — Page not found (404), linked from /" in short.stderr
+    # The progress tells the status check apart: no [3/3] past --max-pages 2 (a trial read it as the budget broken).
+    assert "--fail-on-broken: asking 2 links past the page budget for their HTTP status, without a browser" in short.stderr
+    assert f"  {server.url}gone.html HTTP 404 (linked from {server.url})\n" in short.stderr
+    assert "[3/" not in short.stderr and "[2/2]" in short.stderr
     entry = next(p for p in json.loads((tmp_path / "short" / "report.json").read_text())["pages"]
                  if p["url"].endswith("/gone.html"))
     assert entry["status_code"] == 404 and "asked without a browser" in entry["error"]["message"]
