@@ -525,3 +525,19 @@ def test_robots_and_sitemap_redirects_are_followed_only_within_the_site(tmp_path
     assert [p.url for p in outcome.pages] == [server.url, server.url + "from-sitemap.html"]
     assert {host for host, _ in server.hosts} == {"127.0.0.1"}
     assert {(host, token) for host, token in tokens} == {("127.0.0.1", "s3cret")}
+
+
+def test_the_status_check_past_the_budget_stops_at_its_link_cap_and_its_time_limit(site, tmp_path, monkeypatch):
+    """--fail-on-broken asks at most MAX_LINK_CHECKS links, for at most LINK_CHECK_S: a link that answers
+    after the limit stays a link not followed (not a broken page), and a link past the cap is never asked."""
+    from auditor import crawl
+
+    monkeypatch.setattr(crawl, "MAX_LINK_CHECKS", 2)
+    monkeypatch.setattr(crawl, "LINK_CHECK_S", 1.0)
+    write(site.root, {"index.html": page("Home", ["/gone.html", "/slow/4000/lost.html", "/zzz.html"])})
+    outcome = audit(site, tmp_path, max_pages=1, fail_on_broken=True)
+    assert [(p.url.split("/", 3)[3], p.status_code) for p in outcome.pages] == [("", 200), ("gone.html", 404)]
+    assert site.hits["/slow/4000/lost.html"] == 1 and "/zzz.html" not in site.hits  # sorted, then capped at 2
+    assert outcome.links_checked == 1  # the slow one was cut at the limit: it would have answered 404
+    assert outcome.report["not_followed"]["max_pages"] == {
+        "count": 2, "examples": [site.url + "slow/4000/lost.html", site.url + "zzz.html"]}
