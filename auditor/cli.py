@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -313,6 +314,21 @@ def _new_broken(broken: list[PageResult], report: dict, baseline: Path | None) -
     return new, f"; {len(new)} new since {then}" if new else f"; none new: all broken in {then} too"
 
 
+_UNMEASURED = {"not_html": "a file, not a page", "out_of_scope": "sent to another site", "blocked_by_robots": "kept out by robots.txt",
+               "refused": "turned the auditor away", "measure_failed": "could not be read"}
+
+
+def _unmeasured(pages: list[PageResult]) -> str:
+    """'1 page not measured (turned the auditor away); ': the pages without a score that no visitor finds
+    broken. '3 failed; 3 pages broken for visitors' counted the broken pages twice, as two kinds of failure."""
+    reasons = [_UNMEASURED.get(p.error.kind, p.error.kind) for p in pages
+               if p.error is not None and p.score is None and not p.broken]
+    if not reasons:
+        return ""
+    counts = ", ".join(f"{n} {why}" if len(set(reasons)) > 1 else why for why, n in Counter(reasons).most_common())
+    return f"{_count(len(reasons), 'page')} not measured ({counts}); "
+
+
 def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | None = None) -> int:
     report = outcome.report
     score = report["score"]
@@ -332,8 +348,8 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         found = issue_counts(report)  # as report.html counts them, not as summary.findings does
         err.print(
             f"Score {score_text} over {_count(summary['pages_audited'], 'page')}{half_text}; "
-            f"{summary['pages_failed']} failed; "
             + (f"{_count(summary['pages_broken'], 'page')} broken for visitors; " if summary.get("pages_broken") else "")
+            + _unmeasured(outcome.pages)
             + f"findings: {found['high']} high, {found['medium']} medium, {found['low']} low "
             "(each rule once per page, on one device or both).", soft_wrap=True, markup=False, highlight=False,
         )

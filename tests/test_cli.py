@@ -369,6 +369,20 @@ def test_fail_on_broken_gives_exit_1_for_a_page_a_visitor_cannot_use(tmp_path):
     assert mended.returncode == 0, mended.stderr
 
 
+def test_the_summary_counts_broken_pages_once_and_names_why_others_were_not_measured(tmp_path):
+    """'over 1 page; 2 failed; 1 page broken for visitors' counted the 404 twice, and left the reader to
+    guess what the other failure was."""
+    write(tmp_path / "s", {"index.html": page("Home", ["/gone.html"]), "private/x.html": page("X", []),
+                           "robots.txt": "User-agent: *\nDisallow: /private/\n"})
+    with StaticSite(tmp_path / "s") as site:
+        result = run("audit", site.url, f"{site.url}private/x.html", "--out", str(tmp_path / "r"),
+                     "--devices", "desktop", "--screenshots", "off")
+    summary = next(line for line in result.stderr.splitlines() if line.startswith("Score "))
+    assert (" over 1 page; 1 page broken for visitors; 1 page not measured (kept out by robots.txt); findings: "
+            in summary), summary
+    assert "failed" not in summary
+
+
 def test_the_broken_pages_are_named_under_the_summary(tmp_path):
     """On a terminal the progress bar, and every URL in it, is gone when the run ends: 'Score ...; 7 pages broken
     for visitors' named none of them. The first five are, with where each is linked from; --fail-on-broken's
@@ -713,7 +727,7 @@ def test_a_page_only_one_device_could_measure_is_counted_once_in_the_summary(tmp
         server.server_close()
     assert result.returncode == 0, result.stderr
     summary = next(line for line in result.stderr.splitlines() if line.startswith("Score "))
-    assert " over 2 pages (1 on one device only); 0 failed; 1 page broken for visitors; findings: " in summary
+    assert " over 2 pages (1 on one device only); 1 page broken for visitors; findings: " in summary
     # The report's own counts say the same, so a client reading it and a developer reading the log agree.
     counts = json.loads((tmp_path / "r" / "report.json").read_text())["summary"]
     assert (counts["pages_audited"], counts["pages_one_device"], counts["pages_failed"]) == (2, 1, 0)
