@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from auditor.baseline import load_baseline, previous_audit
+from auditor.baseline import complete_report, load_baseline, previous_audit
 from auditor.config import ConfigError, Settings, check_client, unreadable
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
@@ -27,7 +27,7 @@ from auditor.pdf import print_pdf
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import band, judge_page
-from auditor.store import STORE_NAME, FolderBusy, RunStore, lock_folder, unlock_folder
+from auditor.store import SCREENSHOT_NAME, STORE_NAME, FolderBusy, RunStore, lock_folder, unlock_folder
 from auditor.urls import BadURL, PathGiven, normalize, origin_of
 
 
@@ -45,14 +45,19 @@ class Outcome:
     signal_name: str | None = None
     browser_lost: str | None = None  # the browser went away mid-run and could not be reached again
     links_checked: int = 0  # links past the budget asked for their status (--fail-on-broken)
+    kept: dict[str, Any] | None = None  # nothing could be audited: the folder's earlier report (its summary) stays
 
     @property
     def unreachable(self) -> list[PageResult]:
         """The start URLs, when none of them could be audited and nothing else was: no usable start URL."""
-        if self.interrupted or any(p.score is not None for p in self.pages):
-            return []
-        starts = [p for p in self.pages if p.depth == 0]
-        return starts if starts and all(p.error is not None for p in starts) else []
+        return _unreachable(self.pages, self.interrupted)
+
+
+def _unreachable(pages: list[PageResult], interrupted: bool) -> list[PageResult]:
+    if interrupted or any(p.score is not None for p in pages):
+        return []
+    starts = [p for p in pages if p.depth == 0]
+    return starts if starts and all(p.error is not None for p in starts) else []
 
 
 def credentials_in(raw: list[str]) -> str | None:
@@ -171,6 +176,7 @@ def run_audit(
             _check_same_shape(store, settings)
         if not baseline:  # read before this run writes its report over the last one
             previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
+        earlier = complete_report(out_dir, start_urls)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
         crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)
@@ -183,9 +189,12 @@ def run_audit(
                                   browser_version=crawl.browser_version, previous=previous)
             report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
             report["not_followed"] = crawl.frontier.not_followed()
-            html_path = _write(out_dir, report, pages, book, settings, branding, progress)
+            # A site down tonight leaves last night's report (and its screenshots, PDF) as it was: an empty
+            # report in its place would lose the deliverable the index still points to.
+            kept = earlier if earlier is not None and _unreachable(pages, crawl.interrupted) else None
+            html_path = out_dir / "report.html" if kept else _write(out_dir, report, pages, book, settings, branding, progress)
         return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost,
-                       crawl.links_checked)
+                       crawl.links_checked, kept)
     finally:
         store.release()
 
@@ -234,6 +243,7 @@ def _write(out_dir: Path, report: dict[str, Any], pages: list[PageResult], book:
         for extra in ("junit.xml", "report.pdf"):  # an earlier run's (another client's, in a reused --out)
             (out_dir / extra).unlink(missing_ok=True)  # must not sit beside this report, even if printing fails
         html_path = write_report(out_dir, report, branding)
+        sweep_screenshots(out_dir, pages)
         if settings.junit:
             write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
         if settings.pdf:
@@ -245,6 +255,16 @@ def _write(out_dir: Path, report: dict[str, Any], pages: list[PageResult], book:
     except ValueError as exc:  # the PDF: everything else is written
         raise UsageError(f"report.html and report.json are written, but the PDF could not be printed: {exc}") from None
     return html_path
+
+
+def sweep_screenshots(out_dir: Path, pages: list[PageResult]) -> None:
+    """An earlier run's screenshots go once this run's report is written, not when it starts: a run that
+    audits nothing keeps the earlier report, and it must keep its pictures. Only files named as the crawl
+    names them: the folder may hold the user's own."""
+    wanted = {Path(f.screenshot).name for p in pages for f in p.devices.values() if f.screenshot}
+    for old in (out_dir / "screenshots").glob("*.jpg"):
+        if SCREENSHOT_NAME.fullmatch(old.name) and old.name not in wanted:
+            old.unlink(missing_ok=True)
 
 
 def _stage(progress: ProgressFn | None, text: str) -> None:
@@ -317,7 +337,6 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
     sites: list[BatchSite] = []
     bad: list[str] = []
     notes: list[str] = []  # told only if the file is used: beside its errors they are noise
-    names: dict[str, int] = {}
     first_line: dict[tuple[str, ...], tuple[int, int]] = {}  # a site's URLs -> its line, its place in `sites`
     for number, line in enumerate(lines, 1):
         text, client = line, None
@@ -359,9 +378,7 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
             notes.append(f"{path}, line {number}: {', '.join(hosts)} are audited together, as one site and one "
                          "report; put each on its own line to audit them apart.")
         first_line[key] = (number, len(sites))
-        name = site_folder(urls[0])
-        names[name] = names.get(name, 0) + 1
-        sites.append(BatchSite(name if names[name] == 1 else f"{name}-{names[name]}", urls, auth, client))
+        sites.append(BatchSite(site_folder(urls[0]), urls, auth, client))
     if bad:
         more = len(bad) - MAX_BAD_LINES
         if more > 0:
@@ -371,7 +388,29 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         raise UsageError(f"{path} lists no sites (one start URL per line)")
     for note in notes if notice is not None else []:
         notice(note)
+    _name_apart(sites)
     return sites
+
+
+def _name_apart(sites: list[BatchSite]) -> None:
+    """Sites of one host get folders named by their start URLs, not by their lines' order: with `-2` for
+    the second line, swapping two lines swapped their folders, and each client's report went over the
+    other's (a trial). Of a host's sites, the one with the first start URL (the home page, if one starts
+    there) keeps the host's name, so a site that was alone on its host keeps its folder."""
+    hosts: dict[str, list[BatchSite]] = {}
+    for site in sites:
+        hosts.setdefault(site.name, []).append(site)
+    taken = set(hosts)
+    for name, group in hosts.items():
+        for site in sorted(group, key=lambda s: s.urls[0])[1:]:
+            parts = urlsplit(site.urls[0])
+            slug = re.sub(r"[^a-z0-9.]+", "-", f"{parts.path}?{parts.query}".lower()).strip(".-")[:60].strip(".-")
+            candidate, n = f"{name}-{slug}" if slug else f"{name}-2", 2
+            while candidate in taken:
+                n += 1
+                candidate = f"{name}-{slug}-{n}" if slug else f"{name}-{n}"
+            site.name = candidate
+            taken.add(candidate)
 
 
 def site_folder(url: str) -> str:
@@ -472,10 +511,21 @@ def _audit_sites(
             "partial": bool(outcome and outcome.interrupted),
             "browser_lost": outcome.browser_lost if outcome else None,  # why it stopped partway, if not a signal
             "error": error,
+            "not_reached": False,
         })
         if outcome is not None and outcome.interrupted:
             interrupted = True
             break
+    for site in sites[len(rows):]:  # the batch stopped first: listed, so no client is missing from the index
+        folder = out_dir / site.name
+        earlier = complete_report(folder, site.urls)  # the last report there, if any, is untouched and linked
+        rows.append({
+            "name": site.name, "client": site.client, "start_url": site.urls[0], "score": None, "band": band(None),
+            "previous": earlier, "pages": None, "broken_pages": None, "refused_pages": None,
+            "report_href": f"{site.name}/report.html" if earlier else None,
+            "pdf_href": f"{site.name}/report.pdf" if earlier and (folder / "report.pdf").is_file() else None,
+            "partial": False, "browser_lost": None, "error": None, "not_reached": True,
+        })
     try:
         write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted))
         write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "partial": interrupted, "sites": rows}))

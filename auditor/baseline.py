@@ -37,6 +37,15 @@ def previous_audit(folder: Path, start_urls: list[str], settings: Settings,
     return _summary(old) if isinstance(old, dict) else None
 
 
+def complete_report(folder: Path, start_urls: list[str]) -> dict[str, Any] | None:
+    """The folder's report, if it is a finished audit of the same start URLs that scored: what a run that
+    can audit nothing (the site is down tonight) leaves in place rather than replace with an empty one."""
+    old = _read(folder / "report.json")
+    if old is None or old.get("start_urls") != start_urls or old.get("partial") or old.get("score") is None:
+        return None
+    return _summary(old)
+
+
 def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:
     """The report.json a run is told to compare with, whatever site it audited (a review app's host changes
     on every deploy), as long as it was measured the same way."""

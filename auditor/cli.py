@@ -44,7 +44,7 @@ BATCH_EXIT_CODES = ("Exit codes: 0 done; 1 a site under --fail-under or fallen m
                     "page broken for a visitor with --fail-on-broken; 2 bad usage, a bad sites file, no browser (or it "
                     "went away mid-run), or a site that could not be audited (the batch goes on with the others); 3 "
                     "incomplete: a site turned the auditor away on some pages; 130 interrupted (the index lists the "
-                    "sites finished so far). When several apply, 2 wins over 1, and 1 over 3.")
+                    "sites finished so far, and those not reached). When several apply, 2 wins over 1, and 1 over 3.")
 
 
 class _PlainHelp:
@@ -109,7 +109,16 @@ app = typer.Typer(
     "conversion research, and get a scored HTML + JSON report with a prioritised fix list.\n\n"
     "Start with [bold]cro-audit demo[/bold], then [bold]cro-audit audit https://your-site.example[/bold].",
 )
-err = Console(stderr=True, highlight=False)
+# soft_wrap: a log file is 80 columns to Rich, and a closing line cut in two ("127.0.0.1-8103 \n(By Example
+# GmbH)") cannot be grepped; a terminal wraps long lines itself.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not (os.environ.get("COLUMNS") or os.environ.get("TERMINAL_WIDTH")) and not sys.stdout.isatty():
+    try:  # --help into a pager or a file: at 80 columns Typer cut flag names short ("--no-fail-on-bro…")
+        import typer.rich_utils
+
+        typer.rich_utils.MAX_WIDTH = 100
+    except (ImportError, AttributeError):  # pragma: no cover - a Typer without Rich help
+        pass
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -336,6 +345,9 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         for page in outcome.unreachable:
             err.print(f"[bold red]error:[/bold red] {escape(f'cannot audit {page.url}: {page.error.message}')}",
                       soft_wrap=True)
+        if outcome.kept:
+            err.print(f"The report already in {outcome.html_path.parent} (the audit of {_when(outcome.kept['finished_at'])}, "
+                      f"score {outcome.kept['score']}) is kept as it was.", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     refused = [p for p in outcome.pages if p.refused]
     refusal = (f"{_count(len(refused), 'page')} turned the auditor away, first {refused[0].url}: "
@@ -661,10 +673,11 @@ def batch(
                     firsts[site.name] = f" (first broken: {_broken_text(first, outcome.report)})"
                 return
             score = outcome.report["score"] if outcome is not None and not error else None
-            status = f"error: {error}" if error else f"score {score if score is not None else 'n/a'}{_change(outcome.report)}"
+            status = f"error: {error.rstrip('.')}" if error else f"score {score if score is not None else 'n/a'}{_change(outcome.report)}"
             last = outcome.report.get("previous") if outcome is not None and error else None
             if last:  # down tonight: since when is what the client will ask
                 status += f"; last audited {_when(last['finished_at'])} (score {last['score']})"
+                status += ", whose report is kept" if outcome.kept else ""
             if outcome is not None and outcome.interrupted and not error:
                 status += " over the pages audited before the stop (partial)"
                 if outcome.browser_lost:
@@ -684,12 +697,15 @@ def batch(
     except (ConfigError, UsageError, ValueError, BrowserNotFound) as exc:
         raise fail(str(exc)) from None
     print(out / "index.html")
-    if interrupted and rows and rows[-1].get("browser_lost"):
-        err.print("The browser went away mid-run: the index lists the sites finished so far; run again with "
-                  "--resume once the browser is back.", markup=False, soft_wrap=True)
+    unreached = [r for r in rows if r.get("not_reached")]
+    stopped = f"{len(rows) - len(unreached)} of {_count(len(rows), 'site')} reached" + (
+        f"; not reached: {_site_names(unreached)}" if unreached else "")
+    if interrupted and any(r.get("browser_lost") for r in rows):
+        err.print(f"The browser went away mid-run ({stopped}): run again with --resume once the browser is back.",
+                  markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE)
     if interrupted:
-        err.print("Interrupted: the index lists the sites finished so far (resume with --resume).")
+        err.print(f"Interrupted ({stopped}): resume with --resume.", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     threshold = settings.fail_under
     failed = [r for r in rows if r["error"]]  # each already announced with its reason

@@ -231,8 +231,8 @@ def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial:
     """The batch's index page, worst first: sites that could not be audited, then sites with pages broken for
     visitors, then by score (index.json keeps the sites file's order). A site's score leaves out the pages that
     do not load, so 6 of 8 pages not found scored 95 and sat below clean sites of 92 (a trial)."""
-    ranked = sorted(sites, key=lambda s: (s.get("score") is not None, not s.get("broken_pages"), s.get("score") or 0,
-                                          -(s.get("broken_pages") or 0), str(s.get("name"))))
+    ranked = sorted(sites, key=lambda s: (bool(s.get("not_reached")), s.get("score") is not None, not s.get("broken_pages"),
+                                          s.get("score") or 0, -(s.get("broken_pages") or 0), str(s.get("name"))))
     return _env.get_template("index.html.j2").render(sites=ranked, branding=branding, generated_at=now_iso(),
                                                      partial=partial, tool={"name": "cro-audit", "version": __version__},
                                                      readable_urls=_readable_urls([s.get("start_url") for s in sites]))

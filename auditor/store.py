@@ -41,12 +41,9 @@ class RunStore:
 
     def _open(self, resume: bool, start_urls: list[str]) -> None:
         folder = self.folder
-        if not resume:  # a fresh run starts clean: no pages or screenshots of an earlier run stay behind
-            for suffix in ("", "-wal", "-shm"):
+        if not resume:  # a fresh run starts clean: no pages of an earlier run stay behind (its screenshots go
+            for suffix in ("", "-wal", "-shm"):  # when this run's report is written: see audit.sweep_screenshots)
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            for old in (folder / "screenshots").glob("*.jpg"):
-                if SCREENSHOT_NAME.fullmatch(old.name):  # ours only: the folder may hold the user's own pictures
-                    old.unlink()
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

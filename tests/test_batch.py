@@ -23,8 +23,23 @@ def test_sites_file_format(tmp_path):
     assert [(s.name, s.urls) for s in sites] == [
         ("a.example", ["https://a.example/", "https://a.example/pricing"]),
         ("127.0.0.1-8080", ["http://127.0.0.1:8080/"]),
-        ("a.example-2", ["https://a.example/blog"]),
+        ("a.example-blog", ["https://a.example/blog"]),
     ]
+
+
+def test_sites_of_one_host_get_folders_by_their_start_urls_not_their_lines_order(tmp_path):
+    """`A | host/` then `C | host/hello.html` went to host and host-2; with the lines swapped, C wrote into A's
+    folder and A into C's, each over the other client's report (a trial)."""
+    lines = ["A | http://127.0.0.1:8103/", "C | http://127.0.0.1:8103/hello.html", "D | https://127.0.0.1:8103/",
+             "E | http://127.0.0.1:8103/Shop/?page=2", "F | http://127.0.0.1:8103/shop?page=2"]
+    path = tmp_path / "sites.txt"
+    named = []
+    for order in (lines, lines[::-1], lines[2:] + lines[:2]):
+        path.write_text("\n".join(order) + "\n")
+        named.append(sorted((s.client, s.name) for s in read_sites(path)))
+    assert named[0] == named[1] == named[2] == [
+        ("A", "127.0.0.1-8103"), ("C", "127.0.0.1-8103-hello.html"), ("D", "127.0.0.1-8103-2"),
+        ("E", "127.0.0.1-8103-shop-page-2"), ("F", "127.0.0.1-8103-shop-page-2-3")]
 
 
 def test_commas_and_semicolons_between_start_urls_separate_them(tmp_path):
@@ -132,7 +147,7 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     write(tmp_path / "two", {"index.html": page("Two", [f"/p{i}.html" for i in range(12)])})
     with StaticSite(tmp_path / "one") as one, StaticSite(tmp_path / "two") as two:
         dead = f"http://127.0.0.1:{closed_port()}/"
-        (tmp_path / "sites.txt").write_text(f"{one.url}\n{dead}\n{two.url}\n")
+        (tmp_path / "sites.txt").write_text(f"{one.url}\n{dead}\nCrowded Client With A Long Name Ltd | {two.url}\n")
         out = tmp_path / "out"
         result = subprocess.run(
             [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(out),
@@ -152,7 +167,8 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     html = (out / "index.html").read_text()
     assert all(name in html for name in names)
     dead_name, crowded_name = names[1], names[2]
-    assert f"1 site under --fail-under 95: {crowded_name}." in result.stderr  # not the one without a score
+    # not the one without a score; one line, not cut at 80 columns as Rich cut it in a log
+    assert f"\n1 site under --fail-under 95: {crowded_name} (Crowded Client With A Long Name Ltd).\n" in result.stderr
     assert result.stderr.strip().endswith(f"1 site could not be audited: {dead_name}.")
     assert [s["broken_pages"] for s in index["sites"]] == [0, 1, 0]  # the unreachable start page
     assert [s["band"] for s in index["sites"]] == ["good", "n/a", "needs-work" if crowded["score"] >= 50 else "poor"]
@@ -464,25 +480,30 @@ def test_a_batch_s_notices_name_the_site_they_are_about(tmp_path):
 
 def test_a_site_down_on_a_nightly_run_says_when_it_was_last_audited(tmp_path):
     """A site unreachable tonight was a row with its error and nothing else: the client asks since when.
-    A night down passes the last real audit on, so the night it is back compares with that, not with nothing."""
+    A night down passes the last real audit on, so the night it is back compares with that, not with nothing.
+    And it keeps that audit's report: an empty one in its place lost the deliverable the index links to (a trial)."""
     write(tmp_path / "shop", {"index.html": page("Shop", [])})
     sites, out = tmp_path / "sites.txt", tmp_path / "out"
 
     def batch():
         return subprocess.run(
             [sys.executable, "-m", "auditor", "batch", str(sites), "--out", str(out), "--devices", "desktop",
-             "--max-depth", "0", "--screenshots", "off"], capture_output=True, text=True, timeout=300)
+             "--max-depth", "0"], capture_output=True, text=True, timeout=300)
 
     with StaticSite(tmp_path / "shop") as shop:
         sites.write_text(f"{shop.url}\n")
         assert batch().returncode == 0
         up = json.loads((out / "index.json").read_text())["sites"][0]
-    first = json.loads((out / up["name"] / "report.json").read_text())
+    folder = out / up["name"]
+    first = json.loads((folder / "report.json").read_text())
+    kept = {name: (folder / name).read_bytes() for name in ("report.json", "report.html", "screenshots/0000-desktop.jpg")}
     when = f"{first['finished_at'][:10]} {first['finished_at'][11:16]} UTC"
     for night in (2, 3):  # the server is gone: the port refuses connections
         down = batch()
         assert down.returncode == 2, down.stderr
-        assert f"last audited {when} (score {up['score']})" in down.stderr, (night, down.stderr)
+        assert (f"(ERR_CONNECTION_REFUSED); last audited {when} (score {up['score']}), whose report is kept"
+                in down.stderr), (night, down.stderr)
+        assert {name: (folder / name).read_bytes() for name in kept} == kept
         row = json.loads((out / "index.json").read_text())["sites"][0]
         assert row["error"] and row["previous"]["finished_at"] == first["finished_at"]
         assert "Last audited " in (out / "index.html").read_text()
@@ -492,6 +513,8 @@ def test_a_site_down_on_a_nightly_run_says_when_it_was_last_audited(tmp_path):
     assert back.returncode == 0, back.stderr
     assert f"score {up['score']}; unchanged since {when}" in back.stderr
     assert "last audited" not in back.stderr and "Last audited" not in (out / "index.html").read_text()
+    assert json.loads((folder / "report.json").read_text())["finished_at"] != first["finished_at"]
+    assert [p.name for p in (folder / "screenshots").iterdir()] == ["0000-desktop.jpg"]
 
 
 def test_batch_quiet_names_the_broken_page_and_why_a_site_failed(tmp_path):
@@ -510,3 +533,39 @@ def test_batch_quiet_names_the_broken_page_and_why_a_site_failed(tmp_path):
     assert lines[0] == (f"1 site with pages broken for a visitor (--fail-on-broken): {holes_name} (Acme Corp) "
                         "(first broken: /gone.html — Page not found (404)).")
     assert lines[1].startswith(f"1 site could not be audited: {dead_name} (cannot audit {dead}: ") and len(lines) == 2
+
+
+def test_an_interrupted_batch_lists_the_sites_it_did_not_reach(tmp_path):
+    """Ctrl-C in the second of four sites wrote an index of two: the clients not reached were missing, with
+    nothing to say so (a trial). They are listed last, with their earlier report where there is one."""
+    import signal
+    import time
+
+    for name in ("a", "b", "c", "d"):
+        write(tmp_path / name, {"index.html": page(name.upper(), ["/slow/20000/x.html"] if name == "b" else [])})
+    out, sites = tmp_path / "out", tmp_path / "sites.txt"
+    command = [sys.executable, "-m", "auditor", "batch", str(sites), "--out", str(out), "--devices", "desktop",
+               "--screenshots", "off", "--max-depth", "1", "--timeout", "30"]
+    with StaticSite(tmp_path / "a") as a, StaticSite(tmp_path / "b") as b, StaticSite(tmp_path / "c") as c, \
+            StaticSite(tmp_path / "d") as d:
+        sites.write_text(f"Dee | {d.url}\n")
+        assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0  # d's earlier report
+        sites.write_text(f"Ay | {a.url}\nBee | {b.url}\nSee | {c.url}\nDee | {d.url}\n")
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while "/slow/20000/x.html" not in b.hits and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert "/" not in c.hits  # never reached
+    assert proc.returncode == 130, stderr
+    rows = {r["client"]: r for r in json.loads((out / "index.json").read_text())["sites"]}
+    assert [(k, r["score"] is not None, r["partial"], r["not_reached"]) for k, r in rows.items()] == [
+        ("Ay", True, False, False), ("Bee", True, True, False), ("See", False, False, True), ("Dee", False, False, True)]
+    assert rows["See"]["report_href"] is None and rows["Dee"]["report_href"].endswith("/report.html")
+    assert rows["Dee"]["previous"]["score"] == json.loads((out / rows["Dee"]["name"] / "report.json").read_text())["score"]
+    names = {k: r["name"] for k, r in rows.items()}
+    assert stderr.strip().splitlines()[-1] == (f"Interrupted (2 of 4 sites reached; not reached: {names['See']} (See), "
+                                               f"{names['Dee']} (Dee)): resume with --resume.")
+    index = " ".join((out / "index.html").read_text().split())
+    assert index.count("Not audited: the batch was stopped before this site") == 2 and "Last audited" in index

@@ -92,6 +92,28 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+def test_a_run_that_audits_nothing_keeps_the_folders_report_of_the_same_site(tmp_path):
+    """The site is down: the report of its last audit stays (said in a line), not an empty one in its place.
+    A report of other start URLs in a reused folder is not this site's to keep."""
+    write(tmp_path / "s", {"index.html": page("Home", [])})
+    out = tmp_path / "r"
+    with StaticSite(tmp_path / "s") as site:
+        url = site.url
+        assert run("audit", url, "--out", str(out), "--devices", "desktop").returncode == 0
+    before = (out / "report.json").read_bytes()
+    finished = json.loads(before)["finished_at"]
+    down = run("audit", url, "--out", str(out), "--devices", "desktop", "--timeout", "10")
+    assert down.returncode == 2 and (out / "report.json").read_bytes() == before
+    assert down.stderr.splitlines()[-1] == (f"The report already in {out} (the audit of {finished[:10]} {finished[11:16]} "
+                                            f"UTC, score {json.loads(before)['score']}) is kept as it was.")
+    assert len(list((out / "screenshots").glob("*.jpg"))) == 1
+    other = f"http://127.0.0.1:{closed_port()}/"
+    replaced = run("audit", other, "--out", str(out), "--devices", "desktop", "--timeout", "10")
+    assert replaced.returncode == 2 and "kept" not in replaced.stderr
+    assert json.loads((out / "report.json").read_text())["start_urls"] == [other]
+    assert not list((out / "screenshots").glob("*.jpg"))
+
+
 def test_unreachable_start_url_is_one_line_exit_2(tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/"
     result = run("audit", url, "--out", str(tmp_path / "r"), "--quiet", "--timeout", "10")
@@ -463,6 +485,9 @@ def test_help_teaches():
     for option in ("--max-pages", "--fail-under", "--devices", "--resume", "--browser-endpoint"):
         assert option in result.stdout
     assert "--no-resume" not in result.stdout  # the README's flag is the only form
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH", "LINES")}
+    piped = subprocess.run([*CLI, "audit", "--help"], capture_output=True, text=True, env=env, timeout=60).stdout
+    assert "…" not in piped and "--no-fail-on-broken" in piped  # at 80 columns, flag names were cut short
     text = " ".join(result.stdout.split())
     assert "Exit codes: 0 done; 1 a score under --fail-under" in text and "3 incomplete" in text  # what CI reads
     assert "Exit codes:" in run("batch", "--help").stdout
@@ -477,7 +502,8 @@ def test_batch_help_tells_its_own_exit_codes_and_sites_file():
     assert ("Exit codes: 0 done; 1 a site under --fail-under or fallen more than --fail-on-drop, or with a page "
             "broken for a visitor with --fail-on-broken; 2 bad usage, a bad sites file, no browser (or it went away "
             "mid-run), or a site that could not be audited (the batch goes on with the others); 3 incomplete: a site "
-            "turned the auditor away on some pages; 130 interrupted (the index lists the sites finished so far). "
+            "turned the auditor away on some pages; 130 interrupted (the index lists the sites finished so far, and those "
+            "not reached). "
             "When several apply, 2 wins over 1, and 1 over 3.") in text
     assert "no usable start URL" not in text and "the partial report is written" not in text  # audit's, not batch's
     assert ("its start URL, or several separated by spaces, commas or semicolons" in text
