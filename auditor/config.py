@@ -206,6 +206,14 @@ def _toml_problem(message: str, text: str) -> str:
     return message
 
 
+def _close_key(name: str) -> str:
+    """' (did you mean fail-under?)' for a typo, as a mistyped flag gets; nothing when no key is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(_FIELD_TYPES), n=1, cutoff=0.75)
+    return f" (did you mean {close[0].replace('_', '-')}?)" if close else ""
+
+
 def load_file(path: Path) -> dict[str, Any]:
     """The settings table of a config file, keys normalised to underscores and checked."""
     data = _read_toml(path)
@@ -215,7 +223,7 @@ def load_file(path: Path) -> dict[str, Any]:
     for key, value in data.items():
         name = key.replace("-", "_")
         if name not in _FIELD_TYPES:
-            raise ConfigError(f"{path}: unknown setting {key!r}{_KEY_HINTS.get(name, '')}")
+            raise ConfigError(f"{path}: unknown setting {key!r}{_KEY_HINTS.get(name) or _close_key(name)}")
         table[name] = value
     logo = table.get("branding", {}).get("logo") if isinstance(table.get("branding"), dict) else None
     if isinstance(logo, str) and not Path(logo).is_absolute():

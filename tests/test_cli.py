@@ -140,6 +140,8 @@ def test_no_browser_is_one_line_exit_2(site, tmp_path):
         ("max_pages = [", "not valid TOML"),
         ("max-pages = 0", "max-pages must be at least 1, not 0"),
         ("colour = 'red'", "unknown setting 'colour'"),
+        ("fail-undr = 80", "unknown setting 'fail-undr' (did you mean fail-under?)"),  # as a mistyped flag is told
+        ("max_page = 3", "unknown setting 'max_page' (did you mean max-pages?)"),
         ("timeout = 1e7", "timeout must be at most 600 seconds, not 10000000: a page that takes longer is broken for every visitor"),
         ("concurrency = 1000", "concurrency must be at most 32, not 1000"),
         ("max-per-pattern = 0", "max-per-pattern must be at least 1, not 0"),
