@@ -658,6 +658,9 @@ class Crawl:
             self._drop(position, page, "canonical")
 
     def _drop(self, position: int, page: PageResult, reason: str) -> None:
+        why = _MERGED.get(reason)
+        if why:  # its progress line was counted: '[16/16]' past --max-pages 15 needs this line beside it
+            self._notice(f"  {page.url}: reported once, under another URL ({why}); not counted in max-pages")
         del self.results[position]
         self.frontier.leave(reason, page.url)
         self.frontier.released -= 1  # a copy does not use up the page budget: the next level gets its place
@@ -827,6 +830,10 @@ class Crawl:
 
     def _in_flight(self) -> int:
         return len(self._visiting)  # not len(_taken): a resumed run's finished pages are not in flight
+
+
+_MERGED = {"redirected": "it redirects to a page audited", "canonical": "it names another audited page as canonical",
+           "duplicate": "the same title and text as another page"}
 
 
 def _landed(page: PageResult) -> str | None:

@@ -1067,3 +1067,9 @@ def test_a_copy_of_a_page_is_not_called_a_link_not_followed(tmp_path):
     assert result.stderr.splitlines()[-1] == ("Reported once, under another URL: 1 URL showing the same title and "
                                               "text as another page (/home.html).")
     assert "Links not followed" not in result.stderr
+    # Its progress line counted it ('[3/3]' with 2 pages reported): the next line says why (a trial's '[16/16]'
+    # past --max-pages 15 looked like the budget broken).
+    lines = result.stderr.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"[") and "/home.html ok" in line)
+    assert f"  {server.url}home.html: reported once, under another URL (the same title and text as another page); " \
+           "not counted in max-pages" in lines[at + 1:]
