@@ -26,7 +26,7 @@ from auditor.junit import render_batch_junit, render_junit
 from auditor.pdf import print_pdf
 from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
-from auditor.score import band, judge_page
+from auditor.score import band, judge_page, slow_visit
 from auditor.store import SCREENSHOT_NAME, STORE_NAME, FolderBusy, RunStore, lock_folder, unlock_folder
 from auditor.urls import BadURL, PathGiven, normalize, origin_of
 
@@ -179,7 +179,8 @@ def run_audit(
         earlier = complete_report(out_dir, start_urls)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
-        crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress)
+        crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress,
+                      slow=lambda facts: slow_visit(facts, book))
         pages, caught = _crawl(crawl, store, resume)
         with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
             _stage(progress, "writing the report")

@@ -10,7 +10,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from auditor.facts import Finding, PageResult
+from auditor.facts import DeviceFacts, Finding, PageResult
 from auditor.rulebook import Rule, Rulebook
 from auditor.urls import is_conversion_path
 
@@ -44,6 +44,17 @@ def _weighted_mean(pairs: list[tuple[float, float]]) -> float | None:
 def _devices_for(rule: Rule, page: PageResult) -> list[str]:
     measured = [d for d in rule.devices if d in page.devices]
     return measured if rule.per_device else measured[:1]
+
+
+def slow_visit(facts: DeviceFacts, book: Rulebook) -> bool:
+    """Whether a speed rule would make a finding of one visit's facts: the crawl measures such a visit again,
+    alone (see Crawl._measure_again), before a client is told the page is slow."""
+    for rule in book.rules:
+        if rule.category == "speed" and facts.device in rule.devices:
+            verdict = rule.check(facts, rule.thresholds)
+            if verdict is not None and rounded(max(0.0, min(100.0, verdict.score))) < FINDING_BELOW:
+                return True
+    return False
 
 
 def judge_page(page: PageResult, book: Rulebook) -> PageResult:
