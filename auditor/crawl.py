@@ -12,7 +12,7 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -46,6 +46,7 @@ LINK_CHECK_S = 60.0
 MAX_RECHECKS = 10
 RECHECK_S = 60.0
 TIMING_FACTS = ("load_ms", "ttfb_ms", "dom_content_loaded_ms", "fcp_ms", "lcp_ms")
+CONTENTION = 3.0  # how much slower than alone a page measured at the default concurrency on 2 cores came out, at worst
 # Pages 2+ of lists and search results, across the site: the same template as the first page, and no
 # visitor's landing page. More would only make the blog's template weigh in the score.
 MAX_LISTING_PAGES = 5
@@ -444,13 +445,23 @@ class Crawl:
     async def _measure_again(self) -> None:
         """Timings taken with several pages at once read high on a small machine: at four pages at once on two
         cores a page loaded in up to three times its time alone, and a trial reported a 0.7 s page as taking
-        2.2 s. The visits a speed rule would flag (`slow`), slowest first, are measured again one at a time
-        once the crawl is done, and keep the faster set of timings: a speed finding stands on a page measured
-        alone. At most MAX_RECHECKS visits, for at most RECHECK_S; the rest of each visit's facts stay."""
+        2.2 s. The visits a speed rule would flag (`slow`) but would not at a third of their timings, slowest
+        first, are measured again one at a time once the crawl is done, and keep the faster set of timings: a
+        speed finding that contention could have made stands on a page measured alone. At most MAX_RECHECKS
+        visits, for at most RECHECK_S; the rest of each visit's facts stay."""
         if self.slow is None or self.settings.concurrency < 2 or not self._browsers:
             return
+        slow = self.slow
+
+        def doubtful(facts: DeviceFacts) -> bool:
+            """Flagged, but not at a third of its timings: a page that slow alone is slow, and asking again
+            would only cost its load time again."""
+            lighter = replace(facts, **{name: getattr(facts, name) / CONTENTION for name in TIMING_FACTS
+                                        if getattr(facts, name) is not None})
+            return slow(facts) and not slow(lighter)
+
         flagged = sorted(((facts.load_ms or 0.0, position, device) for position, page in self.results.items()
-                          if page.error is None for device, facts in page.devices.items() if self.slow(facts)),
+                          if page.error is None for device, facts in page.devices.items() if doubtful(facts)),
                          key=lambda item: (-item[0], item[1], item[2]))[:MAX_RECHECKS]
         if not flagged:
             return

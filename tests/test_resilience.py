@@ -535,14 +535,15 @@ def test_a_stopped_run_counts_the_pages_it_did_not_reach_apart_from_those_beyond
 
 def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
     """Timings taken with pages at once read high on a small machine (a trial: 2.2 s for a page that loads in
-    0.7 s alone). A visit that would make a speed finding is measured again once the crawl is done, and
-    keeps the faster timings: a server slow once is not reported slow; one slow every time still is."""
+    0.7 s alone). A visit that would make a speed finding, but not at a third of its timings, is measured
+    again once the crawl is done, and keeps the faster timings: a server slow once is not reported slow. A
+    server far too slow for contention to explain is not asked again: its finding stands as measured."""
     def slow_once(attempt: int):
-        time.sleep(2.5 if attempt == 1 else 0)
+        time.sleep(1.5 if attempt == 1 else 0)  # SPD003 flags 1.5 s; a third of it, 0.5 s, it would not
         return 200, page("Once", [])
 
     def always_slow(attempt: int):
-        time.sleep(2.5)
+        time.sleep(3.0)  # a third of it, 1.0 s, is still flagged
         return 200, page("Always", [])
 
     pages = {"/": page("Home", ["/once.html", "/always.html"]), "/once.html": slow_once, "/always.html": always_slow}
@@ -561,10 +562,10 @@ def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
         alone = run_audit([server.url], settings(concurrency=1), load_rulebook(), tmp_path / "alone")
     facts = {p.url.rsplit("/", 1)[1]: p.devices["desktop"] for p in out.pages}
     findings = {p.url.rsplit("/", 1)[1]: {f.rule_id for f in p.findings} for p in out.pages}
-    assert (once, always) == (2, 2)  # each visited again, once
-    assert told == ["Measuring 2 slow visits again, one at a time (the crawl measured 2 pages at once)"]
+    assert (once, always) == (2, 1)  # the doubtful one visited again, once; the hopeless one not
+    assert told == ["Measuring 1 slow visit again, one at a time (the crawl measured 2 pages at once)"]
     assert facts["once.html"].ttfb_ms < 1000 and "SPD003" not in findings["once.html"]
-    assert facts["always.html"].ttfb_ms >= 2400 and "SPD003" in findings["always.html"]
+    assert facts["always.html"].ttfb_ms >= 2900 and "SPD003" in findings["always.html"]
     assert facts[""].ttfb_ms < 1000  # never flagged, never asked again
-    assert server.attempts["/always.html"] == 3 and server.attempts["/"] == 2  # one page at a time: no second visit
-    assert {p.url.rsplit("/", 1)[1]: p.devices["desktop"].ttfb_ms >= 2400 for p in alone.pages}["always.html"]
+    assert server.attempts["/once.html"] == 3 and server.attempts["/"] == 2  # one page at a time: no second visit
+    assert next(p for p in alone.pages if p.url.endswith("/once.html")).devices["desktop"].ttfb_ms < 1000
