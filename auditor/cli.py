@@ -7,6 +7,7 @@ pages; 130 interrupted (the partial report is written).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections import Counter
@@ -26,7 +27,8 @@ except ImportError:  # pragma: no cover - older Typer
 from auditor import __version__
 from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
 from auditor.browser import BrowserNotFound
-from auditor.config import ConfigError, Settings, build, default_concurrency, find_config, load_file, overloaded, toml_text
+from auditor.config import (ConfigError, Settings, build, closest, default_concurrency, find_config, load_file,
+                            overloaded, toml_text)
 from auditor.crawl import REFUSED_STREAK, listing_cap
 from auditor.facts import PageResult
 from auditor.report import branding_context, issue_counts
@@ -93,11 +95,9 @@ class _Group(_PlainHelp, typer.core.TyperGroup):
 def _no_such_option(exc: Any) -> str:
     """'No such option: --max-page; did you mean --max-pages?': Click's own hint lists whatever shares a few
     letters ('--bogus (Possible options: --out)'), which sends the user nowhere."""
-    import difflib
-
     names = [o for p in (exc.ctx.command.params if exc.ctx is not None else []) for o in (*p.opts, *p.secondary_opts)]
-    close = difflib.get_close_matches(exc.option_name, names, n=1, cutoff=0.75)
-    return f"No such option: {exc.option_name}" + (f"; did you mean {close[0]}?" if close else "")
+    close = closest(exc.option_name, names)
+    return f"No such option: {exc.option_name}" + (f"; did you mean {close}?" if close else "")
 
 
 app = typer.Typer(
@@ -484,7 +484,7 @@ def _number(text: str) -> float:
         value = float(text)
     except ValueError:
         raise typer.BadParameter(f"must be a number, not {toml_text(text)}") from None
-    if value != value or value in (float("inf"), float("-inf")):  # 'nan' and 'inf' parse, and pass every check
+    if not math.isfinite(value):  # 'nan' and 'inf' parse, and would pass every check
         raise typer.BadParameter(f"must be a number, not {toml_text(text)}")
     return value
 

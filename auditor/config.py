@@ -206,12 +206,18 @@ def _toml_problem(message: str, text: str) -> str:
     return message
 
 
-def _close_key(name: str) -> str:
-    """' (did you mean fail-under?)' for a typo, as a mistyped flag gets; nothing when no key is close."""
+def closest(word: str, choices: list[str]) -> str | None:
+    """The choice a typo most likely meant (a config key, a flag), or None when none is close."""
     import difflib
 
-    close = difflib.get_close_matches(name, list(_FIELD_TYPES), n=1, cutoff=0.75)
-    return f" (did you mean {close[0].replace('_', '-')}?)" if close else ""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _close_key(name: str) -> str:
+    """' (did you mean fail-under?)' for a typo, as a mistyped flag gets; nothing when no key is close."""
+    close = closest(name, list(_FIELD_TYPES))
+    return f" (did you mean {close.replace('_', '-')}?)" if close else ""
 
 
 def load_file(path: Path) -> dict[str, Any]:

@@ -299,7 +299,6 @@ class Crawl:
     ) -> None:
         self.settings = settings
         self.slow = slow  # whether a visit's timings would make a speed finding: those are measured again alone
-        self.remeasured = 0  # visits whose timings a measurement alone replaced
         self.start_urls = start_urls
         self.out_dir = out_dir
         self.store = store
@@ -480,18 +479,22 @@ class Crawl:
                 if facts.load_ms is None or fresh.load_ms < facts.load_ms:
                     for name in TIMING_FACTS:
                         setattr(facts, name, getattr(fresh, name))
-                    self.remeasured += 1
                     if self.store is not None:
                         self.store.save(position, page)
 
-        task = asyncio.ensure_future(again())
-        self._workers = [task]  # Ctrl-C (stop()) cancels it as it does the visits
+        await self._bounded([asyncio.ensure_future(again())], RECHECK_S)
+
+    async def _bounded(self, tasks: list[asyncio.Future], seconds: float) -> None:
+        """Wait for `tasks` at most `seconds`, then cancel what is left; Ctrl-C (stop()) cancels them as it
+        does the visits."""
+        self._workers = list(tasks)
         try:
-            await asyncio.wait({task}, timeout=RECHECK_S)
+            await asyncio.wait(tasks, timeout=seconds)
         finally:
             self._workers = []
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _check_left_links(self) -> None:
         """With --fail-on-broken, the site's links the budget left (--max-pages, --max-depth) are asked for their
@@ -518,14 +521,7 @@ class Crawl:
                     return status
 
             asking = {asyncio.ensure_future(ask(url)): url for url in urls}
-            self._workers = list(asking)  # Ctrl-C (stop()) cancels them as it does the visits
-            try:
-                await asyncio.wait(asking, timeout=LINK_CHECK_S)
-            finally:
-                self._workers = []
-                for task in asking:
-                    task.cancel()
-                await asyncio.gather(*asking, return_exceptions=True)
+            await self._bounded(list(asking), LINK_CHECK_S)
         answered = {url: task.result() for task, url in asking.items() if not task.cancelled() and task.exception() is None}
         self.links_checked = len(answered)
         if self.interrupted:

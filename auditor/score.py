@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from auditor.facts import DeviceFacts, Finding, PageResult
-from auditor.rulebook import Rule, Rulebook
+from auditor.rulebook import Rule, Rulebook, Verdict
 from auditor.urls import is_conversion_path
 
 FINDING_BELOW = 90  # a rule scoring under this on a device becomes a finding
@@ -46,13 +46,18 @@ def _devices_for(rule: Rule, page: PageResult) -> list[str]:
     return measured if rule.per_device else measured[:1]
 
 
+def _score(verdict: Verdict) -> int:
+    """A verdict's score as the report gives it: 0-100, rounded."""
+    return rounded(max(0.0, min(100.0, verdict.score)))
+
+
 def slow_visit(facts: DeviceFacts, book: Rulebook) -> bool:
     """Whether a speed rule would make a finding of one visit's facts: the crawl measures such a visit again,
     alone (see Crawl._measure_again), before a client is told the page is slow."""
     for rule in book.rules:
         if rule.category == "speed" and facts.device in rule.devices:
             verdict = rule.check(facts, rule.thresholds)
-            if verdict is not None and rounded(max(0.0, min(100.0, verdict.score))) < FINDING_BELOW:
+            if verdict is not None and _score(verdict) < FINDING_BELOW:
                 return True
     return False
 
@@ -69,7 +74,7 @@ def judge_page(page: PageResult, book: Rulebook) -> PageResult:
             verdict = rule.check(page.devices[device], rule.thresholds)
             if verdict is None:
                 continue
-            score = rounded(max(0.0, min(100.0, verdict.score)))
+            score = _score(verdict)
             verdicts.append(score)
             if score < FINDING_BELOW:
                 page.findings.append(

@@ -40,7 +40,6 @@ class RunStore:
             raise
 
     def _open(self, resume: bool, start_urls: list[str]) -> None:
-        folder = self.folder
         if not resume:  # a fresh run starts clean: no pages of an earlier run stay behind (its screenshots go
             for suffix in ("", "-wal", "-shm"):  # when this run's report is written: see audit.sweep_screenshots)
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
