@@ -75,7 +75,8 @@ def credentials_in(raw: list[str]) -> str | None:
 def _shape(settings: Settings) -> dict[str, Any]:
     """The settings every page of one run must share: a resumed run may grow its budget, but pages measured
     on other devices or with other screenshots would make a report that contradicts itself."""
-    return {"devices": settings.devices, "screenshots": settings.screenshots, "throttle": settings.throttle}
+    return {"devices": settings.devices, "screenshots": settings.screenshots, "throttle": settings.throttle,
+            "warm-cache": settings.warm_cache}
 
 
 def _check_same_shape(store: RunStore, settings: Settings) -> None:

@@ -23,7 +23,7 @@ class BaselineError(ValueError):
 
 def previous_audit(folder: Path, start_urls: list[str], settings: Settings,
                    resuming: str | None = None) -> dict[str, Any] | None:
-    """The last complete audit of the same start URLs in `folder`, measured the same way (devices, throttle),
+    """The last complete audit of the same start URLs in `folder`, measured the same way (devices, throttle, cache),
     or None. The report of the run being resumed (`resuming` is its start time), partial or finished, passes
     on the one it compared with: a run is never compared with itself."""
     old = _read(folder / "report.json")
@@ -85,6 +85,8 @@ def _measured_otherwise(old: dict[str, Any], settings: Settings) -> str:
         return f"on --devices {shown}, this run on {','.join(settings.devices)}"
     if throttled != settings.throttle:
         return "with --throttle, this run without" if throttled else "without --throttle, this run with"
+    if bool(measured.get("warm_cache")) != settings.warm_cache:
+        return "with --warm-cache, this run without" if measured.get("warm_cache") else "without --warm-cache, this run with"
     return ""
 
 

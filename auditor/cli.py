@@ -508,6 +508,11 @@ Throttle = Annotated[Optional[bool], typer.Option(
     "--throttle/--no-throttle", metavar="",
     help="Measure speed as visitors get it: phones on slow 4G with a 4x slower processor, desktops on broadband "
          "(Lighthouse's lab settings). Slower runs; off, speed is what this machine's connection gets.")]
+WarmCache = Annotated[Optional[bool], typer.Option(
+    "--warm-cache/--no-warm-cache", metavar="",
+    help="Measure each page after the start page as a visitor's next page: the start page's stylesheets, "
+         "scripts, fonts and images already cached (cookies and storage are still wiped). Faster runs where "
+         "pages share their files; off, every page is measured as a first visit, as Lighthouse does.")]
 Junit = Annotated[Optional[bool], typer.Option(
     "--junit/--no-junit", metavar="",
     help="Also write junit.xml in the report folder: per page, a test case for each rule that applied, failed "
@@ -553,6 +558,7 @@ def _prepare(params: dict[str, Any]) -> tuple[Settings, Any, list[str]]:
         "respect_robots": False if params["no_robots"] else None,
         "fail_on_broken": params["fail_on_broken"],
         "throttle": params["throttle"],
+        "warm_cache": params["warm_cache"],
         "junit": params["junit"],
         "pdf": params["pdf"],
         "browser_endpoints": params["browser_endpoint"],
@@ -602,7 +608,7 @@ def audit(
         "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_drop: FailOnDrop = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
+    fail_under: FailUnder = None, fail_on_drop: FailOnDrop = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, warm_cache: WarmCache = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
     ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,
@@ -641,7 +647,7 @@ def batch(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the index and one report folder per site.")] = Path("reports/batch"),
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
-    fail_under: FailUnder = None, fail_on_drop: FailOnDrop = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
+    fail_under: FailUnder = None, fail_on_drop: FailOnDrop = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, warm_cache: WarmCache = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
     ignore: Ignore = None,
     browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None, header: Header = None, auth: Auth = None, user_agent: UserAgent = None,

@@ -61,6 +61,7 @@ class Settings:
     fail_on_broken: bool = False  # exit 1 when a page is broken for a visitor (BROKEN_KINDS)
     fail_on_drop: float | None = None  # exit 1 when the score fell more than this since the previous audit
     throttle: bool = False  # measure over a visitor's connection (browser.THROTTLED), not the machine's
+    warm_cache: bool = False  # pages after the start page measured with its files cached (measure.Tab.prime)
     junit: bool = False  # also write junit.xml: a test case per rule and page, for CI test reports
     pdf: bool = False  # also print the HTML report to report.pdf, for clients who read documents
     select: list[str] = field(default_factory=list)  # rule id prefixes to run (empty: all)
@@ -127,6 +128,7 @@ class Settings:
             "rate": self.rate,
             "screenshots": self.screenshots,
             "throttle": self.throttle,
+            "warm_cache": self.warm_cache,
             "select": self.select,
             "ignore": self.ignore,
             "thresholds": self.rules,
@@ -242,7 +244,7 @@ _KINDS = {
     "devices": "strings", "max_pages": "int", "max_depth": "int", "timeout": "number", "concurrency": "int",
     "rate": "number", "retries": "int", "max_per_pattern": "int", "respect_robots": "bool", "sitemaps": "bool",
     "user_agent": "string", "screenshots": "string", "browser_path": "string", "browser_endpoints": "strings",
-    "fail_under": "number", "fail_on_broken": "bool", "fail_on_drop": "number", "throttle": "bool", "junit": "bool", "pdf": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
+    "fail_under": "number", "fail_on_broken": "bool", "fail_on_drop": "number", "throttle": "bool", "warm_cache": "bool", "junit": "bool", "pdf": "bool", "select": "strings", "ignore": "strings", "rules": "rules", "branding": "branding",
     "headers": "string-table", "auth": "string", "client": "string",
 }
 BRANDING_KEYS = ("name", "logo", "accent")

@@ -787,7 +787,8 @@ class Crawl:
         if tab is None or tab.browser is not browser:
             tab = tabs[device] = Tab(browser, browsers.PROFILES[device], self._user_agents[device],
                                      self.settings.headers, self._credentials(), self.scope.same_origin, self.scope.admits,
-                                     browsers.THROTTLED[device] if self.settings.throttle else None)
+                                     browsers.THROTTLED[device] if self.settings.throttle else None,
+                                     self.start_urls[0] if self.settings.warm_cache else None)
         return tab
 
     async def _visit_with_retries(

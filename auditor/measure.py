@@ -35,6 +35,7 @@ WORLD = "cro-audit"
 
 MAX_LINKS = 5000
 TAB_VISITS = 25  # visits a tab serves before it is replaced
+PRIME_S = 10.0  # --warm-cache: the longest the start page may take to load its files into a new tab's cache
 MAX_NAVIGATIONS = 10  # a page that replaces itself more often than this (meta refresh, script loops) is a loop
 LOOP_MESSAGE = "The page keeps replacing itself (a meta refresh or a script sends it to itself, or back and forth)."
 SETTLE_CAP_S = 5.0  # at most this long waiting for a quiet network after load
@@ -193,12 +194,17 @@ class Tab:
     is reused, and what would leak from one measurement into the next (cookies, the HTTP cache, storage)
     is wiped after each visit. After a visit that went wrong (a timeout, a crash, a loop) the tab is
     thrown away and the next visit gets a new one.
+
+    With a `primer` (--warm-cache) the HTTP cache is kept: see `prime`.
     """
 
     def __init__(self, browser: Browser, device: Device, user_agent: str, headers: dict[str, str] | None = None,
                  credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None,
-                 site_scope: Callable[[str], bool] | None = None, connection: Connection | None = None) -> None:
+                 site_scope: Callable[[str], bool] | None = None, connection: Connection | None = None,
+                 primer: str | None = None) -> None:
         self.browser, self.device, self.user_agent = browser, device, user_agent
+        self.primer = primer  # --warm-cache: the start page, whose files stay cached for the visits after it
+        self.primed = False
         self.connection = connection  # --throttle's visitor connection; None: the machine's own
         self.headers, self.credentials, self.header_scope = headers or {}, credentials, header_scope
         self.site_scope = site_scope
@@ -220,6 +226,7 @@ class Tab:
         if self.page is not None:
             return self.page
         scoped = bool(self.headers) and self.header_scope is not None
+        self.primed = False  # a new context starts with an empty cache
         self.context = await asyncio.wait_for(new_context(
             self.browser, self.device, self.user_agent, {} if scoped else self.headers, self.credentials), 30)
         if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
@@ -300,10 +307,40 @@ class Tab:
             if self.navigations > MAX_NAVIGATIONS:
                 self.looping.set()
 
+    async def prime(self, before_navigate: Callable[[], Awaitable[Callable[[], None] | None]] | None,
+                    timeout: float) -> bool:
+        """--warm-cache: open the start page once in a new context, so that every page measured after it
+        finds the start page's files (stylesheets, scripts, fonts, the logo) cached, as a visitor's next page
+        does; its cookies and storage are then wiped like any visit's. A start page that fails to load leaves
+        the cache as it got it: the visit is measured all the same. Its request waits its turn under --rate.
+        False if the tab could not be wiped after it (a crashed renderer): it is not fit to measure with."""
+        assert self.page is not None and self.primer is not None
+        self.primed = True
+        sent = await before_navigate() if before_navigate is not None else None
+        try:
+            if self.network is not None:
+                self.network.on_request = sent
+            await self.page.goto(self.primer, wait_until="load", timeout=min(timeout, PRIME_S) * 1000)
+        except Exception:  # noqa: BLE001 - whatever the start page does, its measured visit has said so
+            pass
+        finally:
+            if sent is not None:
+                sent()
+            if self.network is not None:
+                self.network.on_request = None
+        try:
+            await asyncio.wait_for(self.wipe(self.primer), 10)
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
     async def wipe(self, url: str | None) -> None:
-        """Forget everything the last page left: cookies, HTTP cache, and storage of the origin it was on."""
+        """Forget everything the last page left: cookies, storage of the origin it was on, and the HTTP
+        cache (kept with --warm-cache)."""
         assert self.context is not None and self._cdp is not None
-        clears = [self.context.clear_cookies(), self._cdp.send("Network.clearBrowserCache")]
+        clears = [self.context.clear_cookies()]
+        if self.primer is None:
+            clears.append(self._cdp.send("Network.clearBrowserCache"))
         if url and url.startswith(("http://", "https://")):
             clears.append(self._cdp.send("Storage.clearDataForOrigin", {"origin": origin_of(url), "storageTypes": "all"}))
         await asyncio.gather(*clears)  # independent of each other: one round trip instead of three
@@ -363,10 +400,19 @@ async def visit(
         await tab.close()
         result.error, result.crashed = PageError("browser_crash", f"The browser did not respond: {exc}"[:300]), True
         return result
-    result.lap("context", started)
+    mark = result.lap("context", started)
     healthy = False
     sent: Callable[[], None] | None = None
     try:
+        if tab.primer is not None and not tab.primed:  # once per context
+            if url == tab.primer:
+                tab.primed = True  # the start page's own visit is measured as a first visit, and primes the tab
+            else:
+                if not await tab.prime(before_navigate, timeout):
+                    await tab.close()  # the visit gets a new tab, measured as a first visit
+                    page = await tab.open()
+                    tab.primed = True
+                result.lap("prime", mark)
         if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out,
             sent = await before_navigate()  # and is told when that request leaves
         tab.navigations = 0

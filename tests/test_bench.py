@@ -19,7 +19,9 @@ def test_the_benchmark_runs_every_phase_and_reports_ratios_and_memory():
     assert "6 pages x 2 devices, concurrency 2" in out and "audit screenshots off" in out
     assert re.search(r"audit: 6 pages, [\d.]+ pages/s, first page after [\d.]+ s, errors none", out)
     assert re.search(r"ratio: wall [\d.]+x, CPU [\d.]+x; goal", out) and "vs. cold: wall" in out
-    for phase in ("bare loop", "bare cold", "audit"):
+    assert re.search(r"audit warm: 6 pages, [\d.]+ pages/s, first page after [\d.]+ s, errors none", out)
+    assert re.search(r"warm vs. bare: wall [\d.]+x, CPU [\d.]+x", out)
+    for phase in ("bare loop", "bare cold", "audit", "audit warm"):
         assert re.search(rf"{phase}: +[\d.]+ s wall, .* peak +\d+ MB", out), out
         assert re.search(rf"{phase}: CPU by process: .*(renderer|browser)", out), out
     audit_kinds = re.search(r"audit: CPU by process: (.*)", out).group(1)

@@ -301,6 +301,24 @@ def test_throttle_flag_and_config_key(site, tmp_path):
                           "throttle must be true or false, not \"yes\"")
 
 
+def test_warm_cache_flag_and_config_key(site, tmp_path):
+    (tmp_path / "cro-audit.toml").write_text("warm-cache = true")
+    result = run("audit", site.url, "--out", str(tmp_path / "r"), "--devices", "desktop", "--max-pages", "2",
+                 "--screenshots", "off", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["settings"]["warm_cache"] is True
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "every other page as a visitor’s next page after it" in html and "measured with its files cached" in html
+    waived = run("audit", site.url, "--out", str(tmp_path / "r2"), "--no-warm-cache", "--devices", "desktop",
+                 "--max-depth", "0", "--screenshots", "off", "-q", cwd=tmp_path)
+    assert waived.returncode == 0, waived.stderr
+    assert json.loads((tmp_path / "r2" / "report.json").read_text())["settings"]["warm_cache"] is False
+    assert "next page after it" not in (tmp_path / "r2" / "report.html").read_text()
+    (tmp_path / "cro-audit.toml").write_text("warm_cache = 1")
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "r3"), cwd=tmp_path), 2,
+                          "warm-cache must be true or false, not 1")
+
+
 def test_select_takes_commas_and_any_case(site, tmp_path):
     result = run("audit", site.url, "--out", str(tmp_path / "r"), "--select", "spd,mob001", "--max-depth", "0", "-q")
     assert result.returncode == 0, result.stderr

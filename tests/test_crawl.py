@@ -228,7 +228,8 @@ def test_resume_refuses_other_devices_or_screenshots(small_site, tmp_path):
     store = tmp_path / "out" / "run.sqlite"
     for changed, message in [({"devices": ["desktop", "mobile"]}, "--devices desktop (now desktop,mobile)"),
                              ({"screenshots": "css"}, "--screenshots off (now css)"),
-                             ({"throttle": True}, "--throttle off (now on)")]:
+                             ({"throttle": True}, "--throttle off (now on)"),
+                             ({"warm_cache": True}, "--warm-cache off (now on)")]:
         settings = build({}, {"devices": ["desktop"], "screenshots": "off", **changed})
         with pytest.raises(UsageError) as caught:
             run_audit([small_site.url], settings, load_rulebook(), tmp_path / "out", resume=True)

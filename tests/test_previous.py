@@ -27,6 +27,7 @@ def _old_report(folder, **changes):
     ({"start_urls": ["https://b.example/"]}, None),  # a reused folder: another client's audit
     ({"settings": {"devices": ["mobile"], "throttle": False}}, None),  # measured another way
     ({"settings": {"devices": ["desktop", "mobile"], "throttle": True}}, None),
+    ({"settings": {"devices": ["desktop", "mobile"], "throttle": False, "warm_cache": True}}, None),
     ({"score": None}, None),
     ({"score": True}, None),
     ({"score": 1000}, None),
@@ -52,6 +53,7 @@ def test_no_previous_audit_from_a_missing_or_foreign_report_json(tmp_path, conte
 @pytest.mark.parametrize(("changes", "message"), [
     ({"partial": True}, "is the report of an interrupted run"),
     ({"settings": {"devices": ["desktop", "mobile"], "throttle": True}}, "was measured with --throttle, this run without"),
+    ({"settings": {"devices": ["desktop", "mobile"], "warm_cache": True}}, "was measured with --warm-cache, this run without"),
     ({"score": None}, "has no score to compare with"),
     ({"schema_version": 7}, "is not a report.json this cro-audit can read"),
 ])
@@ -122,3 +124,13 @@ def test_the_previous_audit_remembers_its_broken_pages_by_path(tmp_path):
     passed_on = {"score": 64, "finished_at": "2026-11-19T03:00:00Z", "broken_paths": ["/old.html", "evil", 3]}
     _old_report(tmp_path / "r", partial=True, previous=passed_on)  # a resumed run passes on what it compared with
     assert previous_audit(tmp_path / "r", ["https://a.example/"], build({}, {}))["broken_paths"] == ["/old.html"]
+
+
+def test_a_first_visit_baseline_is_refused_to_a_warm_cache_run(tmp_path):
+    """Pages measured with the start page's files cached load faster: against first visits, every page
+    would seem to have improved."""
+    from auditor.baseline import BaselineError, load_baseline
+
+    _old_report(tmp_path)
+    with pytest.raises(BaselineError, match="was measured without --warm-cache, this run with"):
+        load_baseline(tmp_path / "report.json", build({}, {"warm_cache": True}))

@@ -569,3 +569,59 @@ def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
     assert facts[""].ttfb_ms < 1000  # never flagged, never asked again
     assert server.attempts["/once.html"] == 3 and server.attempts["/"] == 2  # one page at a time: no second visit
     assert next(p for p in alone.pages if p.url.endswith("/once.html")).devices["desktop"].ttfb_ms < 1000
+
+
+def cached_site() -> dict:
+    """A home page and two pages, all showing one logo that may be cached for an hour."""
+    logo = '<img src="/logo.svg" width="80" height="20" alt="logo">'
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="20"></svg>'
+    return {"/": page("Home", ["/a.html", "/b.html"], logo), "/a.html": page("A", [], logo),
+            "/b.html": page("B", [], logo), "/logo.svg": lambda attempt: (200, svg, {"Cache-Control": "max-age=3600"})}
+
+
+@pytest.mark.parametrize(("warm", "logo_requests"), [(False, 3), (True, 1)])
+def test_warm_cache_keeps_the_start_pages_files_for_the_pages_after_it(tmp_path, warm, logo_requests):
+    """Without --warm-cache every visit fetches the logo (a first visit); with it, the start page's visit
+    leaves it cached and the pages after it do not ask again."""
+    with RecordingServer(cached_site()) as server:
+        outcome = run_audit([server.url], settings(concurrency=1, warm_cache=warm), load_rulebook(), tmp_path / "out")
+        assert len(server.times("/logo.svg")) == logo_requests
+        assert len(server.times("/")) == 1  # one worker: its start page's visit primed its tab
+    assert [p.url for p in outcome.pages] == [server.url, server.url + "a.html", server.url + "b.html"]
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["settings"]["warm_cache"] is warm
+
+
+def test_warm_cache_primes_each_new_tab_with_the_start_page_under_the_rate_limit(tmp_path):
+    """A tab whose first visit is not the start page opens the start page first; that request waits its turn
+    under --rate like any page's."""
+    with RecordingServer(cached_site()) as server:
+        run_audit([server.url], settings(concurrency=1, warm_cache=True, rate=2.0, devices=["desktop", "mobile"]),
+                  load_rulebook(), tmp_path / "out")
+        homes = len(server.times("/"))
+        gaps = page_request_gaps(server)
+    # One worker keeps one tab at a time: it measures the start page on desktop, then on mobile (a new tab), then
+    # a.html and b.html on desktop (a new tab: primed first), then on mobile (primed again). Each tab fetches
+    # the logo once.
+    assert homes == 4 and len(server.times("/logo.svg")) == 4
+    assert len(gaps) == 7 and min(gaps) >= 0.3  # 0.5 s apart, give or take a busy machine's logging
+
+
+def test_a_start_page_that_hangs_when_priming_does_not_hold_up_the_pages_after_it(tmp_path):
+    """The start page answers its two measured visits, then never again: each priming gives up at the page
+    timeout and the pages are measured all the same, with the cache as the priming left it."""
+    site = cached_site()
+    home = site["/"]
+
+    def start(attempt: int):
+        if attempt > 2:
+            time.sleep(30)
+        return 200, home
+
+    site["/"] = start
+    with RecordingServer(site) as server:
+        outcome = run_audit([server.url], settings(concurrency=1, warm_cache=True, timeout=3.0, devices=["desktop", "mobile"]),
+                            load_rulebook(), tmp_path / "out")
+        primes = len(server.times("/")) - 2
+    assert primes == 2
+    assert [(p.url.rsplit("/", 1)[1], p.error, sorted(p.devices)) for p in outcome.pages] == [
+        ("", None, ["desktop", "mobile"]), ("a.html", None, ["desktop", "mobile"]), ("b.html", None, ["desktop", "mobile"])]

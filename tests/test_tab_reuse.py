@@ -136,3 +136,35 @@ def test_a_devtools_call_cut_short_by_ctrl_c_leaves_no_unheard_error(chromium, p
         return [str(context.get("exception")) for context in unheard]
 
     assert chromium.call(run()) == []
+
+
+def test_a_warm_cache_tab_keeps_the_start_pages_files_and_forgets_the_rest(chromium, tmp_path):
+    """--warm-cache: a new tab first opens the start page (the primer), whose files then stay cached for
+    every visit after it; its cookies and storage, and each visit's, are wiped as without it. The start
+    page's own visit in a new tab is the priming, measured as a first visit."""
+    (tmp_path / "img").mkdir()
+    shutil.copy(PAGES / "img" / "known-20000.svg", tmp_path / "img")
+    (tmp_path / "_traces.html").write_text(LEAVES_TRACES)
+    (tmp_path / "_reads.html").write_text(READS_TRACES)
+    with StaticSite(tmp_path) as site:
+        root = site.url
+
+        async def run():
+            tabs = [Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"],
+                        primer=root + "_traces.html") for _ in range(2)]
+            try:
+                reads = await visit(tabs[0], root + "_reads.html", timeout=15)  # primed first, then measured
+                after_prime = await visit(tabs[0], root + "_traces.html", timeout=15)
+                start_first = await visit(tabs[1], root + "_traces.html", timeout=15)  # no priming: it is the primer
+                start_again = await visit(tabs[1], root + "_traces.html", timeout=15)
+                return reads, after_prime, start_first, start_again, reads.timings, start_first.timings
+            finally:
+                for tab in tabs:
+                    await tab.close()
+
+        reads, after_prime, start_first, start_again, primed_timings, unprimed_timings = chromium.call(run())
+    assert reads.facts.title == "cookie= local=null session=null"  # the primer's traces were wiped
+    assert start_first.facts.transfer_bytes >= 20000  # a new tab's start page: a first visit
+    assert after_prime.facts.transfer_bytes < 20000 and start_again.facts.transfer_bytes < 20000  # from the cache
+    assert after_prime.facts.request_count == start_first.facts.request_count  # the same files, cached
+    assert "prime" in primed_timings and "prime" not in unprimed_timings

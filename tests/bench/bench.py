@@ -1,6 +1,6 @@
 """Benchmark: the audit against a bare Playwright loop over the same pages, on this machine, in one run.
 
-    .venv/bin/python -m tests.bench.bench [--pages 100] [--concurrency N] [--phases bare,cold,audit] [--repeat 3]
+    .venv/bin/python -m tests.bench.bench [--pages 100] [--concurrency N] [--phases bare,cold,audit,warm] [--repeat 3]
                                           [--screenshots css|device|off]
 
 It generates a site of realistic pages, serves it on 127.0.0.1, then runs each phase in its own process
@@ -11,6 +11,8 @@ while sampling that process tree (Python, the Playwright driver and every Chromi
 - bare cold: the same, emptying the HTTP cache before each visit, as the audit does to measure a first visit.
 - audit: `run_audit` with both devices, the default settings (screenshots included, unless `--screenshots
          off`: a deploy check that nobody looks at the pictures of) and the same pages.
+- warm:  the audit with --warm-cache: the pages after the start page measured with its files cached, as the
+         bare loop's reused pages find them.
 
 It prints wall time, visits and pages per second, CPU seconds, peak memory (PSS, so shared pages count
 once) and, for the audit, the time from start to the first finished page and where the visit time goes.
@@ -178,7 +180,7 @@ async def bare_loop(urls: list[str], concurrency: int, cold: bool) -> dict:
     return {"wall_s": time.monotonic() - started, "visits": 2 * len(urls)}
 
 
-def audit_run(start: str, pages: int, concurrency: int, out: Path, screenshots: str) -> dict:
+def audit_run(start: str, pages: int, concurrency: int, out: Path, screenshots: str, warm: bool) -> dict:
     from auditor.audit import run_audit
     from auditor.config import build
     from auditor.rulebook import load_rulebook
@@ -192,7 +194,7 @@ def audit_run(start: str, pages: int, concurrency: int, out: Path, screenshots: 
 
     # Every generated page shares one URL shape, which the crawl-trap cap would otherwise sample.
     settings = build({}, {"max_pages": pages, "max_depth": 5, "concurrency": concurrency, "max_per_pattern": pages,
-                          "screenshots": screenshots})
+                          "screenshots": screenshots, "warm_cache": warm})
     outcome = run_audit([start], settings, load_rulebook(), out, progress=progress)
     errors = [p.error.kind for p in outcome.pages if p.error]
     return {
@@ -210,7 +212,7 @@ def child_main(args: argparse.Namespace) -> None:
     if args.phase == "bare":
         result = asyncio.run(bare_loop(json.loads(args.urls), args.concurrency, args.cold))
     else:
-        result = audit_run(args.start, args.pages, args.concurrency, Path(args.out), args.screenshots)
+        result = audit_run(args.start, args.pages, args.concurrency, Path(args.out), args.screenshots, args.warm)
     print(json.dumps(result))
 
 
@@ -238,14 +240,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=default_concurrency())
-    parser.add_argument("--phases", default="bare,cold,audit",
-                        help="which phases to run, comma-separated (default: all three; ratios need two)")
+    parser.add_argument("--phases", default="bare,cold,audit,warm",
+                        help="which phases to run, comma-separated (default: all four; ratios need two)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of the phases, interleaved; each phase is reported by its median round")
     parser.add_argument("--screenshots", choices=["css", "device", "off"], default="css",
                         help="the audit's screenshots (default css, as cro-audit's own default)")
     parser.add_argument("--phase", choices=["bare", "audit"], help=argparse.SUPPRESS)
     parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)
     parser.add_argument("--start", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -261,14 +264,12 @@ def main() -> None:
             print(f"{args.pages} pages x 2 devices, concurrency {args.concurrency}, {os.cpu_count()} cores, "
                   f"{args.repeat} round(s), audit screenshots {args.screenshots}", flush=True)
             bare_args = ["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)]
-            argv = {
-                "bare": bare_args,
-                "cold": [*bare_args, "--cold"],
-                "audit": ["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
+            audit_args = ["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
                           "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out"),
-                          "--screenshots", args.screenshots],
-            }
-            wanted = [p for p in ("bare", "cold", "audit") if p in args.phases.split(",")]
+                          "--screenshots", args.screenshots]
+            warm_args = [*audit_args[:-4], "--out", str(Path(tmp) / "out-warm"), *audit_args[-2:], "--warm"]
+            argv = {"bare": bare_args, "cold": [*bare_args, "--cold"], "audit": audit_args, "warm": warm_args}
+            wanted = [p for p in ("bare", "cold", "audit", "warm") if p in args.phases.split(",")]
             runs: dict[str, list[dict]] = {p: [] for p in wanted}
             for n in range(args.repeat):  # rounds interleave the phases, so a slow spell of the machine hits all
                 for phase in wanted:
@@ -285,35 +286,40 @@ def _median_run(runs: list[dict]) -> dict:
 def report(runs: dict[str, list[dict]]) -> None:
     """Each phase by its median round (by wall time); the audit's ratios to the floors, round by round."""
     chosen = {phase: _median_run(r) for phase, r in runs.items()}
-    names = {"bare": "bare loop", "cold": "bare cold", "audit": "audit"}
+    names = {"bare": "bare loop", "cold": "bare cold", "audit": "audit", "warm": "audit warm"}
     for phase, r in chosen.items():
         peak = max(x["peak_mb"] for x in runs[phase])
         print(f"{names[phase]:>10}: {r['wall_s']:6.1f} s wall, {r['visits'] / r['wall_s']:5.1f} visits/s, "
               f"{r['cpu_s']:6.1f} CPU s, peak {peak:6.0f} MB; site server {r['server_cpu_s']:.1f}, sampler {r['sampler_cpu_s']:.1f} CPU s")
-    audit, bare, cold = chosen.get("audit"), chosen.get("bare"), chosen.get("cold")
+    audit, bare, cold, warm = chosen.get("audit"), chosen.get("bare"), chosen.get("cold"), chosen.get("warm")
 
-    def ratio(floor: str) -> str:
+    def ratio(floor: str, phase: str = "audit") -> str:
         """Median and spread of the per-round ratios: each round's phases ran back to back."""
-        walls = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(runs["audit"], runs[floor]))
-        cpus = sorted(a["cpu_s"] / b["cpu_s"] for a, b in zip(runs["audit"], runs[floor]))
+        walls = sorted(a["wall_s"] / b["wall_s"] for a, b in zip(runs[phase], runs[floor]))
+        cpus = sorted(a["cpu_s"] / b["cpu_s"] for a, b in zip(runs[phase], runs[floor]))
         text = f"wall {walls[len(walls) // 2]:.2f}x, CPU {cpus[len(cpus) // 2]:.2f}x"
         return text + (f" (median of rounds; rounds {walls[0]:.2f}-{walls[-1]:.2f}x)" if len(walls) > 1 else "")
 
-    if audit:
-        firsts = sorted(a["first_page_s"] for a in runs["audit"] if a["first_page_s"] is not None)
-        print(f"     audit: {audit['pages']} pages, {audit['pages'] / audit['wall_s']:.2f} pages/s, first page after "
-              f"{firsts[len(firsts) // 2]:.2f} s, errors {audit['errors'] or 'none'}, score {audit['score']}")
+    for phase, run in (("audit", audit), ("warm", warm)):
+        if run:
+            firsts = sorted(a["first_page_s"] for a in runs[phase] if a["first_page_s"] is not None)
+            print(f"{names[phase]:>10}: {run['pages']} pages, {run['pages'] / run['wall_s']:.2f} pages/s, first page "
+                  f"after {firsts[len(firsts) // 2]:.2f} s, errors {run['errors'] or 'none'}, score {run['score']}")
     if audit and bare:
         print(f"     ratio: {ratio('bare')}; goal: wall <= 1.5x, peak < 1500 MB, first page < 2 s")
     if audit and cold:
         print(f"  vs. cold: {ratio('cold')}; the bare loop with the HTTP cache emptied before each visit, as the "
               f"audit must to measure a first visit")
+    if warm and bare:
+        print(f"   warm vs. bare: {ratio('bare', 'warm')}; the audit with --warm-cache, whose pages after the start "
+              f"page find its files cached as the bare loop's do")
     for phase, r in chosen.items():
         print(f"{names[phase]:>10}: CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["cpu_by_kind"].items()))
-    if audit and audit.get("phases"):
-        total = sum(audit["phases"].values()) or 1
-        parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f}%)" for k, v in audit["phases"].items())
-        print(f"     where the audit's visit time goes (summed over visits): {parts}")
+    for phase, run in (("audit", audit), ("warm", warm)):
+        if run and run.get("phases"):
+            total = sum(run["phases"].values()) or 1
+            parts = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f}%)" for k, v in run["phases"].items())
+            print(f"{names[phase]:>10}: where the visit time goes (summed over visits): {parts}")
 
 if __name__ == "__main__":
     main()
