@@ -221,17 +221,20 @@ class Tab:
 
     async def open(self) -> Page:
         if self.page is not None and self.visits >= TAB_VISITS:
-            await self.close()  # a renderer that served many pages holds on to memory; start afresh
+            # A renderer that served many pages holds on to memory: start afresh. With --warm-cache only the
+            # page goes; the context keeps the start page's files cached, so the new page needs no priming.
+            await (self._close_page() if self.primer is not None else self.close())
         self.visits += 1
         if self.page is not None:
             return self.page
-        scoped = bool(self.headers) and self.header_scope is not None
-        self.primed = False  # a new context starts with an empty cache
-        self.context = await asyncio.wait_for(new_context(
-            self.browser, self.device, self.user_agent, {} if scoped else self.headers, self.credentials), 30)
-        if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
-            await self.context.route(self.header_scope, _adding_headers(self.headers))
-        await self.context.add_init_script(GUARD_JS)
+        if self.context is None:
+            scoped = bool(self.headers) and self.header_scope is not None
+            self.primed = False  # a new context starts with an empty cache
+            self.context = await asyncio.wait_for(new_context(
+                self.browser, self.device, self.user_agent, {} if scoped else self.headers, self.credentials), 30)
+            if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
+                await self.context.route(self.header_scope, _adding_headers(self.headers))
+            await self.context.add_init_script(GUARD_JS)
         page = await asyncio.wait_for(self.context.new_page(), 30)
         page.on("popup", lambda popup: asyncio.ensure_future(_quiet(popup.close())))  # window.open spam
         page.on("framenavigated", self._navigated)
@@ -368,6 +371,12 @@ class Tab:
             return True
         except PlaywrightError:
             return False
+
+    async def _close_page(self) -> None:
+        page, self.page, self._cdp, self.network = self.page, None, None, None
+        self.visits = 0
+        if page is not None:
+            await _quiet(page.close())
 
     async def close(self) -> None:
         context, self.context, self.page, self._cdp = self.context, None, None, None

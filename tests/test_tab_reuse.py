@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 
 from auditor import browser as browsers
 from auditor.measure import Tab, visit
@@ -138,12 +140,21 @@ def test_a_devtools_call_cut_short_by_ctrl_c_leaves_no_unheard_error(chromium, p
     assert chromium.call(run()) == []
 
 
+def revalidated_image(folder):
+    """The 20 kB image, dated in the future: a browser holding it in its cache asks again every time and gets
+    a 304 of a few hundred bytes, however long the test takes (a past date would let it be used unasked for
+    a while, and Resource Timing would then report its full size)."""
+    (folder / "img").mkdir()
+    copy = shutil.copy(PAGES / "img" / "known-20000.svg", folder / "img")
+    later = time.time() + 86400
+    os.utime(copy, (later, later))
+
+
 def test_a_warm_cache_tab_keeps_the_start_pages_files_and_forgets_the_rest(chromium, tmp_path):
     """--warm-cache: a new tab first opens the start page (the primer), whose files then stay cached for
     every visit after it; its cookies and storage, and each visit's, are wiped as without it. The start
     page's own visit in a new tab is the priming, measured as a first visit."""
-    (tmp_path / "img").mkdir()
-    shutil.copy(PAGES / "img" / "known-20000.svg", tmp_path / "img")
+    revalidated_image(tmp_path)
     (tmp_path / "_traces.html").write_text(LEAVES_TRACES)
     (tmp_path / "_reads.html").write_text(READS_TRACES)
     with StaticSite(tmp_path) as site:
@@ -168,3 +179,34 @@ def test_a_warm_cache_tab_keeps_the_start_pages_files_and_forgets_the_rest(chrom
     assert after_prime.facts.transfer_bytes < 20000 and start_again.facts.transfer_bytes < 20000  # from the cache
     assert after_prime.facts.request_count == start_first.facts.request_count  # the same files, cached
     assert "prime" in primed_timings and "prime" not in unprimed_timings
+
+
+def test_a_warm_cache_tab_renews_its_page_but_keeps_its_cache(chromium, tmp_path, monkeypatch):
+    """After TAB_VISITS a tab's renderer is replaced, to free the memory it holds. With --warm-cache only the
+    page is: the context keeps the start page's files, so the new page is neither primed nor cold."""
+    from auditor import measure
+
+    monkeypatch.setattr(measure, "TAB_VISITS", 2)
+    revalidated_image(tmp_path)
+    (tmp_path / "_traces.html").write_text(LEAVES_TRACES)
+    with StaticSite(tmp_path) as site:
+        primer = site.url + "_traces.html"
+
+        async def run():
+            tab = Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"], primer=primer)
+            try:
+                visits, pages, contexts = [], [], []
+                for _ in range(3):
+                    visits.append(await visit(tab, primer, timeout=15))
+                    pages.append(tab.page)
+                    contexts.append(tab.context)
+                return visits, pages, contexts
+            finally:
+                await tab.close()
+
+        visits, pages, contexts = chromium.call(run())
+    assert [v.error for v in visits] == [None, None, None]
+    assert pages[0] is pages[1] and pages[2] is not pages[1]  # the third visit had a new page
+    assert contexts[0] is contexts[1] is contexts[2]  # in the same context
+    assert [v.facts.transfer_bytes >= 20000 for v in visits] == [True, False, False]  # cached on the new page too
+    assert "prime" not in visits[2].timings
