@@ -395,18 +395,24 @@ def test_transfer_bytes_cover_the_known_image(facts):
 
 
 @pytest.mark.parametrize(("device", "latency_ms"), [("desktop", 150), ("mobile", 562.5)])
-def test_throttle_measures_over_a_visitors_connection(chromium, pages_site, facts, device, latency_ms):
+def test_throttle_measures_over_a_visitors_connection(chromium, pages_site, device, latency_ms):
     """--throttle: every request waits the profile's latency (Lighthouse's RTT x 3.75 under DevTools), so the
-    page and its image take at least two of them; and it lasts for the tab's later visits."""
+    page and its image take at least two of them; and it lasts for the tab's later visits, not another tab's.
+    A tab without it is judged against the throttled loads just measured, not against a fixed figure, which
+    a busy machine (a CI run beside it) once took to 322 ms."""
     from auditor.browser import PROFILES, THROTTLED
     from auditor.measure import Tab, visit
 
     tab = Tab(chromium.browser, PROFILES[device], chromium.agents[device], connection=THROTTLED[device])
+    loads = []
     for _ in range(2):
         f = chromium.call(visit(tab, pages_site.url + "bytes.html", timeout=20)).facts
         assert f.request_count == 2 and f.load_ms >= 2 * latency_ms
+        loads.append(f.load_ms)
     chromium.call(tab.close())
-    assert facts("bytes.html", device).load_ms < latency_ms  # unthrottled: not even one such wait
+    unthrottled = min(chromium.visit(pages_site.url + "bytes.html", device).facts.load_ms for _ in range(2))
+    # Leaked, it would take as long as the throttled loads: at least two waits more than without.
+    assert unthrottled < min(loads) - latency_ms / 2
 
 
 def test_plain_page_has_one_request_and_no_links(facts):
