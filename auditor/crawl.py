@@ -546,6 +546,13 @@ class Crawl:
         user, _, password = self.settings.auth.partition(":")
         return {"username": user, "password": password, "origin": origin_of(self.start_urls[0])}
 
+    def _primer(self) -> str | None:
+        """--warm-cache: the page each new tab opens first, so its files are cached for the visits after it.
+        Never one robots.txt keeps the auditor from; without one, a tab's cache fills from its own visits."""
+        if not self.settings.warm_cache:
+            return None
+        return next((url for url in self.start_urls if self._allowed(url)), None)
+
     def _allowed(self, url: str) -> bool:
         rules = self.site_rules.get(origin_of(url))
         return rules is None or rules.allows(url, "cro-audit")
@@ -788,7 +795,7 @@ class Crawl:
             tab = tabs[device] = Tab(browser, browsers.PROFILES[device], self._user_agents[device],
                                      self.settings.headers, self._credentials(), self.scope.same_origin, self.scope.admits,
                                      browsers.THROTTLED[device] if self.settings.throttle else None,
-                                     self.start_urls[0] if self.settings.warm_cache else None)
+                                     self.settings.warm_cache, self._primer())
         return tab
 
     async def _visit_with_retries(

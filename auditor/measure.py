@@ -195,14 +195,15 @@ class Tab:
     is wiped after each visit. After a visit that went wrong (a timeout, a crash, a loop) the tab is
     thrown away and the next visit gets a new one.
 
-    With a `primer` (--warm-cache) the HTTP cache is kept: see `prime`.
+    With `keep_cache` (--warm-cache) the HTTP cache is kept, and a `primer` fills it first: see `prime`.
     """
 
     def __init__(self, browser: Browser, device: Device, user_agent: str, headers: dict[str, str] | None = None,
                  credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None,
                  site_scope: Callable[[str], bool] | None = None, connection: Connection | None = None,
-                 primer: str | None = None) -> None:
+                 keep_cache: bool = False, primer: str | None = None) -> None:
         self.browser, self.device, self.user_agent = browser, device, user_agent
+        self.keep_cache = keep_cache or primer is not None
         self.primer = primer  # --warm-cache: the start page, whose files stay cached for the visits after it
         self.primed = False
         self.connection = connection  # --throttle's visitor connection; None: the machine's own
@@ -223,7 +224,7 @@ class Tab:
         if self.page is not None and self.visits >= TAB_VISITS:
             # A renderer that served many pages holds on to memory: start afresh. With --warm-cache only the
             # page goes; the context keeps the start page's files cached, so the new page needs no priming.
-            await (self._close_page() if self.primer is not None else self.close())
+            await (self._close_page() if self.keep_cache else self.close())
         self.visits += 1
         if self.page is not None:
             return self.page
@@ -342,7 +343,7 @@ class Tab:
         cache (kept with --warm-cache)."""
         assert self.context is not None and self._cdp is not None
         clears = [self.context.clear_cookies()]
-        if self.primer is None:
+        if not self.keep_cache:
             clears.append(self._cdp.send("Network.clearBrowserCache"))
         if url and url.startswith(("http://", "https://")):
             clears.append(self._cdp.send("Storage.clearDataForOrigin", {"origin": origin_of(url), "storageTypes": "all"}))

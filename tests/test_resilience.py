@@ -625,3 +625,19 @@ def test_a_start_page_that_hangs_when_priming_does_not_hold_up_the_pages_after_i
     assert primes == 2
     assert [(p.url.rsplit("/", 1)[1], p.error, sorted(p.devices)) for p in outcome.pages] == [
         ("", None, ["desktop", "mobile"]), ("a.html", None, ["desktop", "mobile"]), ("b.html", None, ["desktop", "mobile"])]
+
+
+def test_warm_cache_never_primes_with_a_start_page_robots_txt_disallows(tmp_path):
+    """The priming is a visit like any other: a start page robots.txt keeps cro-audit from is not opened to
+    fill the cache; the first start page it may open is."""
+    site = cached_site()
+    site["/private/"] = site.pop("/")
+    site["/robots.txt"] = "User-agent: *\nDisallow: /private/\n"
+    site["/a.html"] = page("A", ["/b.html"], '<img src="/logo.svg" width="80" height="20" alt="logo">')
+    with RecordingServer(site) as server:
+        outcome = run_audit([server.url + "private/", server.url + "a.html"], settings(concurrency=1, warm_cache=True),
+                            load_rulebook(), tmp_path / "out")
+        assert server.times("/private/") == []
+        assert len(server.times("/a.html")) == 1 and len(server.times("/logo.svg")) == 1  # b.html found it cached
+    assert [(p.url.removeprefix(server.url), p.error and p.error.kind) for p in outcome.pages] == [
+        ("private/", "blocked_by_robots"), ("a.html", None), ("b.html", None)]
