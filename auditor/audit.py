@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from auditor.baseline import complete_report, load_baseline, previous_audit
+from auditor.baseline import complete_report, load_baseline, measured_unlike, previous_audit
 from auditor.config import ConfigError, Settings, check_client, unreadable
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
@@ -46,6 +46,7 @@ class Outcome:
     browser_lost: str | None = None  # the browser went away mid-run and could not be reached again
     links_checked: int = 0  # links past the budget asked for their status (--fail-on-broken)
     kept: dict[str, Any] | None = None  # nothing could be audited: the folder's earlier report (its summary) stays
+    unlike: str = ""  # how the folder's last audit was measured, if not as this run ("without --warm-cache, ..."): not compared
 
     @property
     def unreachable(self) -> list[PageResult]:
@@ -175,8 +176,10 @@ def run_audit(
                 progress.notice(f"Nothing to resume in {out_dir}: starting a new run.")  # type: ignore[union-attr]
             started_at = earlier or started_at
             _check_same_shape(store, settings)
+        unlike = ""
         if not baseline:  # read before this run writes its report over the last one
             previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
+            unlike = measured_unlike(out_dir, start_urls, settings)
         earlier = complete_report(out_dir, start_urls)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
@@ -196,7 +199,7 @@ def run_audit(
             kept = earlier if earlier is not None and _unreachable(pages, crawl.interrupted) else None
             html_path = out_dir / "report.html" if kept else _write(out_dir, report, pages, book, settings, branding, progress)
         return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost,
-                       crawl.links_checked, kept)
+                       crawl.links_checked, kept, unlike)
     finally:
         store.release()
 
@@ -505,6 +508,7 @@ def _audit_sites(
             "band": band(score),  # as report.json names it
             # The site's last audit here: what its score moved from, or, if it could not be audited, when it last was.
             "previous": outcome.report["previous"] if outcome else None,
+            "unlike": outcome.unlike if outcome else "",  # its last audit here, measured otherwise: not compared
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
             "broken_pages": outcome.report["summary"]["pages_broken"] if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
@@ -526,7 +530,7 @@ def _audit_sites(
             "previous": earlier, "pages": None, "broken_pages": None, "refused_pages": None,
             "report_href": f"{site.name}/report.html" if earlier else None,
             "pdf_href": f"{site.name}/report.pdf" if earlier and (folder / "report.pdf").is_file() else None,
-            "partial": False, "browser_lost": None, "error": None, "not_reached": True,
+            "unlike": "", "partial": False, "browser_lost": None, "error": None, "not_reached": True,
         })
     try:
         write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted))

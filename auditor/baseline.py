@@ -46,6 +46,15 @@ def complete_report(folder: Path, start_urls: list[str]) -> dict[str, Any] | Non
     return _summary(old)
 
 
+def measured_unlike(folder: Path, start_urls: list[str], settings: Settings) -> str:
+    """How the folder's last finished audit of the same start URLs was measured, if not as this run is
+    ("without --warm-cache, this run with"): it is not compared with, and the user is told why."""
+    old = _read(folder / "report.json")
+    if old is None or old.get("start_urls") != start_urls or old.get("partial") or old.get("score") is None:
+        return ""
+    return _measured_otherwise(old, settings)
+
+
 def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:
     """The report.json a run is told to compare with, whatever site it audited (a review app's host changes
     on every deploy), as long as it was measured the same way."""

@@ -357,6 +357,9 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         score_text = "n/a" if score is None else f"{score}/100 ({report['band'].replace('-', ' ')}{_change(report)})"
         halves = summary.get("pages_one_device", 0)
         half_text = f" ({halves} on one device only)" if halves else ""
+        # Scores measured otherwise do not compare: a log read beside another's says which way this one was.
+        how = [flag for flag, on in (("--throttle", settings.throttle), ("--warm-cache", settings.warm_cache)) if on]
+        half_text += f", measured with {' and '.join(how)}" if how else ""
         found = issue_counts(report)  # as report.html counts them, not as summary.findings does
         err.print(
             f"Score {score_text} over {_count(summary['pages_audited'], 'page')}{half_text}; "
@@ -413,7 +416,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         return EXIT_USAGE
     if outcome.interrupted:
         err.print(f"Interrupted ({outcome.signal_name or 'stopped'}): the report holds the pages finished so far "
-                  "(resume with --resume).", soft_wrap=True)
+                  "(resume: the same command with --resume).", soft_wrap=True)
         return EXIT_INTERRUPTED
     if outcome.signal_name:  # it came while the report was written: that was finished first
         err.print(f"Interrupted ({outcome.signal_name}) while the report was written; it was finished first, and is "
@@ -428,6 +431,10 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
     if drop:
         err.print(drop, markup=False, highlight=False, soft_wrap=True)
         code = EXIT_BELOW_THRESHOLD
+    elif outcome.unlike and not quiet:
+        checks = ": --fail-on-drop checks nothing this time (audit the same way to compare)" if settings.fail_on_drop is not None else ""
+        err.print(f"note: not compared with the last audit in {outcome.html_path.parent}, measured {outcome.unlike}{checks}.",
+                  markup=False, highlight=False, soft_wrap=True)
     elif settings.fail_on_drop is not None and report.get("previous") is None and not quiet:
         err.print(f"note: no earlier audit of this site in {outcome.html_path.parent} to compare with: --fail-on-drop "
                   "checks nothing this time (give one with --baseline).", markup=False, highlight=False, soft_wrap=True)
@@ -511,8 +518,9 @@ Throttle = Annotated[Optional[bool], typer.Option(
 WarmCache = Annotated[Optional[bool], typer.Option(
     "--warm-cache/--no-warm-cache", metavar="",
     help="Measure each page after the start page as a visitor's next page: the start page's stylesheets, "
-         "scripts, fonts and images already cached (cookies and storage are still wiped). Faster runs where "
-         "pages share their files; off, every page is measured as a first visit, as Lighthouse does.")]
+         "scripts, fonts and images already cached (cookies and storage are still wiped). Load times and speed "
+         "scores come out better than a first visit's, and audits of sites whose pages share their files finish "
+         "sooner; never compared with an audit of first visits. Off, every page is a first visit, as in Lighthouse.")]
 Junit = Annotated[Optional[bool], typer.Option(
     "--junit/--no-junit", metavar="",
     help="Also write junit.xml in the report folder: per page, a test case for each rule that applied, failed "
@@ -711,7 +719,8 @@ def batch(
                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE)
     if interrupted:
-        err.print(f"Interrupted ({stopped}): resume with --resume.", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"Interrupted ({stopped}): resume with the same command and --resume.", markup=False, highlight=False,
+                  soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     threshold = settings.fail_under
     failed = [r for r in rows if r["error"]]  # each already announced with its reason
@@ -724,7 +733,12 @@ def batch(
     if dropped:
         err.print(f"{_count(len(dropped), 'site')} fell more than --fail-on-drop {settings.fail_on_drop:g} points "
                   f"since their last audit: {_site_names(dropped)}.", markup=False, soft_wrap=True)
-    unchecked = [r for r in audited if settings.fail_on_drop is not None and not r["previous"]]
+    unlike = [r for r in audited if r["unlike"] and not r["previous"]]
+    if unlike and not quiet:
+        checks = ": --fail-on-drop checks nothing there this time" if settings.fail_on_drop is not None else ""
+        err.print(f"note: {_count(len(unlike), 'site')} not compared with the last audit in {out}, measured "
+                  f"{unlike[0]['unlike']}{checks} ({_site_names(unlike)}).", markup=False, highlight=False, soft_wrap=True)
+    unchecked = [r for r in audited if settings.fail_on_drop is not None and not r["previous"] and not r["unlike"]]
     if unchecked and not quiet:  # a dated folder per night has nothing to compare with: said, as audit says it
         err.print(f"note: {_count(len(unchecked), 'site')} had no earlier audit in {out} to compare with: "
                   f"--fail-on-drop checks nothing there this time ({_site_names(unchecked)}).",

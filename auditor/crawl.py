@@ -308,6 +308,7 @@ class Crawl:
         self.throttle = HostThrottle()
         self.site_rules: dict[str, SiteRules] = {}
         self.results: dict[int, PageResult] = {}
+        self._failed_starts: set[str] = set()
         self.interrupted = False
         self.browser_lost: str | None = None  # why the crawl stopped early: a browser gone and not back
         self.refused: PageError | None = None  # why the crawl stopped early: the site kept turning it away
@@ -546,12 +547,16 @@ class Crawl:
         user, _, password = self.settings.auth.partition(":")
         return {"username": user, "password": password, "origin": origin_of(self.start_urls[0])}
 
-    def _primer(self) -> str | None:
-        """--warm-cache: the page each new tab opens first, so its files are cached for the visits after it.
-        Never one robots.txt keeps the auditor from; without one, a tab's cache fills from its own visits."""
-        if not self.settings.warm_cache:
-            return None
-        return next((url for url in self.start_urls if self._allowed(url)), None)
+    def _primer_for(self, url: str) -> str | None:
+        """--warm-cache: the start page a new tab opens before measuring `url`, so its files are cached as for
+        a visitor coming from it: the start page of `url`'s host (the browser keeps each site's cache apart),
+        or the only one. Never one robots.txt keeps the auditor from, nor one whose own visit failed (a 404
+        caches nothing of the site); without one, a tab's cache fills from its own visits."""
+        starts = [start for start in self.start_urls if self._allowed(start) and start not in self._failed_starts]
+        if len(starts) <= 1:
+            return starts[0] if starts else None
+        host = _bare_host(url)
+        return next((start for start in starts if _bare_host(start) == host), None)
 
     def _allowed(self, url: str) -> bool:
         rules = self.site_rules.get(origin_of(url))
@@ -795,7 +800,7 @@ class Crawl:
             tab = tabs[device] = Tab(browser, browsers.PROFILES[device], self._user_agents[device],
                                      self.settings.headers, self._credentials(), self.scope.same_origin, self.scope.admits,
                                      browsers.THROTTLED[device] if self.settings.throttle else None,
-                                     self.settings.warm_cache, self._primer())
+                                     self.settings.warm_cache, self._primer_for if self.settings.warm_cache else None)
         return tab
 
     async def _visit_with_retries(
@@ -879,6 +884,8 @@ class Crawl:
         """A page is done: stored at once (unless `kept` from the run being resumed) and told to the progress
         (unless `kept`, or not `told`: a link only asked for its status is not a page the bar counts)."""
         self.results[position] = page
+        if page.depth == 0 and page.error is not None:
+            self._failed_starts.add(page.url)  # --warm-cache opens it no more to fill a tab's cache
         self.finished += told
         self._visiting.pop(position, None)
         if self.store is not None and not kept:
@@ -925,6 +932,12 @@ def _canonical(page: PageResult, landed: str | None, scope: Scope) -> str | None
 def _title(page: PageResult) -> str:
     facts = next(iter(page.devices.values()), None)
     return " ".join(facts.title.split()).casefold() if facts is not None else ""
+
+
+def _bare_host(url: str) -> str:
+    """A site's host and port, with or without www. (a start URL often redirects from one to the other)."""
+    parts = urlsplit(url)
+    return f"{(parts.hostname or '').removeprefix('www.')}:{parts.port or ''}"
 
 
 def _section(url: str) -> str:

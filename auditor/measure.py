@@ -195,17 +195,18 @@ class Tab:
     is wiped after each visit. After a visit that went wrong (a timeout, a crash, a loop) the tab is
     thrown away and the next visit gets a new one.
 
-    With `keep_cache` (--warm-cache) the HTTP cache is kept, and a `primer` fills it first: see `prime`.
+    With `keep_cache` (--warm-cache) the HTTP cache is kept, and the start page (`primer_for` a URL)
+    fills it first: see `prime`.
     """
 
     def __init__(self, browser: Browser, device: Device, user_agent: str, headers: dict[str, str] | None = None,
                  credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None,
                  site_scope: Callable[[str], bool] | None = None, connection: Connection | None = None,
-                 keep_cache: bool = False, primer: str | None = None) -> None:
+                 keep_cache: bool = False, primer_for: Callable[[str], str | None] | None = None) -> None:
         self.browser, self.device, self.user_agent = browser, device, user_agent
-        self.keep_cache = keep_cache or primer is not None
-        self.primer = primer  # --warm-cache: the start page, whose files stay cached for the visits after it
-        self.primed = False
+        self.keep_cache = keep_cache
+        self.primer_for = primer_for  # --warm-cache: the start page whose files a URL's visit finds cached
+        self.primed: set[str] = set()  # the start pages this context has opened
         self.connection = connection  # --throttle's visitor connection; None: the machine's own
         self.headers, self.credentials, self.header_scope = headers or {}, credentials, header_scope
         self.site_scope = site_scope
@@ -230,7 +231,7 @@ class Tab:
             return self.page
         if self.context is None:
             scoped = bool(self.headers) and self.header_scope is not None
-            self.primed = False  # a new context starts with an empty cache
+            self.primed = set()  # a new context starts with an empty cache
             self.context = await asyncio.wait_for(new_context(
                 self.browser, self.device, self.user_agent, {} if scoped else self.headers, self.credentials), 30)
             if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
@@ -311,20 +312,20 @@ class Tab:
             if self.navigations > MAX_NAVIGATIONS:
                 self.looping.set()
 
-    async def prime(self, before_navigate: Callable[[], Awaitable[Callable[[], None] | None]] | None,
+    async def prime(self, primer: str, before_navigate: Callable[[], Awaitable[Callable[[], None] | None]] | None,
                     timeout: float) -> bool:
         """--warm-cache: open the start page once in a new context, so that every page measured after it
         finds the start page's files (stylesheets, scripts, fonts, the logo) cached, as a visitor's next page
         does; its cookies and storage are then wiped like any visit's. A start page that fails to load leaves
         the cache as it got it: the visit is measured all the same. Its request waits its turn under --rate.
         False if the tab could not be wiped after it (a crashed renderer): it is not fit to measure with."""
-        assert self.page is not None and self.primer is not None
-        self.primed = True
+        assert self.page is not None
+        self.primed.add(primer)
         sent = await before_navigate() if before_navigate is not None else None
         try:
             if self.network is not None:
                 self.network.on_request = sent
-            await self.page.goto(self.primer, wait_until="load", timeout=min(timeout, PRIME_S) * 1000)
+            await self.page.goto(primer, wait_until="load", timeout=min(timeout, PRIME_S) * 1000)
         except Exception:  # noqa: BLE001 - whatever the start page does, its measured visit has said so
             pass
         finally:
@@ -333,7 +334,7 @@ class Tab:
             if self.network is not None:
                 self.network.on_request = None
         try:
-            await asyncio.wait_for(self.wipe(self.primer), 10)
+            await asyncio.wait_for(self.wipe(primer), 10)
         except Exception:  # noqa: BLE001
             return False
         return True
@@ -414,14 +415,15 @@ async def visit(
     healthy = False
     sent: Callable[[], None] | None = None
     try:
-        if tab.primer is not None and not tab.primed:  # once per context
-            if url == tab.primer:
-                tab.primed = True  # the start page's own visit is measured as a first visit, and primes the tab
+        primer = tab.primer_for(url) if tab.primer_for is not None else None
+        if primer is not None and primer not in tab.primed:  # once per context
+            if url == primer:
+                tab.primed.add(primer)  # the start page's own visit is measured as a first visit, and primes the tab
             else:
-                if not await tab.prime(before_navigate, timeout):
+                if not await tab.prime(primer, before_navigate, timeout):
                     await tab.close()  # the visit gets a new tab, measured as a first visit
                     page = await tab.open()
-                    tab.primed = True
+                    tab.primed.add(primer)
                 result.lap("prime", mark)
         if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out,
             sent = await before_navigate()  # and is told when that request leaves

@@ -566,6 +566,31 @@ def test_an_interrupted_batch_lists_the_sites_it_did_not_reach(tmp_path):
     assert rows["Dee"]["previous"]["score"] == json.loads((out / rows["Dee"]["name"] / "report.json").read_text())["score"]
     names = {k: r["name"] for k, r in rows.items()}
     assert stderr.strip().splitlines()[-1] == (f"Interrupted (2 of 4 sites reached; not reached: {names['See']} (See), "
-                                               f"{names['Dee']} (Dee)): resume with --resume.")
+                                               f"{names['Dee']} (Dee)): resume with the same command and --resume.")
     index = " ".join((out / "index.html").read_text().split())
     assert index.count("Not audited: the batch was stopped before this site") == 2 and "Last audited" in index
+
+
+def test_a_batch_measured_otherwise_than_the_last_one_says_why_it_does_not_compare(tmp_path):
+    """A nightly batch switched to --warm-cache: the last audits in the folder were first visits, whose load
+    times are slower; the sites are not compared with them, and the terminal and index.json say why (not "no
+    earlier audit", which would send the user looking for one)."""
+    write(tmp_path / "one", {"index.html": page("One", [])})
+    with StaticSite(tmp_path / "one") as one:
+        (tmp_path / "sites.txt").write_text(f"{one.url}\n")
+
+        def batch(*more):
+            return subprocess.run(
+                [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
+                 "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", *more],
+                capture_output=True, text=True, timeout=300)
+
+        assert batch().returncode == 0
+        warm = batch("--warm-cache", "--fail-on-drop", "50")
+        again = batch("--warm-cache", "--fail-on-drop", "50")
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stderr.count("note: ") == 1
+    assert (f"note: 1 site not compared with the last audit in {tmp_path / 'out'}, measured without --warm-cache, this "
+            "run with: --fail-on-drop checks nothing there this time (") in warm.stderr
+    assert again.returncode == 0 and "note: " not in again.stderr and "unchanged since " in again.stderr
+    assert [r["unlike"] for r in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [""]

@@ -319,6 +319,24 @@ def test_warm_cache_flag_and_config_key(site, tmp_path):
                           "warm-cache must be true or false, not 1")
 
 
+def test_a_last_audit_measured_otherwise_is_named_not_compared(site, tmp_path):
+    """The folder's last audit measured first visits, this run --warm-cache: not compared, and the note says
+    why rather than "no earlier audit ... give one with --baseline", which --baseline would then refuse."""
+    out = tmp_path / "r"
+    flags = ["--out", str(out), "--devices", "desktop", "--max-depth", "0", "--screenshots", "off"]
+    assert run("audit", site.url, *flags, "-q").returncode == 0
+    warm = run("audit", site.url, *flags, "--warm-cache", "--fail-on-drop", "5")
+    assert warm.returncode == 0, warm.stderr
+    assert (f"note: not compared with the last audit in {out}, measured without --warm-cache, this run with: "
+            "--fail-on-drop checks nothing this time (audit the same way to compare).") in warm.stderr
+    assert "no earlier audit" not in warm.stderr
+    assert "over 1 page, measured with --warm-cache; " in warm.stderr
+    plain = run("audit", site.url, *flags)  # no --fail-on-drop: the comparison missing from the report is explained
+    assert f"note: not compared with the last audit in {out}, measured with --warm-cache, this run without." in plain.stderr
+    same = run("audit", site.url, *flags)
+    assert "not compared" not in same.stderr and "unchanged since " in same.stderr
+
+
 def test_select_takes_commas_and_any_case(site, tmp_path):
     result = run("audit", site.url, "--out", str(tmp_path / "r"), "--select", "spd,mob001", "--max-depth", "0", "-q")
     assert result.returncode == 0, result.stderr

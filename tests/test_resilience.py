@@ -571,12 +571,12 @@ def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
     assert next(p for p in alone.pages if p.url.endswith("/once.html")).devices["desktop"].ttfb_ms < 1000
 
 
-def cached_site() -> dict:
+def cached_site(name: str = "") -> dict:
     """A home page and two pages, all showing one logo that may be cached for an hour."""
     logo = '<img src="/logo.svg" width="80" height="20" alt="logo">'
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="20"></svg>'
-    return {"/": page("Home", ["/a.html", "/b.html"], logo), "/a.html": page("A", [], logo),
-            "/b.html": page("B", [], logo), "/logo.svg": lambda attempt: (200, svg, {"Cache-Control": "max-age=3600"})}
+    return {"/": page(f"{name}Home", ["/a.html", "/b.html"], logo), "/a.html": page(f"{name}A", [], logo),
+            "/b.html": page(f"{name}B", [], logo), "/logo.svg": lambda attempt: (200, svg, {"Cache-Control": "max-age=3600"})}
 
 
 @pytest.mark.parametrize(("warm", "logo_requests"), [(False, 3), (True, 1)])
@@ -641,3 +641,18 @@ def test_warm_cache_never_primes_with_a_start_page_robots_txt_disallows(tmp_path
         assert len(server.times("/a.html")) == 1 and len(server.times("/logo.svg")) == 1  # b.html found it cached
     assert [(p.url.removeprefix(server.url), p.error and p.error.kind) for p in outcome.pages] == [
         ("private/", "blocked_by_robots"), ("a.html", None), ("b.html", None)]
+
+
+def test_warm_cache_primes_with_each_sites_own_start_page_and_never_a_failed_one(tmp_path):
+    """Two sites in one audit: the browser keeps each site's cache apart, so a page of the second site is
+    primed with the second site's start page, not the first's. A start page that failed (a 404 caches
+    nothing of the site) is not opened again to fill a tab's cache: the next start page of its site is."""
+    first, second = cached_site("One "), cached_site("Two ")  # not one site's copy of the other's pages
+    first["/missing.html"] = lambda attempt: (404, "<h1>Not found</h1>")
+    with RecordingServer(first) as one, RecordingServer(second) as two:
+        # One worker, two devices: each level's visits change tabs, and each new tab is primed (see above).
+        run_audit([one.url + "missing.html", one.url, two.url], settings(concurrency=1, warm_cache=True, max_depth=1,
+                  devices=["desktop", "mobile"]), load_rulebook(), tmp_path / "out")
+        assert len(one.times("/missing.html")) == 2  # its two visits; never a priming
+        assert len(two.times("/")) == 4  # two visits, and the primings of its pages' new tabs
+        assert len(one.times("/")) == 4
