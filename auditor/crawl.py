@@ -308,7 +308,7 @@ class Crawl:
         self.throttle = HostThrottle()
         self.site_rules: dict[str, SiteRules] = {}
         self.results: dict[int, PageResult] = {}
-        self._failed_starts: set[str] = set()
+        self._good_starts: set[str] = set()
         self.interrupted = False
         self.browser_lost: str | None = None  # why the crawl stopped early: a browser gone and not back
         self.refused: PageError | None = None  # why the crawl stopped early: the site kept turning it away
@@ -550,9 +550,11 @@ class Crawl:
     def _primer_for(self, url: str) -> str | None:
         """--warm-cache: the start page a new tab opens before measuring `url`, so its files are cached as for
         a visitor coming from it: the start page of `url`'s host (the browser keeps each site's cache apart),
-        or the only one. Never one robots.txt keeps the auditor from, nor one whose own visit failed (a 404
-        caches nothing of the site); without one, a tab's cache fills from its own visits."""
-        starts = [start for start in self.start_urls if self._allowed(start) and start not in self._failed_starts]
+        or the only one. Only one whose own visit is done and went well: never one robots.txt keeps the
+        auditor from, nor a 404, which caches nothing of the site (nor one still being measured, which may yet
+        turn out so). Without one, a tab's cache fills from its own visits; so the start pages, measured first,
+        are measured as first visits."""
+        starts = [start for start in self.start_urls if start in self._good_starts]
         if len(starts) <= 1:
             return starts[0] if starts else None
         host = _bare_host(url)
@@ -884,8 +886,8 @@ class Crawl:
         """A page is done: stored at once (unless `kept` from the run being resumed) and told to the progress
         (unless `kept`, or not `told`: a link only asked for its status is not a page the bar counts)."""
         self.results[position] = page
-        if page.depth == 0 and page.error is not None:
-            self._failed_starts.add(page.url)  # --warm-cache opens it no more to fill a tab's cache
+        if page.depth == 0 and page.error is None:
+            self._good_starts.add(page.url)  # --warm-cache may open it to fill a tab's cache
         self.finished += told
         self._visiting.pop(position, None)
         if self.store is not None and not kept:

@@ -206,7 +206,7 @@ class Tab:
         self.browser, self.device, self.user_agent = browser, device, user_agent
         self.keep_cache = keep_cache
         self.primer_for = primer_for  # --warm-cache: the start page whose files a URL's visit finds cached
-        self.primed: set[str] = set()  # the start pages this context has opened
+        self.opened: set[str] = set()  # the URLs this context has loaded, whose files its cache holds
         self.connection = connection  # --throttle's visitor connection; None: the machine's own
         self.headers, self.credentials, self.header_scope = headers or {}, credentials, header_scope
         self.site_scope = site_scope
@@ -231,7 +231,7 @@ class Tab:
             return self.page
         if self.context is None:
             scoped = bool(self.headers) and self.header_scope is not None
-            self.primed = set()  # a new context starts with an empty cache
+            self.opened = set()  # a new context starts with an empty cache
             self.context = await asyncio.wait_for(new_context(
                 self.browser, self.device, self.user_agent, {} if scoped else self.headers, self.credentials), 30)
             if scoped:  # extra headers (often a staging token) go to the audited site only, never to third parties
@@ -320,7 +320,7 @@ class Tab:
         the cache as it got it: the visit is measured all the same. Its request waits its turn under --rate.
         False if the tab could not be wiped after it (a crashed renderer): it is not fit to measure with."""
         assert self.page is not None
-        self.primed.add(primer)
+        self.opened.add(primer)
         sent = await before_navigate() if before_navigate is not None else None
         try:
             if self.network is not None:
@@ -416,15 +416,13 @@ async def visit(
     sent: Callable[[], None] | None = None
     try:
         primer = tab.primer_for(url) if tab.primer_for is not None else None
-        if primer is not None and primer not in tab.primed:  # once per context
-            if url == primer:
-                tab.primed.add(primer)  # the start page's own visit is measured as a first visit, and primes the tab
-            else:
-                if not await tab.prime(primer, before_navigate, timeout):
-                    await tab.close()  # the visit gets a new tab, measured as a first visit
-                    page = await tab.open()
-                    tab.primed.add(primer)
-                result.lap("prime", mark)
+        if primer is not None and primer != url and primer not in tab.opened:  # once per context
+            if not await tab.prime(primer, before_navigate, timeout):
+                await tab.close()  # the visit gets a new tab, measured as a first visit
+                page = await tab.open()
+            result.lap("prime", mark)
+        if tab.keep_cache:
+            tab.opened.add(url)  # from now on its files are in the cache: the start page's own visit primes the tab
         if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out,
             sent = await before_navigate()  # and is told when that request leaves
         tab.navigations = 0

@@ -268,6 +268,14 @@ def test_index_ranks_the_sites_worst_first_and_flags_broken_and_partial_ones():
     assert "Stopped partway" not in good and "broken for a visitor" not in good
 
 
+def quick_batch(tmp_path, *more):
+    """`cro-audit batch` of tmp_path/sites.txt into tmp_path/out: desktop only, start pages only, no screenshots."""
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
+         "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", *more],
+        capture_output=True, text=True, timeout=300)
+
+
 def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
     """An agency reruns the same sites file into the same folder: each site's score is set against its last
     audit there, on the terminal and in the index."""
@@ -278,10 +286,7 @@ def test_a_nightly_batch_in_the_same_folder_says_how_each_score_moved(tmp_path):
         (tmp_path / "sites.txt").write_text(f"{one.url}\n{two.url}\n")
 
         def batch(*more):
-            return subprocess.run(
-                [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
-                 "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", *more],
-                capture_output=True, text=True, timeout=300)
+            return quick_batch(tmp_path, *more)
 
         first = batch("--fail-on-drop", "50")
         assert first.returncode == 0, first.stderr
@@ -580,10 +585,7 @@ def test_a_batch_measured_otherwise_than_the_last_one_says_why_it_does_not_compa
         (tmp_path / "sites.txt").write_text(f"{one.url}\n")
 
         def batch(*more):
-            return subprocess.run(
-                [sys.executable, "-m", "auditor", "batch", str(tmp_path / "sites.txt"), "--out", str(tmp_path / "out"),
-                 "--devices", "desktop", "--max-depth", "0", "--screenshots", "off", *more],
-                capture_output=True, text=True, timeout=300)
+            return quick_batch(tmp_path, *more)
 
         assert batch().returncode == 0
         warm = batch("--warm-cache", "--fail-on-drop", "50")

@@ -656,3 +656,14 @@ def test_warm_cache_primes_with_each_sites_own_start_page_and_never_a_failed_one
         assert len(one.times("/missing.html")) == 2  # its two visits; never a priming
         assert len(two.times("/")) == 4  # two visits, and the primings of its pages' new tabs
         assert len(one.times("/")) == 4
+
+
+def test_warm_cache_never_primes_with_a_start_page_still_being_measured(tmp_path):
+    """A trial's race: the tabs measuring the second start page opened the first, a 404 whose own visit had
+    not finished yet, to fill their cache. A start page primes only once its visit is done and went well."""
+    site = cached_site()
+    site["/missing.html"] = lambda attempt: (404, "<h1>Not found</h1>")
+    with RecordingServer(site) as server:
+        run_audit([server.url + "missing.html", server.url], settings(concurrency=4, warm_cache=True,
+                  devices=["desktop", "mobile"]), load_rulebook(), tmp_path / "out")
+        assert len(server.times("/missing.html")) == 2  # its two measured visits only
