@@ -359,10 +359,10 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
         half_text = f" ({halves} on one device only)" if halves else ""
         # Scores measured otherwise do not compare: a log read beside another's says which way this one was.
         how = [flag for flag, on in (("--throttle", settings.throttle), ("--warm-cache", settings.warm_cache)) if on]
-        half_text += f", measured with {' and '.join(how)}" if how else ""
+        how_text = f", measured with {' and '.join(how)}" if how else ""
         found = issue_counts(report)  # as report.html counts them, not as summary.findings does
         err.print(
-            f"Score {score_text} over {_count(summary['pages_audited'], 'page')}{half_text}; "
+            f"Score {score_text} over {_count(summary['pages_audited'], 'page')}{half_text}{how_text}; "
             + (f"{_count(summary['pages_broken'], 'page')} broken for visitors; " if summary.get("pages_broken") else "")
             + _unmeasured(outcome.pages)
             + f"findings: {found['high']} high, {found['medium']} medium, {found['low']} low "
