@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from auditor.baseline import complete_report, load_baseline, measured_unlike, previous_audit
+from auditor.baseline import complete_report, finished_audit, load_baseline, measured_unlike, previous_audit
 from auditor.config import ConfigError, Settings, check_client, unreadable
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
@@ -176,11 +176,12 @@ def run_audit(
                 progress.notice(f"Nothing to resume in {out_dir}: starting a new run.")  # type: ignore[union-attr]
             started_at = earlier or started_at
             _check_same_shape(store, settings)
+        finished = finished_audit(out_dir, start_urls)  # read before this run writes its report over the last one
         unlike = ""
-        if not baseline:  # read before this run writes its report over the last one
+        if not baseline:
             previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
-            unlike = measured_unlike(out_dir, start_urls, settings)
-        earlier = complete_report(out_dir, start_urls)
+            unlike = measured_unlike(finished, settings)
+        earlier = complete_report(finished)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
         crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress,
@@ -524,7 +525,8 @@ def _audit_sites(
             break
     for site in sites[len(rows):]:  # the batch stopped first: listed, so no client is missing from the index
         folder = out_dir / site.name
-        earlier = complete_report(folder, site.urls)  # the last report there, if any, is untouched and linked
+        # The last report there, if any, is untouched and linked.
+        earlier = complete_report(finished_audit(folder, site.urls))
         rows.append({
             "name": site.name, "client": site.client, "start_url": site.urls[0], "score": None, "band": band(None),
             "previous": earlier, "pages": None, "broken_pages": None, "refused_pages": None,

@@ -37,22 +37,24 @@ def previous_audit(folder: Path, start_urls: list[str], settings: Settings,
     return _summary(old) if isinstance(old, dict) else None
 
 
-def complete_report(folder: Path, start_urls: list[str]) -> dict[str, Any] | None:
-    """The folder's report, if it is a finished audit of the same start URLs that scored: what a run that
-    can audit nothing (the site is down tonight) leaves in place rather than replace with an empty one."""
+def finished_audit(folder: Path, start_urls: list[str]) -> dict[str, Any] | None:
+    """The folder's report.json, if it is a finished audit of the same start URLs that scored."""
     old = _read(folder / "report.json")
     if old is None or old.get("start_urls") != start_urls or old.get("partial") or old.get("score") is None:
         return None
-    return _summary(old)
+    return old
 
 
-def measured_unlike(folder: Path, start_urls: list[str], settings: Settings) -> str:
-    """How the folder's last finished audit of the same start URLs was measured, if not as this run is
-    ("without --warm-cache, this run with"): it is not compared with, and the user is told why."""
-    old = _read(folder / "report.json")
-    if old is None or old.get("start_urls") != start_urls or old.get("partial") or old.get("score") is None:
-        return ""
-    return _measured_otherwise(old, settings)
+def complete_report(finished: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The summary of a `finished_audit`: what a run that can audit nothing (the site is down tonight) leaves
+    in place rather than replace with an empty report."""
+    return _summary(finished) if finished is not None else None
+
+
+def measured_unlike(finished: dict[str, Any] | None, settings: Settings) -> str:
+    """How a `finished_audit` was measured, if not as this run is ("without --warm-cache, this run with"): it
+    is not compared with, and the user is told why."""
+    return _measured_otherwise(finished, settings) if finished is not None else ""
 
 
 def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:

@@ -557,8 +557,10 @@ class Crawl:
         starts = [start for start in self.start_urls if start in self._good_starts]
         if len(starts) <= 1:
             return starts[0] if starts else None
-        host = _bare_host(url)
-        return next((start for start in starts if _bare_host(start) == host), None)
+        def where(page: str) -> tuple[str, int | None]:  # a site, www. or not, and its port
+            return site_key(page), urlsplit(page).port
+
+        return next((start for start in starts if where(start) == where(url)), None)
 
     def _allowed(self, url: str) -> bool:
         rules = self.site_rules.get(origin_of(url))
@@ -802,7 +804,7 @@ class Crawl:
             tab = tabs[device] = Tab(browser, browsers.PROFILES[device], self._user_agents[device],
                                      self.settings.headers, self._credentials(), self.scope.same_origin, self.scope.admits,
                                      browsers.THROTTLED[device] if self.settings.throttle else None,
-                                     self.settings.warm_cache, self._primer_for if self.settings.warm_cache else None)
+                                     self._primer_for if self.settings.warm_cache else None)
         return tab
 
     async def _visit_with_retries(
@@ -934,12 +936,6 @@ def _canonical(page: PageResult, landed: str | None, scope: Scope) -> str | None
 def _title(page: PageResult) -> str:
     facts = next(iter(page.devices.values()), None)
     return " ".join(facts.title.split()).casefold() if facts is not None else ""
-
-
-def _bare_host(url: str) -> str:
-    """A site's host and port, with or without www. (a start URL often redirects from one to the other)."""
-    parts = urlsplit(url)
-    return f"{(parts.hostname or '').removeprefix('www.')}:{parts.port or ''}"
 
 
 def _section(url: str) -> str:

@@ -195,16 +195,15 @@ class Tab:
     is wiped after each visit. After a visit that went wrong (a timeout, a crash, a loop) the tab is
     thrown away and the next visit gets a new one.
 
-    With `keep_cache` (--warm-cache) the HTTP cache is kept, and the start page (`primer_for` a URL)
-    fills it first: see `prime`.
+    With `primer_for` (--warm-cache) the HTTP cache is kept, and the start page it names for a URL fills
+    it first: see `prime`.
     """
 
     def __init__(self, browser: Browser, device: Device, user_agent: str, headers: dict[str, str] | None = None,
                  credentials: dict | None = None, header_scope: Callable[[str], bool] | None = None,
                  site_scope: Callable[[str], bool] | None = None, connection: Connection | None = None,
-                 keep_cache: bool = False, primer_for: Callable[[str], str | None] | None = None) -> None:
+                 primer_for: Callable[[str], str | None] | None = None) -> None:
         self.browser, self.device, self.user_agent = browser, device, user_agent
-        self.keep_cache = keep_cache
         self.primer_for = primer_for  # --warm-cache: the start page whose files a URL's visit finds cached
         self.opened: set[str] = set()  # the URLs this context has loaded, whose files its cache holds
         self.connection = connection  # --throttle's visitor connection; None: the machine's own
@@ -321,23 +320,37 @@ class Tab:
         False if the tab could not be wiped after it (a crashed renderer): it is not fit to measure with."""
         assert self.page is not None
         self.opened.add(primer)
-        sent = await before_navigate() if before_navigate is not None else None
+        sent = await self.take_turn(before_navigate)
         try:
-            if self.network is not None:
-                self.network.on_request = sent
             await self.page.goto(primer, wait_until="load", timeout=min(timeout, PRIME_S) * 1000)
         except Exception:  # noqa: BLE001 - whatever the start page does, its measured visit has said so
             pass
         finally:
-            if sent is not None:
-                sent()
-            if self.network is not None:
-                self.network.on_request = None
+            self.end_turn(sent)
         try:
             await asyncio.wait_for(self.wipe(primer), 10)
         except Exception:  # noqa: BLE001
             return False
         return True
+
+    @property
+    def keep_cache(self) -> bool:
+        return self.primer_for is not None
+
+    async def take_turn(self, before_navigate: Callable[[], Awaitable[Callable[[], None] | None]] | None
+                        ) -> Callable[[], None] | None:
+        """Wait here for the rate limit's turn, next to the request it spaces out. The tab's network tells it
+        when that request leaves; `end_turn` is given what this returns once the navigation is over."""
+        sent = await before_navigate() if before_navigate is not None else None
+        if self.network is not None:
+            self.network.on_request = sent
+        return sent
+
+    def end_turn(self, sent: Callable[[], None] | None) -> None:
+        if sent is not None:
+            sent()  # no request left at all (a bad URL), or it has: either way the next one may go
+            if self.network is not None:
+                self.network.on_request = None
 
     async def wipe(self, url: str | None) -> None:
         """Forget everything the last page left: cookies, storage of the origin it was on, and the HTTP
@@ -423,15 +436,13 @@ async def visit(
             result.lap("prime", mark)
         if tab.keep_cache:
             tab.opened.add(url)  # from now on its files are in the cache: the start page's own visit primes the tab
-        if before_navigate is not None:  # a rate limit waits here, next to the request it spaces out,
-            sent = await before_navigate()  # and is told when that request leaves
+        sent = await tab.take_turn(before_navigate)
         tab.navigations = 0
         tab.looping.clear()
         tab.left_site = None
         if tab.network is not None:
             tab.network.in_flight = 0  # what the last page left in flight is not this page's
             tab.network.document = None
-            tab.network.on_request = sent
         # Past the page timeout the visit is cut short, whatever it is doing; so is a page that keeps replacing
         # itself (a script loop never lets a navigation finish, nor the network fall quiet).
         work = asyncio.ensure_future(_visit(page, tab, device, url, timeout, screenshot, screenshot_scale, result))
@@ -466,10 +477,7 @@ async def visit(
                 if "ERR_INVALID_AUTH_CREDENTIALS" in str(exc):
                     result.status_code = 401
     finally:
-        if sent is not None:
-            sent()  # no request left at all (a bad URL), or it has: either way the next one may go
-            if tab.network is not None:
-                tab.network.on_request = None
+        tab.end_turn(sent)
         closing = time.monotonic()
         if not keep or not healthy:
             await tab.close()

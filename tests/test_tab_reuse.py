@@ -162,7 +162,7 @@ def test_a_warm_cache_tab_keeps_the_start_pages_files_and_forgets_the_rest(chrom
 
         async def run():
             tabs = [Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"],
-                        keep_cache=True, primer_for=lambda url: root + "_traces.html") for _ in range(2)]
+                        primer_for=lambda url: root + "_traces.html") for _ in range(2)]
             try:
                 reads = await visit(tabs[0], root + "_reads.html", timeout=15)  # primed first, then measured
                 after_prime = await visit(tabs[0], root + "_traces.html", timeout=15)
@@ -194,7 +194,7 @@ def test_a_warm_cache_tab_renews_its_page_but_keeps_its_cache(chromium, tmp_path
 
         async def run():
             tab = Tab(chromium.browser, browsers.PROFILES["desktop"], chromium.agents["desktop"],
-                      keep_cache=True, primer_for=lambda url: primer)
+                      primer_for=lambda url: primer)
             try:
                 visits, pages, contexts = [], [], []
                 for _ in range(3):

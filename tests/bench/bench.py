@@ -265,10 +265,10 @@ def main() -> None:
                   f"{args.repeat} round(s), audit screenshots {args.screenshots}", flush=True)
             bare_args = ["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)]
             audit_args = ["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
-                          "--concurrency", str(args.concurrency), "--out", str(Path(tmp) / "out"),
-                          "--screenshots", args.screenshots]
-            warm_args = [*audit_args[:-4], "--out", str(Path(tmp) / "out-warm"), *audit_args[-2:], "--warm"]
-            argv = {"bare": bare_args, "cold": [*bare_args, "--cold"], "audit": audit_args, "warm": warm_args}
+                          "--concurrency", str(args.concurrency), "--screenshots", args.screenshots]
+            argv = {"bare": bare_args, "cold": [*bare_args, "--cold"],
+                    "audit": [*audit_args, "--out", str(Path(tmp) / "out")],
+                    "warm": [*audit_args, "--out", str(Path(tmp) / "out-warm"), "--warm"]}
             wanted = [p for p in ("bare", "cold", "audit", "warm") if p in args.phases.split(",")]
             runs: dict[str, list[dict]] = {p: [] for p in wanted}
             for n in range(args.repeat):  # rounds interleave the phases, so a slow spell of the machine hits all
