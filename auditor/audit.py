@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from auditor.baseline import complete_report, finished_audit, load_baseline, measured_unlike, previous_audit
+from auditor.baseline import complete_report, finished_audit, load_baseline, not_compared, previous_audit
 from auditor.config import ConfigError, Settings, check_client, unreadable
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
 from auditor.junit import render_batch_junit, render_junit
 from auditor.pdf import print_pdf
-from auditor.report import branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
+from auditor.report import TOOL, branding_context, build_report, now_iso, render_index, to_json, write_atomic, write_report
 from auditor.rulebook import Rulebook
 from auditor.score import band, judge_page, slow_visit
 from auditor.store import SCREENSHOT_NAME, STORE_NAME, FolderBusy, RunStore, lock_folder, unlock_folder
@@ -46,7 +46,11 @@ class Outcome:
     browser_lost: str | None = None  # the browser went away mid-run and could not be reached again
     links_checked: int = 0  # links past the budget asked for their status (--fail-on-broken)
     kept: dict[str, Any] | None = None  # nothing could be audited: the folder's earlier report (its summary) stays
-    unlike: str = ""  # how the folder's last audit was measured, if not as this run ("without --warm-cache, ..."): not compared
+
+    @property
+    def unlike(self) -> str:
+        """How the folder's last audit was measured, if not as this run ("without --warm-cache, ..."): not compared."""
+        return (self.report.get("not_compared") or {}).get("measured", "")
 
     @property
     def unreachable(self) -> list[PageResult]:
@@ -177,10 +181,10 @@ def run_audit(
             started_at = earlier or started_at
             _check_same_shape(store, settings)
         finished = finished_audit(out_dir, start_urls)  # read before this run writes its report over the last one
-        unlike = ""
+        unlike = None
         if not baseline:
             previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
-            unlike = measured_unlike(finished, settings)
+            unlike = not_compared(finished, settings)
         earlier = complete_report(finished)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
@@ -192,7 +196,8 @@ def run_audit(
             for page in pages:
                 judge_page(page, book)
             report = build_report(pages, book, settings, start_urls, started_at, partial=crawl.interrupted,
-                                  browser_version=crawl.browser_version, previous=previous)
+                                  browser_version=crawl.browser_version, previous=previous,
+                                  not_compared=unlike)
             report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
             report["not_followed"] = crawl.frontier.not_followed()
             # A site down tonight leaves last night's report (and its screenshots, PDF) as it was: an empty
@@ -200,7 +205,7 @@ def run_audit(
             kept = earlier if earlier is not None and _unreachable(pages, crawl.interrupted) else None
             html_path = out_dir / "report.html" if kept else _write(out_dir, report, pages, book, settings, branding, progress)
         return Outcome(report, html_path, pages, crawl.interrupted, caught[0] if caught else None, crawl.browser_lost,
-                       crawl.links_checked, kept, unlike)
+                       crawl.links_checked, kept)
     finally:
         store.release()
 
@@ -509,7 +514,7 @@ def _audit_sites(
             "band": band(score),  # as report.json names it
             # The site's last audit here: what its score moved from, or, if it could not be audited, when it last was.
             "previous": outcome.report["previous"] if outcome else None,
-            "unlike": outcome.unlike if outcome else "",  # its last audit here, measured otherwise: not compared
+            "not_compared": outcome.report["not_compared"] if outcome else None,  # its last audit here, measured otherwise
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
             "broken_pages": outcome.report["summary"]["pages_broken"] if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
@@ -532,11 +537,13 @@ def _audit_sites(
             "previous": earlier, "pages": None, "broken_pages": None, "refused_pages": None,
             "report_href": f"{site.name}/report.html" if earlier else None,
             "pdf_href": f"{site.name}/report.pdf" if earlier and (folder / "report.pdf").is_file() else None,
-            "unlike": "", "partial": False, "browser_lost": None, "error": None, "not_reached": True,
+            "not_compared": None, "partial": False, "browser_lost": None, "error": None, "not_reached": True,
         })
     try:
-        write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted))
-        write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "partial": interrupted, "sites": rows}))
+        write_atomic(out_dir / "index.html", render_index(rows, branding, partial=interrupted, settings=settings.public()))
+        write_atomic(out_dir / "index.json", to_json({"schema_version": 1, "tool": TOOL, "started_at": started_at,
+                                                      "finished_at": now_iso(), "partial": interrupted,
+                                                      "settings": settings.public(), "sites": rows}))
         if settings.junit:  # one file for a CI's test view, beside each site's own
             write_atomic(out_dir / "junit.xml", render_batch_junit(done, book, started_at, partial=interrupted))
     except OSError as exc:

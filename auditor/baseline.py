@@ -51,10 +51,13 @@ def complete_report(finished: dict[str, Any] | None) -> dict[str, Any] | None:
     return _summary(finished) if finished is not None else None
 
 
-def measured_unlike(finished: dict[str, Any] | None, settings: Settings) -> str:
-    """How a `finished_audit` was measured, if not as this run is ("without --warm-cache, this run with"): it
-    is not compared with, and the user is told why."""
-    return _measured_otherwise(finished, settings) if finished is not None else ""
+def not_compared(finished: dict[str, Any] | None, settings: Settings) -> dict[str, Any] | None:
+    """A `finished_audit` measured otherwise than this run ("without --warm-cache, this run with"): its score and
+    date and how it was measured, which report.json, the report and the terminal give as the reason the score
+    is not set against it. None if there is none, or it compares."""
+    measured = _measured_otherwise(finished, settings) if finished is not None else ""
+    summary = complete_report(finished) if measured else None
+    return {"score": summary["score"], "finished_at": summary["finished_at"], "measured": measured} if summary else None
 
 
 def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:

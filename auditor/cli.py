@@ -733,12 +733,13 @@ def batch(
     if dropped:
         err.print(f"{_count(len(dropped), 'site')} fell more than --fail-on-drop {settings.fail_on_drop:g} points "
                   f"since their last audit: {_site_names(dropped)}.", markup=False, soft_wrap=True)
-    unlike = [r for r in audited if r["unlike"] and not r["previous"]]
+    unlike = [r for r in audited if r["not_compared"]]
     if unlike and not quiet:
         checks = ": --fail-on-drop checks nothing there this time" if settings.fail_on_drop is not None else ""
         err.print(f"note: {_count(len(unlike), 'site')} not compared with the last audit in {out}, measured "
-                  f"{unlike[0]['unlike']}{checks} ({_site_names(unlike)}).", markup=False, highlight=False, soft_wrap=True)
-    unchecked = [r for r in audited if settings.fail_on_drop is not None and not r["previous"] and not r["unlike"]]
+                  f"{unlike[0]['not_compared']['measured']}{checks} ({_site_names(unlike)}).", markup=False, highlight=False,
+                  soft_wrap=True)
+    unchecked = [r for r in audited if settings.fail_on_drop is not None and not r["previous"] and not r["not_compared"]]
     if unchecked and not quiet:  # a dated folder per night has nothing to compare with: said, as audit says it
         err.print(f"note: {_count(len(unchecked), 'site')} had no earlier audit in {out} to compare with: "
                   f"--fail-on-drop checks nothing there this time ({_site_names(unchecked)}).",

@@ -26,6 +26,7 @@ from auditor.score import backlog, band, site_scores
 from auditor.urls import readable
 
 SCHEMA_VERSION = 1
+TOOL = {"name": "cro-audit", "version": __version__}  # who wrote a report or an index, in both
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 DEFAULT_ACCENT = "#0b6bcb"
@@ -52,13 +53,14 @@ def build_report(
     partial: bool,
     browser_version: str = "",
     previous: dict[str, Any] | None = None,
+    not_compared: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report.json document (schema_version 1; see auditor/report.schema.json)."""
     site = site_scores(pages, book)
     findings = [f for p in pages for f in p.findings]
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "cro-audit", "version": __version__, "browser": browser_version},
+        "tool": {**TOOL, "browser": browser_version},
         "started_at": started_at,
         "finished_at": now_iso(),
         "partial": partial,
@@ -68,6 +70,7 @@ def build_report(
         "score": site.score,
         "band": band(site.score),
         "previous": previous,
+        "not_compared": not_compared,
         "categories": {
             cat.id: {"title": cat.title, "score": site.categories.get(cat.id), "weight": cat.weight}
             for cat in book.categories.values()
@@ -227,14 +230,15 @@ def render_html(report: dict[str, Any], branding: dict[str, Any], folder: Path |
                                                       readable_urls=_readable_urls(report), broken_kinds=BROKEN_KINDS)
 
 
-def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial: bool = False) -> str:
+def render_index(sites: list[dict[str, Any]], branding: dict[str, Any], partial: bool = False,
+                 settings: dict[str, Any] | None = None) -> str:
     """The batch's index page, worst first: sites that could not be audited, then sites with pages broken for
     visitors, then by score (index.json keeps the sites file's order). A site's score leaves out the pages that
     do not load, so 6 of 8 pages not found scored 95 and sat below clean sites of 92 (a trial)."""
     ranked = sorted(sites, key=lambda s: (bool(s.get("not_reached")), s.get("score") is not None, not s.get("broken_pages"),
                                           s.get("score") or 0, -(s.get("broken_pages") or 0), str(s.get("name"))))
     return _env.get_template("index.html.j2").render(sites=ranked, branding=branding, generated_at=now_iso(),
-                                                     partial=partial, tool={"name": "cro-audit", "version": __version__},
+                                                     partial=partial, tool=TOOL, run_settings=settings or {},
                                                      readable_urls=_readable_urls([s.get("start_url") for s in sites]))
 
 

@@ -589,10 +589,17 @@ def test_a_batch_measured_otherwise_than_the_last_one_says_why_it_does_not_compa
 
         assert batch().returncode == 0
         warm = batch("--warm-cache", "--fail-on-drop", "50")
+        index = json.loads((tmp_path / "out" / "index.json").read_text())
+        html = " ".join((tmp_path / "out" / "index.html").read_text().split())
         again = batch("--warm-cache", "--fail-on-drop", "50")
     assert warm.returncode == 0, warm.stderr
     assert warm.stderr.count("note: ") == 1
     assert (f"note: 1 site not compared with the last audit in {tmp_path / 'out'}, measured without --warm-cache, this "
             "run with: --fail-on-drop checks nothing there this time (") in warm.stderr
     assert again.returncode == 0 and "note: " not in again.stderr and "unchanged since " in again.stderr
-    assert [r["unlike"] for r in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [""]
+    [row] = index["sites"]
+    assert row["previous"] is None and row["not_compared"]["measured"] == "without --warm-cache, this run with"
+    assert index["settings"]["warm_cache"] is True and index["tool"]["name"] == "cro-audit"
+    assert "/100): it was measured without --warm-cache, this run with." in html
+    assert "pages after the start page measured with its files cached." in html
+    assert [r["not_compared"] for r in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [None]

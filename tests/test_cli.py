@@ -331,10 +331,17 @@ def test_a_last_audit_measured_otherwise_is_named_not_compared(site, tmp_path):
             "--fail-on-drop checks nothing this time (audit the same way to compare).") in warm.stderr
     assert "no earlier audit" not in warm.stderr
     assert "over 1 page, measured with --warm-cache; " in warm.stderr
+    first = json.loads((out / "report.json").read_text())
+    assert first["previous"] is None and first["not_compared"]["measured"] == "without --warm-cache, this run with"
+    html = " ".join((out / "report.html").read_text().split())
+    assert f"({first['not_compared']['score']}/100): it was measured without --warm-cache, this run with." in html
     plain = run("audit", site.url, *flags)  # no --fail-on-drop: the comparison missing from the report is explained
     assert f"note: not compared with the last audit in {out}, measured with --warm-cache, this run without." in plain.stderr
     same = run("audit", site.url, *flags)
     assert "not compared" not in same.stderr and "unchanged since " in same.stderr
+    again = json.loads((out / "report.json").read_text())
+    assert again["not_compared"] is None and again["previous"]["score"] == again["score"]
+    assert "Not compared" not in (out / "report.html").read_text()
 
 
 def test_select_takes_commas_and_any_case(site, tmp_path):
