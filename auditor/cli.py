@@ -104,21 +104,21 @@ app = typer.Typer(
     cls=_Group,
     add_completion=False,
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # Click's plain help: readable at 80 columns, where Rich's table left the help 20
+    context_settings={"max_content_width": 100},
     help="Find out why a website does not convert: crawl it in Chromium on desktop and mobile, check it against "
     "conversion research, and get a scored HTML + JSON report with a prioritised fix list.\n\n"
-    "Start with [bold]cro-audit demo[/bold], then [bold]cro-audit audit https://your-site.example[/bold].",
+    "Start with `cro-audit demo`, then `cro-audit audit https://your-site.example`.",
 )
 # soft_wrap: a log file is 80 columns to Rich, and a closing line cut in two ("127.0.0.1-8103 \n(By Example
 # GmbH)") cannot be grepped; a terminal wraps long lines itself.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-if not (os.environ.get("COLUMNS") or os.environ.get("TERMINAL_WIDTH")) and not sys.stdout.isatty():
-    try:  # --help into a pager or a file: at 80 columns Typer cut flag names short ("--no-fail-on-bro…")
-        import typer.rich_utils
+try:  # a flag's name is not broken at its hyphens when help text is wrapped ("--fail-" / "under")
+    from typer._click import _textwrap
 
-        typer.rich_utils.MAX_WIDTH = 100
-    except (ImportError, AttributeError):  # pragma: no cover - a Typer without Rich help
-        pass
+    _textwrap.TextWrapper.wordsep_re = _textwrap.textwrap.TextWrapper.wordsep_simple_re
+except (ImportError, AttributeError):  # pragma: no cover - another Click: its wrapping, unchanged
+    pass
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -477,7 +477,7 @@ def _finish(outcome: Outcome, settings: Settings, quiet: bool, baseline: Path | 
 
 
 # Options shared by `audit` and `batch`: declared once, so both commands read and document them alike.
-Devices = Annotated[Optional[str], typer.Option(help="Device profiles: desktop,mobile (default both).")]
+Devices = Annotated[Optional[str], typer.Option(metavar="<names>", help="Device profiles: desktop,mobile (default both).")]
 def _whole(text: str) -> int:
     """A whole-number flag: '--max-pages must be a whole number, not '2.5'', as a config file's value is told."""
     try:
@@ -496,13 +496,13 @@ def _number(text: str) -> float:
     return value
 
 
-MaxPages = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Most pages to audit per site \\[default: 20].")]
-MaxDepth = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Link depth from the start URLs; 0 = only them \\[default: 3].")]
-Timeout = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Seconds allowed per page \\[default: 30].")]
-Concurrency = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Pages measured at once \\[default: from the CPU count].")]
+MaxPages = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Most pages to audit per site [default: 20].")]
+MaxDepth = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Link depth from the start URLs; 0 = only them [default: 3].")]
+Timeout = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Seconds allowed per page [default: 30].")]
+Concurrency = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Pages measured at once [default: from the CPU count].")]
 Rate = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Most page requests per second per host (0 = no limit).")]
 MaxPerPattern = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", 
-    help="Most pages per URL shape (/product/N) or query parameter, against crawl traps \\[default: 25].")]
+    help="Most pages per URL shape (/product/N) or query parameter, against crawl traps [default: 25].")]
 FailUnder = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Exit 1 when a site score is below this (for CI).")]
 FailOnDrop = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", 
     help="Exit 1 when the score fell more than this many points since the previous audit: the last one in the "
@@ -528,25 +528,25 @@ Junit = Annotated[Optional[bool], typer.Option(
 Pdf = Annotated[Optional[bool], typer.Option(
     "--pdf/--no-pdf", metavar="", help="Also print the report to report.pdf (A4), for clients who read documents.")]
 Select = Annotated[Optional[list[str]], typer.Option(
-    help="Only rules whose id starts with this (repeatable, or comma-separated: SPD,MOB001).")]
-Ignore = Annotated[Optional[list[str]], typer.Option(help="Skip rules whose id starts with this (repeatable, or comma-separated).")]
-BrowserPath = Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
+    metavar="<prefix>", help="Only rules whose id starts with this (repeatable, or comma-separated: SPD,MOB001).")]
+Ignore = Annotated[Optional[list[str]], typer.Option(metavar="<prefix>", help="Skip rules whose id starts with this (repeatable, or comma-separated).")]
+BrowserPath = Annotated[Optional[str], typer.Option(metavar="<path>", help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")]
 BrowserEndpoint = Annotated[Optional[list[str]], typer.Option(
-    help="Remote browser instead of a local one (repeatable: pages are spread over them): "
+    metavar="<url>", help="Remote browser instead of a local one (repeatable: pages are spread over them): "
          "http://host:9222 (DevTools), ws://host:3000/ (Playwright server), cdp+ws://... (browserless), "
          "selenium+http://grid:4444 (Selenium Grid). See the README.")]
 Header = Annotated[Optional[list[str]], typer.Option(
-    help="Extra HTTP header 'Name: value' on every request to the audited origin, never to third parties; "
+    metavar="<header>", help="Extra HTTP header 'Name: value' on every request to the audited origin, never to third parties; "
          "repeatable. Never written to a report or log.")]
 Auth = Annotated[Optional[str], typer.Option(
-    envvar="CRO_AUDIT_AUTH", show_envvar=True,
+    envvar="CRO_AUDIT_AUTH", show_envvar=True, metavar="<user:password>",
     help="'user:password' for HTTP auth on the audited site only (staging); better from the environment. Never reported.")]
-UserAgent = Annotated[Optional[str], typer.Option(help="Replace the user agent.")]
-Screenshots = Annotated[Optional[str], typer.Option(help="css (fast), device (full pixel density) or off \\[default: css].")]
+UserAgent = Annotated[Optional[str], typer.Option(metavar="<text>", help="Replace the user agent.")]
+Screenshots = Annotated[Optional[str], typer.Option(metavar="<mode>", help="css (fast), device (full pixel density) or off [default: css].")]
 NoRobots = Annotated[bool, typer.Option("--no-robots", metavar="", help="Ignore robots.txt (only for sites you own).")]
 Resume = Annotated[bool, typer.Option("--resume", metavar="", help="Continue an interrupted run in the same --out folder.")]
 Config = Annotated[Optional[Path], typer.Option(
-    help="Config file \\[default: cro-audit.toml, or \\[tool.cro-audit] in pyproject.toml].")]
+    help="Config file [default: cro-audit.toml, or [tool.cro-audit] in pyproject.toml].")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress output.")]
 
 
@@ -608,12 +608,12 @@ def _say(notes: list[str]) -> None:
         err.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
-@app.command(cls=_Command, epilog=EXIT_CODES)
+@app.command(cls=_Command, epilog=EXIT_CODES, short_help="Audit a site and write its scored report.")
 def audit(
     urls: Annotated[list[str], typer.Argument(
         help="Start URLs. The crawl stays on their sites.", show_default=False, metavar="URL")],
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="Report folder \\[default: reports/<site host>].", show_default=False)] = None,
+        "--out", "-o", help="Report folder [default: reports/<site host>].", show_default=False)] = None,
     devices: Devices = None, max_pages: MaxPages = None, max_depth: MaxDepth = None, timeout: Timeout = None,
     concurrency: Concurrency = None, rate: Rate = None, max_per_pattern: MaxPerPattern = None,
     fail_under: FailUnder = None, fail_on_drop: FailOnDrop = None, fail_on_broken: FailOnBroken = None, throttle: Throttle = None, warm_cache: WarmCache = None, junit: Junit = None, pdf: Pdf = None, select: Select = None,
@@ -631,7 +631,10 @@ def audit(
 ) -> None:
     """Audit a site: crawl from URLS, measure every page on desktop and mobile, and write the report.
 
-    Example: cro-audit audit https://client.example --out reports/client --fail-under 70
+    \b
+    Examples:
+      cro-audit audit https://client.example --out reports/client
+      cro-audit audit https://staging.example --fail-under 70 --fail-on-broken
     """
     try:
         settings, book, notes = _prepare(locals())
@@ -645,7 +648,7 @@ def audit(
     raise typer.Exit(_finish(outcome, settings, quiet, baseline))
 
 
-@app.command(cls=_Command, epilog=BATCH_EXIT_CODES)
+@app.command(cls=_Command, epilog=BATCH_EXIT_CODES, short_help="Audit many sites from a file, with an index of them all.")
 def batch(
     sites_file: Annotated[Path, typer.Argument(
         help="A text file: one site per line (its start URL, or several separated by spaces, commas or semicolons), "
@@ -665,7 +668,9 @@ def batch(
 ) -> None:
     """Audit many sites, one after another: a report folder each, and index.html ranking them all.
 
-    Example: cro-audit batch clients.txt --out reports/2026-11 --max-pages 30
+    \b
+    Example:
+      cro-audit batch clients.txt --out reports/2026-11 --max-pages 30
     """
     if client is not None:  # Typer's "No such option: --client" sent the user looking for a flag
         raise fail("--client is for audit: a batch takes each site's client from its line of the sites file, like "
@@ -765,10 +770,10 @@ def batch(
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Audit the bundled demo shop (no network needed).")
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("reports/demo"),
-    browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary (or set CRO_AUDIT_BROWSER).")] = None,
+    browser_path: BrowserPath = None,
     quiet: Quiet = False,
 ) -> None:
     """Audit the bundled demo shop on 127.0.0.1 (no network needed) and print where the report is."""
@@ -807,9 +812,9 @@ def list_rules(
             print()
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Check that a browser can be started or reached.")
 def doctor(
-    browser_path: Annotated[Optional[str], typer.Option(help="Chrome/Chromium binary to check (or set CRO_AUDIT_BROWSER).")] = None,
+    browser_path: BrowserPath = None,
     browser_endpoint: BrowserEndpoint = None,
 ) -> None:
     """Check that a browser can be found and started, or each remote endpoint reached; print which. Exit 2 if not."""

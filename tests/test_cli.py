@@ -533,6 +533,11 @@ def test_help_teaches():
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH", "LINES")}
     piped = subprocess.run([*CLI, "audit", "--help"], capture_output=True, text=True, env=env, timeout=60).stdout
     assert "…" not in piped and "--no-fail-on-broken" in piped  # at 80 columns, flag names were cut short
+    narrow = run("audit", "--help", env={"COLUMNS": "80"}).stdout.splitlines()
+    # Rich's table left each option's help a 20-column strip at 80 columns: 218 lines of it.
+    assert max(map(len, narrow)) <= 80 and len(narrow) < 120
+    assert "  --fail-on-drop <float>          Exit 1 when the score fell more than this" in narrow
+    assert not any(line.rstrip().endswith("--fail-") for line in narrow)  # a flag is never split at its hyphen
     text = " ".join(result.stdout.split())
     assert "Exit codes: 0 done; 1 a score under --fail-under" in text and "3 incomplete" in text  # what CI reads
     assert "Exit codes:" in run("batch", "--help").stdout
