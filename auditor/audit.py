@@ -181,10 +181,10 @@ def run_audit(
             started_at = earlier or started_at
             _check_same_shape(store, settings)
         finished = finished_audit(out_dir, start_urls)  # read before this run writes its report over the last one
-        unlike = None
+        measured_otherwise = None  # the last audit, if measured another way: said, not compared with
         if not baseline:
             previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
-            unlike = not_compared(finished, settings)
+            measured_otherwise = not_compared(finished, settings)
         earlier = complete_report(finished)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
@@ -197,7 +197,7 @@ def run_audit(
                 judge_page(page, book)
             report = build_report(pages, book, settings, start_urls, started_at, partial=crawl.interrupted,
                                   browser_version=crawl.browser_version, previous=previous,
-                                  not_compared=unlike)
+                                  not_compared=measured_otherwise)
             report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
             report["not_followed"] = crawl.frontier.not_followed()
             # A site down tonight leaves last night's report (and its screenshots, PDF) as it was: an empty
