@@ -19,9 +19,12 @@ _SLOW = re.compile(r"^/slow/(\d{1,5})(/.*)$")
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     hits: Counter[str]
+    latency_s: float = 0.0
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.hits[self.path] += 1
+        if self.latency_s:
+            time.sleep(self.latency_s)
         match = _SLOW.match(self.path)
         if match:
             time.sleep(int(match.group(1)) / 1000)
@@ -41,11 +44,12 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class StaticSite:
-    """Serve a folder on a free loopback port for as long as the `with` block lasts."""
+    """Serve a folder on a free loopback port for as long as the `with` block lasts; with `latency_ms`, every
+    answer waits that long first, as a site across the internet would (the benchmark's --latency)."""
 
-    def __init__(self, root: Path | str, port: int = 0) -> None:
+    def __init__(self, root: Path | str, port: int = 0, latency_ms: float = 0) -> None:
         self.hits: Counter[str] = Counter()  # request paths served, for tests that count visits
-        handler = type("Handler", (_Handler,), {"hits": self.hits})
+        handler = type("Handler", (_Handler,), {"hits": self.hits, "latency_s": latency_ms / 1000})
         handler = functools.partial(handler, directory=str(root))
         self._server = _Server(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

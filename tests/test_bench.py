@@ -26,3 +26,21 @@ def test_the_benchmark_runs_every_phase_and_reports_ratios_and_memory():
         assert re.search(rf"{phase}: CPU by process: .*(renderer|browser)", out), out
     audit_kinds = re.search(r"audit: CPU by process: (.*)", out).group(1)
     assert "browser" in audit_kinds and "renderer" in audit_kinds
+
+
+def test_the_site_server_can_answer_as_a_distant_site_would(tmp_path):
+    """The benchmark's --latency: every answer waits at least that long (a floor, which no slow spell of the
+    machine can break), and is the same answer."""
+    import time
+
+    import httpx
+
+    from auditor.serve import StaticSite
+
+    (tmp_path / "index.html").write_text("<title>far</title>")
+    with StaticSite(tmp_path, latency_ms=300) as site:
+        started = time.monotonic()
+        answer = httpx.get(site.url, timeout=10)
+        waited = time.monotonic() - started
+    assert answer.status_code == 200 and "<title>far</title>" in answer.text
+    assert waited >= 0.3

@@ -246,6 +246,9 @@ def main() -> None:
                         help="rounds of the phases, interleaved; each phase is reported by its median round")
     parser.add_argument("--screenshots", choices=["css", "device", "off"], default="css",
                         help="the audit's screenshots (default css, as cro-audit's own default)")
+    parser.add_argument("--latency", type=float, default=0, metavar="MS",
+                        help="make the site server wait this long before every answer, as a site across the "
+                             "internet does (default 0: loopback, where the audit is bound by CPU)")
     parser.add_argument("--phase", choices=["bare", "audit"], help=argparse.SUPPRESS)
     parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
@@ -259,10 +262,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "site"
         paths = generate(root, total=args.pages)[: args.pages]
-        with StaticSite(root) as site:
+        with StaticSite(root, latency_ms=args.latency) as site:
             urls = [site.url + p.lstrip("/") for p in paths]
             print(f"{args.pages} pages x 2 devices, concurrency {args.concurrency}, {os.cpu_count()} cores, "
-                  f"{args.repeat} round(s), audit screenshots {args.screenshots}", flush=True)
+                  f"{args.repeat} round(s), audit screenshots {args.screenshots}"
+                  + (f", {args.latency:g} ms server latency" if args.latency else ""), flush=True)
             bare_args = ["--phase", "bare", "--urls", json.dumps(urls), "--concurrency", str(args.concurrency)]
             audit_args = ["--phase", "audit", "--start", site.url, "--pages", str(args.pages),
                           "--concurrency", str(args.concurrency), "--screenshots", args.screenshots]
