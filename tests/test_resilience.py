@@ -571,6 +571,37 @@ def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
     assert next(p for p in alone.pages if p.url.endswith("/once.html")).devices["desktop"].ttfb_ms < 1000
 
 
+def test_doubtful_visits_left_when_the_time_to_measure_again_runs_out_are_told(tmp_path, monkeypatch):
+    """Visits measured again are bounded in time; a trial's big site kept 25 doubtful speed findings past the
+    old cap of ten, and nothing said so. Those left are counted, with the way to measure every page alone."""
+    from auditor import crawl
+
+    monkeypatch.setattr(crawl, "RECHECK_S", 0.0)
+    monkeypatch.setattr(crawl, "RECHECK_SHARE", 0.0)
+
+    def slow_once(title: str):
+        def answer(attempt: int):
+            time.sleep(1.5 if attempt == 1 else 0)
+            return 200, page(title, [])
+        return answer
+
+    pages = {"/": page("Home", ["/a.html", "/b.html"]), "/a.html": slow_once("A"), "/b.html": slow_once("B")}
+    with RecordingServer(pages) as server:
+        told: list[str] = []
+
+        class Progress:
+            def __call__(self, *args):
+                pass
+
+            def notice(self, text: str) -> None:
+                told.append(text)
+
+        run_audit([server.url], settings(concurrency=2), load_rulebook(), tmp_path / "out", progress=Progress())
+    assert told == ["Measuring 2 slow visits again, one at a time (the crawl measured 2 pages at once)",
+                    "  2 of them kept the timings measured 2 at once (the time allowed ran out): their speed findings "
+                    "may read high; --concurrency 1 measures every page alone"]
+
+
 def cached_site(name: str = "") -> dict:
     """A home page and two pages, all showing one logo that may be cached for an hour."""
     logo = '<img src="/logo.svg" width="80" height="20" alt="logo">'
