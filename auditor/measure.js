@@ -202,9 +202,28 @@
   // Also the doors for customers who already converted: log in, my account, the cart (its count included).
   const FURNITURE_TEXT = /^(☰|≡|×|✕|✖|x|‹|›|«|»|<|>|←|→|…|\.\.\.|menu|open menu|close|close menu|main menu|toggle (navigation|menu)|navigation|search|previous|prev|next|play|pause|log ?in|sign ?in|my account|account|(view |my |shopping )?(cart|basket|bag)( ?\(?\d+\)?)?|wishlist)$/i;
   const TOGGLE_NAME = /menu|nav|toggle|burger/i;
+  // Controls for reading the page, not for converting on it: copy buttons beside code, theme and dark-mode
+  // switches, show/hide toggles, print. A trial counted 103 "copy" buttons and a theme toggle as a docs
+  // page's calls to action. "Show pricing" or "Expand to see the offer" still counts.
+  const CONTROL_TEXT = /^(copy|copied|toggle|switch to|print)\b|\b(dark|light|night) (mode|theme)\b|^(change |choose |select )?(theme|colou?r scheme)$|^(show|hide|expand|collapse)\b(?!.*\b(pric|plans?\b|offers?\b|deals?\b|demo|trial|quote|discount|free\b))/i;
+  const CONTROL_NAME = /clipboard|copy-?(button|btn|code|link|path)|theme-?(toggle|switch|picker)|dark-?mode|mode-?toggle|colou?r-?scheme/i;
+  const CONTROL_ROLES = ["menuitem", "menuitemradio", "menuitemcheckbox", "tab", "switch", "option"];
   const CHAT_NAME = /chat|messag|intercom|drift|zendesk|zopim|crisp|tawk|tidio|olark|freshchat|helpdesk/i;
+  function searchForm(el) {
+    // The submit of a site search ("Search ...", "Go"): a form marked as search, or whose only text box is a query.
+    const form = el.form || el.closest("form");
+    if (!form) return false;
+    if (form.getAttribute("role") === "search" || form.querySelector("input[type=search]")) return true;
+    const boxes = [...form.querySelectorAll("input:not([type]), input[type=text]")];
+    return /search/i.test(form.getAttribute("action") || "") ||
+      (boxes.length === 1 && /^(q|s|query|search|keywords?|term|k)$/i.test(boxes[0].name || ""));
+  }
   function furniture(el, text) {
-    if (FURNITURE_TEXT.test(text) || FURNITURE_TEXT.test(clean(el.getAttribute("aria-label")))) return true;
+    const said = [text, clean(el.getAttribute("aria-label")), clean(el.getAttribute("title"))]
+      .map((t) => t.replace(/[\s.…:]+$/, ""));  // "Search ...": the dots say a form follows
+    if (said.some((t) => FURNITURE_TEXT.test(t)) || CONTROL_TEXT.test(said[0] || said[1] || said[2])) return true;
+    if (CONTROL_NAME.test(nameOf(el)) || el.hasAttribute("aria-pressed") || CONTROL_ROLES.includes(el.getAttribute("role"))) return true;
+    if ((el.tagName === "INPUT" || el.tagName === "BUTTON") && searchForm(el)) return true;
     return el.hasAttribute("aria-expanded") && TOGGLE_NAME.test(`${nameOf(el)} ${el.getAttribute("aria-controls") || ""}`);
   }
   function outermost(el, positions) {

@@ -288,6 +288,15 @@ def test_menu_toggles_pop_ups_and_chat_launchers_are_not_calls_to_action(facts, 
 
 
 @pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_controls_for_reading_the_page_are_not_calls_to_action(facts, device):
+    """A trial's docs sites scored on their copy buttons, theme switches and search forms: Node's API docs had
+    104 calls to action, rustdoc's "Copy item path" passed CTA001 on half the pages. A commercial word keeps
+    a show/hide button a call to action ("Show pricing")."""
+    assert [c.text for c in facts("cta-page-controls.html", device).ctas] == [
+        "Start free trial", "See pricing", "Show pricing", "Subscribe"]
+
+
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
 def test_a_small_modal_dialog_is_a_pop_up_over_the_whole_page(facts, device):
     ctas = facts("modal-dialog.html", device).ctas
     assert [(c.text, c.covered_by) for c in ctas] == [("Shop now", "a pop-up (dialog#newsletter)")]
