@@ -518,8 +518,10 @@ def _audit_sites(
             "pages": outcome.report["summary"]["pages_audited"] if outcome else None,
             "broken_pages": outcome.report["summary"]["pages_broken"] if outcome else None,
             "refused_pages": sum(p.refused for p in outcome.pages) if outcome else None,
-            "report_href": f"{site.name}/report.html" if outcome else None,
-            "pdf_href": f"{site.name}/report.pdf" if outcome and (out_dir / site.name / "report.pdf").is_file() else None,
+            # A site never reached has no report worth opening, only its error; one down tonight keeps its last.
+            "report_href": f"{site.name}/report.html" if outcome and (not error or outcome.kept) else None,
+            "pdf_href": f"{site.name}/report.pdf" if outcome and (not error or outcome.kept)
+                        and (out_dir / site.name / "report.pdf").is_file() else None,
             "partial": bool(outcome and outcome.interrupted),
             "browser_lost": outcome.browser_lost if outcome else None,  # why it stopped partway, if not a signal
             "error": error,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -163,6 +164,7 @@ def test_batch_writes_a_report_per_site_and_an_index(tmp_path):
     first, unreachable, crowded = index["sites"]
     assert first["score"] == 100 and first["error"] is None and (out / first["report_href"]).is_file()
     assert unreachable["score"] is None and "Connection refused" in unreachable["error"]
+    assert unreachable["report_href"] is None  # a site never reached: its error, not a link to an empty report
     assert crowded["score"] < 95
     html = (out / "index.html").read_text()
     assert all(name in html for name in names)
@@ -511,7 +513,8 @@ def test_a_site_down_on_a_nightly_run_says_when_it_was_last_audited(tmp_path):
         assert {name: (folder / name).read_bytes() for name in kept} == kept
         row = json.loads((out / "index.json").read_text())["sites"][0]
         assert row["error"] and row["previous"]["finished_at"] == first["finished_at"]
-        assert "Last audited " in (out / "index.html").read_text()
+        assert row["report_href"] == f"{up['name']}/report.html"
+        assert "Last audited " in (out / "index.html").read_text() and ">View last report</a>" in (out / "index.html").read_text()
     with StaticSite(tmp_path / "shop", port=int(shop.url.rsplit(":", 1)[1].strip("/"))) as again:
         assert again.url == shop.url
         back = batch()
@@ -590,7 +593,8 @@ def test_a_batch_measured_otherwise_than_the_last_one_says_why_it_does_not_compa
         assert batch().returncode == 0
         warm = batch("--warm-cache", "--fail-on-drop", "50")
         index = json.loads((tmp_path / "out" / "index.json").read_text())
-        html = " ".join((tmp_path / "out" / "index.html").read_text().split())
+        raw = (tmp_path / "out" / "index.html").read_text()
+        html = " ".join(re.sub(r"<[^>]+>", "", raw).split())
         again = batch("--warm-cache", "--fail-on-drop", "50")
     assert warm.returncode == 0, warm.stderr
     assert warm.stderr.count("note: ") == 1
@@ -601,5 +605,6 @@ def test_a_batch_measured_otherwise_than_the_last_one_says_why_it_does_not_compa
     assert row["previous"] is None and row["not_compared"]["measured"] == "without --warm-cache, this run with"
     assert index["settings"]["warm_cache"] is True and index["tool"]["name"] == "cro-audit"
     assert "/100): it was measured without --warm-cache, this run with." in html
+    assert '<span style="white-space: nowrap">--warm-cache,</span>' in raw  # never broken at its hyphen
     assert "pages after the start page measured with its files cached." in html
     assert [r["not_compared"] for r in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [None]
