@@ -61,8 +61,11 @@ def no_cta_above_fold(facts: DeviceFacts, t: dict) -> Verdict | None:
     first = facts.ctas[0]
     return Verdict(
         0,
-        f"On {facts.device}, none of the {len(facts.ctas)} calls to action is visible without scrolling; "
-        f"the first, \"{first.text or '(no text)'}\", starts {first.y:.0f} px down a {facts.viewport_height} px screen.",
+        f"On {facts.device}, none of the {len(facts.ctas)} calls to action is visible without scrolling; the first, "
+        f"\"{first.text or '(no text)'}\", starts {first.y:.0f} px down a {facts.viewport_height} px screen."
+        if len(facts.ctas) > 1 else
+        f"On {facts.device}, the one call to action, \"{first.text or '(no text)'}\", is not visible without scrolling: "
+        f"it starts {first.y:.0f} px down a {facts.viewport_height} px screen.",
         {"ctas": [c.text for c in facts.ctas], "first_cta_y": first.y, "fold_y": facts.viewport_height},
     )
 

@@ -829,7 +829,12 @@ def test_the_summary_says_how_speed_was_measured(env: Environment, sample: dict)
     assert "measured over the auditing machine's own connection" in Parsed(render(env, sample)).text
     sample["settings"]["throttle"] = True
     text = " ".join(Parsed(render(env, sample)).text.split())
-    assert "Load times were measured as visitors get them: phones on a slow 4G connection" in text
+    assert ("Load times were measured as visitors get them: phones on a slow 4G connection with a slower processor, "
+            "desktops on broadband.") in text
+    sample["settings"]["devices"] = ["mobile"]  # a trial's phone-only report spoke of desktops on broadband too
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "visitors get them: phones on a slow 4G connection with a slower processor." in text
+    assert "desktops on broadband" not in text and "phones on slow 4G (150 ms, 1.6 Mbit/s) with a 4x slower processor." in text
 
 
 def test_a_failed_page_without_a_title_is_named_by_what_happened(env: Environment, sample: dict) -> None:

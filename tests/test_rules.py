@@ -314,6 +314,12 @@ class TestCTA001NoCtaAboveFold:
         verdict = check("CTA001", desktop(ctas=[cta("", above=False, y=900)]))
         assert "(no text)" in verdict.message
 
+    def test_a_single_one_below_the_fold_is_said_in_the_singular(self):
+        """A trial read "none of the 1 calls to action is visible"."""
+        verdict = check("CTA001", mobile(ctas=[cta("Buy", above=False, y=1200)]))
+        assert verdict.message == ('On mobile, the one call to action, "Buy", is not visible without scrolling: it '
+                                   'starts 1200 px down a 844 px screen.')
+
     def test_no_cta_at_all_scores_0(self):
         verdict = check("CTA001", desktop(ctas=[]))
         assert verdict.score == 0
