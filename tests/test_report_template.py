@@ -443,6 +443,11 @@ def test_key_facts_are_human_readable(env: Environment, sample: dict) -> None:
     assert "not measured" in text  # null timings on the home page's mobile visit
     assert "page is 980 px wide on a 390 px screen" in text
     assert "more under" not in text
+    for page in sample["pages"]:  # a hidden search form beside it asks nothing of the visitor: not counted
+        for facts in page["devices"].values():
+            facts["forms"] = [*(facts.get("forms") or []), {"field_count": 0, "required_count": 0, "fields": []}]
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "1 form · 3 fields" in text and "2 forms" not in text and "1 form · 0 fields" not in text
     cta = sample["pages"][3]["devices"]["desktop"]["ctas"][0]
     cta["covered_by"] = "the cookie banner (div#cookie-banner)"
     text = " ".join(Parsed(render(env, sample)).text.split())
