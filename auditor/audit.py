@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 import signal
@@ -303,6 +304,10 @@ def _reason(exc: BaseException) -> str:
     """An OS error as a person says it: 'Read-only file system (/srv/r)', not '[Errno 30] ...'."""
     if isinstance(exc, OSError) and exc.strerror:
         name = exc.filename2 or exc.filename  # of a rename, the file it was to become, not the temporary one
+        if isinstance(exc, (FileExistsError, NotADirectoryError)) and name:  # --out names a file, or a path through one
+            blocking = next((p for p in (Path(name), *Path(name).parents) if p.is_file()), None)
+            if blocking is not None:
+                return f"{blocking} is a file, not a folder"
         return f"{exc.strerror} ({name})" if name else exc.strerror
     return str(exc)
 
@@ -371,6 +376,19 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
         if not tokens:
             if client is not None:
                 bad.append(f"{path}, line {number}: {client} | names no start URL")
+            continue
+        if len(tokens) > 1 and "@" not in line and not any("." in t or ":" in t for t in tokens):
+            # Words, not addresses ("not a url", a client name without its |): told as a whole line, not as
+            # its first word being a bad URL.
+            shown = " ".join(tokens)[:60]
+            bad.append(f"{path}, line {number}: \"{shown}\" is not a start URL (a line holds a site's URL, like "
+                       "https://example.com/, after an optional client name and a |)")
+            continue
+        words = list(itertools.takewhile(lambda t: "://" not in t and "." not in t, tokens))
+        if words and len(words) < len(tokens) and client is None and "@" not in line:  # `Acme Corp https://acme.example/`
+            name = " ".join(words)[:60]
+            bad.append(f"{path}, line {number}: \"{name}\" is not a URL; a client's name goes before a | "
+                       f"({name} | {tokens[len(words)][:80]})")
             continue
         try:
             urls = start_urls_from(tokens)

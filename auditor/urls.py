@@ -81,6 +81,8 @@ def normalize(url: str, base: str | None = None) -> str:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
             raise BadURL("not a valid URL (the host name is not a valid international name)") from None
+    if not host.startswith("["):
+        _check_host(host)
     # user:password@ is left out on purpose: credentials never travel in a URL we store or report.
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = parts.query
@@ -95,6 +97,19 @@ def normalize(url: str, base: str | None = None) -> str:
 
 
 # `localhost:3000/x`, `staging.example.com:8080`: a host and a port that urllib reads as a scheme and a path.
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")  # after IDNA: labels of letters, digits, - and _
+_DOTTED_NUMBERS = re.compile(r"\d+(\.\d+){3}")
+
+
+def _check_host(host: str) -> None:
+    """What the browser would refuse, refused here with its reason: a typo caught before the crawl starts,
+    not a DevTools error ('Cannot navigate to invalid URL') after it."""
+    if not _HOST_NAME.fullmatch(host):
+        raise BadURL("not a valid URL (the host name holds a space, an empty part or a character host names cannot hold)")
+    if _DOTTED_NUMBERS.fullmatch(host) and any(int(part) > 255 for part in host.split(".")):
+        raise BadURL(f"not a valid URL ({host[:40]} is not an IP address: each of its four numbers is 0 to 255)")
+
+
 _HOST_AND_PORT = re.compile(r"(?i)(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+):\d{1,5}(?=[/?#]|$)")
 
 

@@ -71,6 +71,10 @@ def test_commas_and_semicolons_between_start_urls_separate_them(tmp_path):
     ("", "lists no sites"),
     ("https://ok.example/\n".encode("utf-16"), "is not UTF-8 text; save it as UTF-8"),
     ("https://ok.example/\nftp://bad.example/\n", "line 2: ftp://bad.example/: only http and https"),
+    # A trial's "not a url" was told as 'not: not a valid URL', its first word; a name without its | likewise.
+    ("https://ok.example/\nnot a url\n", 'line 2: "not a url" is not a start URL \\(a line holds a site'),
+    ("Acme Corp https://acme.example/\n", 'line 1: "Acme Corp" is not a URL; a client\'s name goes before a \\| '
+                                          '\\(Acme Corp \\| https://acme.example/\\)'),
 ])
 def test_bad_sites_file_is_refused_before_any_crawl(tmp_path, content, message):
     path = tmp_path / "sites.txt"

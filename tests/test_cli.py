@@ -631,8 +631,11 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_and_exit_2(site, tmp
     (tmp_path / "a-file").write_text("")
     common = ["--devices", "desktop", "--max-depth", "0", "--screenshots", "off", "-q"]
     assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "a-file" / "r"), *common), 2,
-                          f"cannot write to the report folder {tmp_path / 'a-file' / 'r'}: Not a directory "
-                          f"({tmp_path / 'a-file' / 'r'})")
+                          f"cannot write to the report folder {tmp_path / 'a-file' / 'r'}: {tmp_path / 'a-file'} is a "
+                          "file, not a folder")
+    assert_one_line_error(run("audit", site.url, "--out", str(tmp_path / "a-file"), *common), 2,
+                          f"cannot write to the report folder {tmp_path / 'a-file'}: {tmp_path / 'a-file'} is a file, "
+                          "not a folder")  # a trial's said 'File exists'
     (tmp_path / "taken" / "report.json").mkdir(parents=True)
     late = run("audit", site.url, "--out", str(tmp_path / "taken"), *common)
     assert_one_line_error(late, 2, f"cannot write the report in {tmp_path / 'taken'}: Is a directory "

@@ -26,6 +26,8 @@ from auditor.urls import BadURL, Scope, is_action, listing_kind, normalize, patt
         ("https://example.com/a;v=2", "https://example.com/a;v=2"),  # other path parameters are the page's
         ("https://user:secret@example.com/a", "https://example.com/a"),  # credentials never kept
         ("  https://example.com/a  ", "https://example.com/a"),
+        ("http://010.1.1.1/", "http://010.1.1.1/"),  # 8.1.1.1 to a browser: numbers, each 255 or less
+        ("http://my_host.internal/", "http://my_host.internal/"),
     ],
 )
 def test_normalize(raw, expected):
@@ -53,6 +55,11 @@ def test_normalize_resolves_relative_links():
         ("https://example.com/" + "a" * 3000, "longer than"),
         ("/pricing", "a path, not a URL: give the whole address, like https://example.com/pricing"),
         ("//cdn.example/x", "no scheme; did you mean https://cdn.example/x?"),  # not https:////cdn.example/x
+        # A trial's 256.1.1.1 reached Chromium and came back as 'Protocol error (Page.navigate)'.
+        ("http://256.1.1.1/", "256.1.1.1 is not an IP address: each of its four numbers is 0 to 255"),
+        ("http://exa mple.com/", "the host name holds a space, an empty part or a character host names cannot hold"),
+        ("http://shop..example/", "an empty part"),
+        ("http://sh<op>.example/", "a character host names cannot hold"),
     ],
 )
 def test_bad_urls_are_refused_with_a_reason(raw, reason):
