@@ -153,6 +153,12 @@ def start_urls_from(raw: list[str]) -> list[str]:
     return urls
 
 
+def hosts_of(start_urls: list[str]) -> list[str]:
+    """The sites start URLs name, www. or not: more than one is one audit of them together, one score and one
+    report, which audit and batch say, since two sites on one line or command are most often a slip."""
+    return list(dict.fromkeys(urlsplit(u).netloc.removeprefix("www.") for u in start_urls))
+
+
 def run_audit(
     raw_urls: list[str],
     settings: Settings,
@@ -404,7 +410,7 @@ def read_sites(path: Path, notice: Callable[[str], None] | None = None) -> list[
             other = "" if auth == sites[first_line[key][1]].auth else " (with another login: the first is used)"
             notes.append(f"{path}, line {number}: the same site as line {first_line[key][0]}{other}, skipped.")
             continue
-        hosts = list(dict.fromkeys(urlsplit(u).netloc.removeprefix("www.") for u in urls))
+        hosts = hosts_of(urls)
         if len(hosts) > 1:  # several start URLs of one site, or two sites by mistake
             notes.append(f"{path}, line {number}: {', '.join(hosts)} are audited together, as one site and one "
                          "report; put each on its own line to audit them apart.")

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older Typer
     import click  # type: ignore[no-redef]
 
 from auditor import __version__
-from auditor.audit import Outcome, UsageError, read_sites, run_audit, run_batch, site_folder, start_urls_from
+from auditor.audit import Outcome, UsageError, hosts_of, read_sites, run_audit, run_batch, site_folder, start_urls_from
 from auditor.browser import BrowserNotFound
 from auditor.config import (ConfigError, Settings, build, closest, default_concurrency, find_config, load_file,
                             overloaded, toml_text)
@@ -638,7 +638,10 @@ def audit(
     """
     try:
         settings, book, notes = _prepare(locals())
-        start_urls_from(urls)  # a bad URL is named as such before a report folder is named after it
+        hosts = hosts_of(start_urls_from(urls))  # a bad URL is named as such before a report folder is named after it
+        if len(hosts) > 1:
+            notes.append(f"note: {', '.join(hosts)} are audited together, as one site with one score and one report; "
+                         "audit each on its own, or give batch a line each, to score them apart.")
         folder = out if out is not None else default_out(urls[0])
         _say(notes)
         with _ProgressReporter(quiet) as progress:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import socket
@@ -342,6 +342,21 @@ def test_a_last_audit_measured_otherwise_is_named_not_compared(site, tmp_path):
     again = json.loads((out / "report.json").read_text())
     assert again["not_compared"] is None and again["previous"]["score"] == again["score"]
     assert "Not compared" not in (out / "report.html").read_text()
+
+
+def test_start_urls_on_two_sites_are_said_to_be_one_audit(site, tmp_path):
+    """A trial gave two sites to one audit and got one score for both, silently; batch said so, audit did not."""
+    write(tmp_path / "other", {"index.html": page("Other", [])})
+    with StaticSite(tmp_path / "other") as other:
+        result = run("audit", site.url, other.url, "--out", str(tmp_path / "r"), "--devices", "desktop",
+                     "--max-depth", "0", "--screenshots", "off")
+        alone = run("audit", site.url, site.url + "about.html", "--out", str(tmp_path / "a"), "--devices", "desktop",
+                    "--max-depth", "0", "--screenshots", "off")
+    hosts = [u.split("/")[2] for u in (site.url, other.url)]
+    assert result.returncode == 0, result.stderr
+    assert (f"note: {hosts[0]}, {hosts[1]} are audited together, as one site with one score and one report; audit "
+            "each on its own, or give batch a line each, to score them apart.") in result.stderr
+    assert alone.returncode == 0 and "audited together" not in alone.stderr  # two pages of one site
 
 
 def test_select_takes_commas_and_any_case(site, tmp_path):
