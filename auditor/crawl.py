@@ -480,6 +480,7 @@ class Crawl:
                 page = self.results[position]
                 result = await visit(self._tab(tabs, 0, device), page.url, timeout=self.settings.timeout,
                                      before_navigate=lambda: self.throttle.wait(page.url))
+                measured += 1  # asked again, whatever the answer: only those the time left unasked are told
                 facts, fresh = page.devices[device], result.facts
                 if fresh is None or result.error is not None or fresh.load_ms is None:
                     continue
@@ -488,7 +489,6 @@ class Crawl:
                         setattr(facts, name, getattr(fresh, name))
                     if self.store is not None:
                         self.store.save(position, page)
-                measured += 1
 
         await self._bounded([asyncio.ensure_future(again())], max(RECHECK_S, RECHECK_SHARE * crawl_s))
         left = len(flagged) - measured
