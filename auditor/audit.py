@@ -206,7 +206,8 @@ def run_audit(
                                   browser_version=crawl.browser_version, previous=previous,
                                   not_compared=measured_otherwise)
             # Why a partial run stopped, for the report to say rather than guess: a signal's name, or the browser.
-            report["stopped_by"] = (caught[0] if caught else "browser" if crawl.browser_lost else None) if crawl.interrupted else None
+            stopped_by = caught[0] if caught else "browser" if crawl.browser_lost else None
+            report["stopped_by"] = stopped_by if crawl.interrupted else None
             report["timings"] = {step: round(seconds, 2) for step, seconds in crawl.timings.items()}
             report["not_followed"] = crawl.frontier.not_followed()
             # A site down tonight leaves last night's report (and its screenshots, PDF) as it was: an empty
