@@ -191,7 +191,7 @@ def run_audit(
         measured_otherwise = None  # the last audit, if measured another way: said, not compared with
         if not baseline:
             previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
-            measured_otherwise = not_compared(finished, settings)
+            measured_otherwise = not_compared(out_dir, start_urls, finished, settings, resuming=started_at if resume else None)
         earlier = complete_report(finished)
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))

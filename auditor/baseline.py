@@ -51,13 +51,31 @@ def complete_report(finished: dict[str, Any] | None) -> dict[str, Any] | None:
     return _summary(finished) if finished is not None else None
 
 
-def not_compared(finished: dict[str, Any] | None, settings: Settings) -> dict[str, Any] | None:
+def not_compared(folder: Path, start_urls: list[str], finished: dict[str, Any] | None, settings: Settings,
+                 resuming: str | None = None) -> dict[str, Any] | None:
     """A `finished_audit` measured otherwise than this run ("without --warm-cache, this run with"): its score and
     date and how it was measured, which report.json, the report and the terminal give as the reason the score
-    is not set against it. None if there is none, or it compares."""
+    is not set against it. None if there is none, or it compares. A resumed run (`resuming` is its start time)
+    carries what its own partial report said, as `previous_audit` carries what it compared with."""
+    if resuming is not None:
+        own = _read(folder / "report.json")
+        if own is not None and own.get("start_urls") == start_urls and own.get("started_at") == resuming:
+            return _checked_not_compared(own.get("not_compared"))
     measured = _measured_otherwise(finished, settings) if finished is not None else ""
     summary = complete_report(finished) if measured else None
     return {"score": summary["score"], "finished_at": summary["finished_at"], "measured": measured} if summary else None
+
+
+_MEASURED = re.compile(r"on --devices [a-z,]{1,60}, this run on [a-z,]{1,60}|"
+                       r"(with|without) --(throttle|warm-cache), this run (with|without)")
+
+
+def _checked_not_compared(old: Any) -> dict[str, Any] | None:
+    """A not_compared read back from a file: only in the shape and words this tool writes (it reaches the terminal)."""
+    if not isinstance(old, dict) or not isinstance(old.get("measured"), str) or not _MEASURED.fullmatch(old["measured"]):
+        return None
+    summary = _summary(old)
+    return {"score": summary["score"], "finished_at": summary["finished_at"], "measured": old["measured"]} if summary else None
 
 
 def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:

@@ -86,6 +86,23 @@ def test_a_finished_run_resumed_is_not_compared_with_itself(tmp_path):
     assert previous_audit(tmp_path, ["https://a.example/"], settings)["score"] == 71
 
 
+def test_a_resumed_run_still_says_which_audit_it_is_not_compared_with(tmp_path):
+    """A warm-cache run stopped partway, then resumed: its partial report said the folder's last audit (first
+    visits) was not compared with, and that report is what the folder then holds. The resumed run says it again,
+    rather than nothing; words this tool did not write are not repeated."""
+    from auditor.baseline import not_compared
+
+    urls, warm, started = ["https://a.example/"], build({}, {"warm_cache": True}), "2026-11-21T02:55:00Z"
+    said = {"score": 71, "finished_at": "2026-11-20T03:00:00Z", "measured": "without --warm-cache, this run with"}
+    _old_report(tmp_path, partial=True, score=40, started_at=started, not_compared=said,
+                settings={"devices": ["desktop", "mobile"], "warm_cache": True})
+    assert not_compared(tmp_path, urls, None, warm, resuming=started) == said
+    assert not_compared(tmp_path, urls, None, warm, resuming="2026-11-22T02:55:00Z") is None  # not this run's report
+    assert not_compared(tmp_path, urls, None, warm) is None  # a new run: nothing finished to compare or not
+    _old_report(tmp_path, partial=True, started_at=started, not_compared={**said, "measured": "\x1b[2Jhacked"})
+    assert not_compared(tmp_path, urls, None, warm, resuming=started) is None
+
+
 def test_the_same_devices_in_another_order_are_measured_alike(tmp_path):
     """A CI job with --devices mobile,desktop and a main-branch job with the default measured the same way."""
     from auditor.baseline import load_baseline, previous_audit
