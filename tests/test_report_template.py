@@ -542,13 +542,24 @@ def test_a_rule_failing_on_both_devices_is_one_card_at_the_worse_severity(env: E
     assert card.startswith('<li class="finding sev-high">') and '<span class="pill high">High</span>' in card
     text = " ".join(Parsed(card).text.split())
     assert text == ("High Slow page load Speed On desktop and mobile SPD001 "
-                    "Desktop: On desktop the page took 3.1 s to load. Mobile: On mobile the page took 6.3 s to load. "
+                    "Desktop: The page took 3.1 s to load. Mobile: The page took 6.3 s to load. "
                     "How to fix: Defer scripts that are not needed for the first screen and compress images. "
                     "Load time Desktop 3.1 s Mobile 6.3 s Main content visible (LCP) 2.7 s")
     # A rule that failed on one device keeps its card as it was.
     other = " ".join(Parsed(cards[1]).text.split())
     assert other.startswith("Low Too many items in the main navigation Navigation On desktop NAV001 "
                             "The main navigation has 11 items; visitors scan about 7. How to fix:")
+
+
+def test_a_card_per_device_line_does_not_name_its_device_twice(env: Environment, sample: dict) -> None:
+    """Under "Desktop:" a rule's own "on desktop" was said again: "Desktop: The page took 3.1 s to load on desktop"."""
+    home = _both_devices(sample)
+    home["findings"][1]["message"] = "The page took 3.1 s to load on desktop (aim for under 2.0 s)."  # [0] is mobile's
+    home["findings"][0]["message"] = "On mobile, none of the 2 calls to action is visible on mobile."
+    (card, _) = _cards(render(env, sample), 3)
+    text = " ".join(Parsed(card).text.split())
+    assert ("Desktop: The page took 3.1 s to load (aim for under 2.0 s). Mobile: None of the 2 calls to action is "
+            "visible.") in text
 
 
 def test_one_card_says_a_shared_line_once(env: Environment, sample: dict) -> None:
