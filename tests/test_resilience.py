@@ -533,6 +533,19 @@ def test_a_stopped_run_counts_the_pages_it_did_not_reach_apart_from_those_beyond
         "max_pages": {"count": 3, "examples": [url + "p3.html", url + "p4.html", url + "p5.html"]}}
 
 
+class Notices:
+    """A run's progress callback that keeps the notices it is told (the lines no progress bar explains)."""
+
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def __call__(self, *args) -> None:
+        pass
+
+    def notice(self, text: str) -> None:
+        self.told.append(text)
+
+
 def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
     """Timings taken with pages at once read high on a small machine (a trial: 2.2 s for a page that loads in
     0.7 s alone). A visit that would make a speed finding, but not at a third of its timings, is measured
@@ -548,22 +561,14 @@ def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
 
     pages = {"/": page("Home", ["/once.html", "/always.html"]), "/once.html": slow_once, "/always.html": always_slow}
     with RecordingServer(pages) as server:
-        told: list[str] = []
-
-        class Progress:
-            def __call__(self, *args):
-                pass
-
-            def notice(self, text: str) -> None:
-                told.append(text)
-
-        out = run_audit([server.url], settings(concurrency=2), load_rulebook(), tmp_path / "out", progress=Progress())
+        progress = Notices()
+        out = run_audit([server.url], settings(concurrency=2), load_rulebook(), tmp_path / "out", progress=progress)
         once, always = server.attempts["/once.html"], server.attempts["/always.html"]
         alone = run_audit([server.url], settings(concurrency=1), load_rulebook(), tmp_path / "alone")
     facts = {p.url.rsplit("/", 1)[1]: p.devices["desktop"] for p in out.pages}
     findings = {p.url.rsplit("/", 1)[1]: {f.rule_id for f in p.findings} for p in out.pages}
     assert (once, always) == (2, 1)  # the doubtful one visited again, once; the hopeless one not
-    assert told == ["Measuring 1 slow visit again, one at a time (the crawl measured 2 pages at once)"]
+    assert progress.told == ["Measuring 1 slow visit again, one at a time (the crawl measured 2 pages at once)"]
     assert facts["once.html"].ttfb_ms < 1000 and "SPD003" not in findings["once.html"]
     assert facts["always.html"].ttfb_ms >= 2900 and "SPD003" in findings["always.html"]
     assert facts[""].ttfb_ms < 1000  # never flagged, never asked again
@@ -587,17 +592,9 @@ def test_doubtful_visits_left_when_the_time_to_measure_again_runs_out_are_told(t
 
     pages = {"/": page("Home", ["/a.html", "/b.html"]), "/a.html": slow_once("A"), "/b.html": slow_once("B")}
     with RecordingServer(pages) as server:
-        told: list[str] = []
-
-        class Progress:
-            def __call__(self, *args):
-                pass
-
-            def notice(self, text: str) -> None:
-                told.append(text)
-
-        run_audit([server.url], settings(concurrency=2), load_rulebook(), tmp_path / "out", progress=Progress())
-    assert told == ["Measuring 2 slow visits again, one at a time (the crawl measured 2 pages at once)",
+        progress = Notices()
+        run_audit([server.url], settings(concurrency=2), load_rulebook(), tmp_path / "out", progress=progress)
+    assert progress.told == ["Measuring 2 slow visits again, one at a time (the crawl measured 2 pages at once)",
                     "  2 of them kept the timings measured 2 at once (the time allowed ran out): their speed findings "
                     "may read high; --concurrency 1 measures every page alone"]
 
