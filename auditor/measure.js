@@ -203,27 +203,38 @@
   const FURNITURE_TEXT = /^(☰|≡|×|✕|✖|x|‹|›|«|»|<|>|←|→|…|\.\.\.|menu|open menu|close|close menu|main menu|toggle (navigation|menu)|navigation|search|previous|prev|next|play|pause|log ?in|sign ?in|my account|account|(view |my |shopping )?(cart|basket|bag)( ?\(?\d+\)?)?|wishlist)$/i;
   const TOGGLE_NAME = /menu|nav|toggle|burger/i;
   // Controls for reading the page, not for converting on it: copy buttons beside code, theme and dark-mode
-  // switches, show/hide toggles, print. A trial counted 103 "copy" buttons and a theme toggle as a docs
-  // page's calls to action. "Show pricing" or "Expand to see the offer" still counts.
-  const CONTROL_TEXT = /^(copy|copied|toggle|switch to|print)\b|\b(dark|light|night) (mode|theme)\b|^(change |choose |select )?(theme|colou?r scheme)$|^(show|hide|expand|collapse)\b(?!.*\b(pric|plans?\b|offers?\b|deals?\b|demo|trial|quote|discount|free\b))/i;
+  // switches, show/hide toggles, print, pressed toggles, menu items and tabs, a site search's submit. A trial
+  // counted 103 "copy" buttons and a theme toggle as a docs page's calls to action. Whatever its markup, a
+  // control whose words sell ("Show pricing", "Add to cart" with aria-pressed, "Start free trial" as a menu
+  // item, "Switch to Pro", "Search flights") is still a call to action.
+  const CONTROL_TEXT = /^(copy|copied|toggle|switch to|print)\b|\b(dark|light|night) (mode|theme)\b|^(change |choose |select )?(theme|colou?r scheme)$|^(show|hide|expand|collapse)\b(?! me\b)/i;
   const CONTROL_NAME = /clipboard|copy-?(button|btn|code|link|path)|theme-?(toggle|switch|picker)|dark-?mode|mode-?toggle|colou?r-?scheme/i;
   const CONTROL_ROLES = ["menuitem", "menuitemradio", "menuitemcheckbox", "tab", "switch", "option"];
+  const SELLS = /pric|\bplans?\b|\boffers?\b|\bdeals?\b|\bdemo|\btrial|\bquote|discount|\bfree\b|\bbuy|\border|\bbook|\bcart\b|basket|checkout|subscribe|sign ?up|regist|\bjoin|get started|\bstart|download|contact|\bcall\b|upgrade|\bpro\b|premium|\bshop|donat|\bapply|reserv|enrol|\bhire|\bflights?\b|\bhotels?\b|\bhomes?\b|\bjobs?\b|\bcars?\b/i;
+  const PLAIN_SEARCH = /^(search|go|find|submit|ok|🔍|⌕|→|>|)$/i;
   const CHAT_NAME = /chat|messag|intercom|drift|zendesk|zopim|crisp|tawk|tidio|olark|freshchat|helpdesk/i;
   function searchForm(el) {
-    // The submit of a site search ("Search ...", "Go"): a form marked as search, or whose only text box is a query.
+    // A site search: a form marked as search, or with a search box, a search action (not "/research"), or one
+    // text box named as a query.
     const form = el.form || el.closest("form");
     if (!form) return false;
     if (form.getAttribute("role") === "search" || form.querySelector("input[type=search]")) return true;
     const boxes = [...form.querySelectorAll("input:not([type]), input[type=text]")];
-    return /search/i.test(form.getAttribute("action") || "") ||
+    return /(^|[^a-z])search/i.test(form.getAttribute("action") || "") ||
       (boxes.length === 1 && /^(q|s|query|search|keywords?|term|k)$/i.test(boxes[0].name || ""));
+  }
+  function control(el, said) {
+    // An icon's glyph is its text: its aria-label or title says what it does ("☾", "Switch to dark mode").
+    const label = said.find((t) => t) || "";
+    if (said.some((t) => SELLS.test(t))) return false;
+    if (said.some((t) => CONTROL_TEXT.test(t)) || CONTROL_NAME.test(nameOf(el))) return true;
+    if (el.hasAttribute("aria-pressed") || CONTROL_ROLES.includes(el.getAttribute("role"))) return true;
+    return (el.tagName === "INPUT" || el.tagName === "BUTTON") && PLAIN_SEARCH.test(label) && searchForm(el);
   }
   function furniture(el, text) {
     const said = [text, clean(el.getAttribute("aria-label")), clean(el.getAttribute("title"))]
       .map((t) => t.replace(/[\s.…:]+$/, ""));  // "Search ...": the dots say a form follows
-    if (said.some((t) => FURNITURE_TEXT.test(t)) || CONTROL_TEXT.test(said[0] || said[1] || said[2])) return true;
-    if (CONTROL_NAME.test(nameOf(el)) || el.hasAttribute("aria-pressed") || CONTROL_ROLES.includes(el.getAttribute("role"))) return true;
-    if ((el.tagName === "INPUT" || el.tagName === "BUTTON") && searchForm(el)) return true;
+    if (said.some((t) => FURNITURE_TEXT.test(t)) || control(el, said)) return true;
     return el.hasAttribute("aria-expanded") && TOGGLE_NAME.test(`${nameOf(el)} ${el.getAttribute("aria-controls") || ""}`);
   }
   function outermost(el, positions) {
