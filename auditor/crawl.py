@@ -471,6 +471,8 @@ class Crawl:
         self._notice(f"Measuring {len(flagged)} slow visit{'s' * (len(flagged) != 1)} again, one at a time (the crawl "
                      f"measured {self.settings.concurrency} pages at once)")
         tabs = self._worker_tabs.setdefault(-1, {})  # closed with the workers' tabs when the run ends
+        for _, position, device in flagged:  # until measured alone, their findings say they may read high
+            self.results[position].devices[device].crowded = True
 
         measured = 0
 
@@ -484,13 +486,15 @@ class Crawl:
                 facts, fresh = page.devices[device], result.facts
                 if fresh is None or result.error is not None or fresh.load_ms is None:
                     continue
+                facts.crowded = False  # measured alone: the faster of the two stands for the page
                 if facts.load_ms is None or fresh.load_ms < facts.load_ms:
                     for name in TIMING_FACTS:
                         setattr(facts, name, getattr(fresh, name))
-                    if self.store is not None:
-                        self.store.save(position, page)
 
         await self._bounded([asyncio.ensure_future(again())], max(RECHECK_S, RECHECK_SHARE * crawl_s))
+        if self.store is not None:  # new timings, or the mark that they may read high: a resumed run keeps either
+            for position in dict.fromkeys(position for _, position, _ in flagged):
+                self.store.save(position, self.results[position])
         left = len(flagged) - measured
         if left and not self.interrupted:
             self._notice(f"  {left} of them kept the timings measured {self.settings.concurrency} at once (the time "

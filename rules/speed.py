@@ -24,6 +24,14 @@ def _server_bound(facts: DeviceFacts) -> bool:
     return facts.ttfb_ms > SERVER_SLOW_MS and facts.ttfb_ms >= SERVER_SHARE * facts.load_ms
 
 
+def _crowded_note(facts: DeviceFacts) -> str:
+    """A timing taken with other pages loading at once, and not again alone, is said to be one."""
+    if not facts.crowded:
+        return ""
+    return (" Measured while other pages loaded at the same time, and not again alone, so it may read high: "
+            "`--concurrency 1` measures every page alone.")
+
+
 def _server_note(facts: DeviceFacts) -> str:
     """A long wait for the server, as a clause of a message about a time it is part of: where the seconds went."""
     if facts.ttfb_ms is None or facts.ttfb_ms <= SERVER_SLOW_MS:
@@ -65,7 +73,7 @@ def slow_page_load(facts: DeviceFacts, t: dict) -> Verdict | None:
     return Verdict(
         log_normal(facts.load_ms, t["p10_ms"], t["median_ms"]),
         f"The page took {_seconds(facts.load_ms)} to load on {facts.device} (aim for under {_seconds(t['p10_ms'])})"
-        f"{_server_note(facts)}.",
+        f"{_server_note(facts)}.{_crowded_note(facts)}",
         {"load_ms": facts.load_ms, "ttfb_ms": facts.ttfb_ms, "request_count": facts.request_count,
          "transfer_bytes": facts.transfer_bytes},
     )
@@ -101,7 +109,7 @@ def slow_main_content(facts: DeviceFacts, t: dict) -> Verdict | None:
     return Verdict(
         log_normal(facts.lcp_ms, p10, median),
         f"The largest content appeared after {_seconds(facts.lcp_ms)} on {facts.device} (aim for under {_seconds(p10)})"
-        f"{_server_note(facts)}.",
+        f"{_server_note(facts)}.{_crowded_note(facts)}",
         {"lcp_ms": facts.lcp_ms, "fcp_ms": facts.fcp_ms, "ttfb_ms": facts.ttfb_ms},
     )
 
@@ -142,7 +150,7 @@ def slow_server_response(facts: DeviceFacts, t: dict) -> Verdict | None:
     return Verdict(
         log_normal(facts.ttfb_ms, t["p10_ms"], t["median_ms"]),
         f"The server took {_seconds(facts.ttfb_ms)} to start sending the page on {facts.device}, {share:.0%} of its "
-        f"{_seconds(facts.load_ms)} load time (aim for under {_seconds(t['p10_ms'])}).",
+        f"{_seconds(facts.load_ms)} load time (aim for under {_seconds(t['p10_ms'])}).{_crowded_note(facts)}",
         {"ttfb_ms": facts.ttfb_ms, "load_ms": facts.load_ms, "request_count": facts.request_count,
          "transfer_bytes": facts.transfer_bytes},
     )

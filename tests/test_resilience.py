@@ -570,6 +570,7 @@ def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
     assert (once, always) == (2, 1)  # the doubtful one visited again, once; the hopeless one not
     assert progress.told == ["Measuring 1 slow visit again, one at a time (the crawl measured 2 pages at once)"]
     assert facts["once.html"].ttfb_ms < 1000 and "SPD003" not in findings["once.html"]
+    assert not facts["once.html"].crowded and not facts["always.html"].crowded  # measured alone, or never doubtful
     assert facts["always.html"].ttfb_ms >= 2900 and "SPD003" in findings["always.html"]
     assert facts[""].ttfb_ms < 1000  # never flagged, never asked again
     assert server.attempts["/once.html"] == 3 and server.attempts["/"] == 2  # one page at a time: no second visit
@@ -593,7 +594,13 @@ def test_doubtful_visits_left_when_the_time_to_measure_again_runs_out_are_told(t
     pages = {"/": page("Home", ["/a.html", "/b.html"]), "/a.html": slow_once("A"), "/b.html": slow_once("B")}
     with RecordingServer(pages) as server:
         progress = Notices()
-        run_audit([server.url], settings(concurrency=2), load_rulebook(), tmp_path / "out", progress=progress)
+        out = run_audit([server.url], settings(concurrency=2), load_rulebook(), tmp_path / "out", progress=progress)
+    # The report says it too (a second trial found only the terminal did): the visits, and their findings.
+    left = {p.url.rsplit("/", 1)[1]: p for p in out.pages}
+    assert [left[name].devices["desktop"].crowded for name in ("", "a.html", "b.html")] == [False, True, True]
+    assert all("Measured while other pages loaded at the same time, and not again alone, so it may read high"
+               in f.message for name in ("a.html", "b.html") for f in left[name].findings if f.rule_id.startswith("SPD"))
+    assert any(f.rule_id.startswith("SPD") for f in left["a.html"].findings)
     assert progress.told == ["Measuring 2 slow visits again, one at a time (the crawl measured 2 pages at once)",
                     "  2 of them kept the timings measured 2 at once (the time allowed ran out): their speed findings "
                     "may read high; --concurrency 1 measures every page alone"]
