@@ -608,7 +608,7 @@ def test_signal_writes_a_partial_report(sig, tmp_path):
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and stderr.splitlines()[-1].startswith("Interrupted")  # and no noise after
     assert report["partial"] is True and report["stopped_by"] == sig.name
-    assert {"SIGINT": "it was interrupted with Ctrl-C", "SIGTERM": "it was told to stop (SIGTERM"}[sig.name] in html
+    assert {"SIGINT": "it was interrupted with Ctrl-C", "SIGTERM": "it was told to stop by SIGTERM, from a CI time limit"}[sig.name] in html
     kept = len(report["pages"])
     assert 1 <= kept < 9
     assert "partial" in html.lower()

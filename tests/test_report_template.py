@@ -433,6 +433,15 @@ def test_sections_and_order(env: Environment, sample: dict) -> None:
     assert '<div class="n">2</div><div class="l">high-impact findings</div>' in html
 
 
+def test_menu_items_left_unnamed_are_counted_from_the_count(env: Environment, sample: dict) -> None:
+    """The facts name the first 50 items: a 63-item menu read "20 names …and 30 more" (a trial)."""
+    for page in sample["pages"]:
+        for facts in page["devices"].values():
+            facts["nav_item_count"], facts["nav_items"] = 63, [f"Item {i}" for i in range(50)]
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "Item 19 …and 43 more" in text and "…and 30 more" not in text
+
+
 def test_key_facts_are_human_readable(env: Environment, sample: dict) -> None:
     text = " ".join(Parsed(render(env, sample)).text.split())
     assert "Load time 0.8 s 2.3 s" in text
