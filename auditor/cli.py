@@ -496,7 +496,7 @@ def _number(text: str) -> float:
     return value
 
 
-MaxPages = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Most pages to audit per site [default: 20].")]
+MaxPages = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Most pages to audit (in batch, per site) [default: 20].")]
 MaxDepth = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Link depth from the start URLs; 0 = only them [default: 3].")]
 Timeout = Annotated[Optional[float], typer.Option(parser=_number, metavar="<float>", help="Seconds allowed per page [default: 30].")]
 Concurrency = Annotated[Optional[int], typer.Option(parser=_whole, metavar="<int>", help="Pages measured at once [default: from the CPU count].")]
@@ -629,7 +629,7 @@ def audit(
              "config file).", show_default=False)] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Audit a site: crawl from URLS, measure every page on desktop and mobile, and write the report.
+    """Audit a site: crawl from its start URLs, measure every page on desktop and mobile, and write the report.
 
     \b
     Examples:

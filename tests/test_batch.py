@@ -612,3 +612,22 @@ def test_a_batch_measured_otherwise_than_the_last_one_says_why_it_does_not_compa
     assert '<span style="white-space: nowrap">--warm-cache,</span>' in raw  # never broken at its hyphen
     assert "pages after the start page measured with its files cached." in html
     assert [r["not_compared"] for r in json.loads((tmp_path / "out" / "index.json").read_text())["sites"]] == [None]
+
+
+def test_the_index_fits_a_phone(tmp_path, chromium):
+    """A client opens the index from an email on a phone: a trial's ran off the right edge at 390 px, its
+    Status column cut off. Measured as any page is, by the audit's own facts."""
+    from auditor.report import render_index
+
+    note = {"score": 61, "finished_at": "2026-11-26T03:00:00Z", "measured": "without --warm-cache, this run with"}
+    rows = [{"name": f"client-{i}.example", "client": "A Client With A Rather Long Name Ltd", "score": 40 + i,
+             "start_url": f"https://www.client-{i}-with-a-long-domain-name.example/shop/category/page", "pages": 20,
+             "report_href": f"client-{i}/report.html", "not_compared": note, "broken_pages": i % 2, "error": None}
+            for i in range(3)]
+    rows.append({"name": "down.example", "start_url": "https://down.example/", "score": None, "pages": None,
+                 "error": "cannot audit https://down.example/: The site could not be reached (ERR_CONNECTION_REFUSED)."})
+    (tmp_path / "index.html").write_text(render_index(rows, {}, settings={"devices": ["desktop", "mobile"], "max_pages": 20}))
+    with StaticSite(tmp_path) as site:
+        phone = chromium.visit(site.url + "index.html", "mobile")
+    assert phone.error is None and phone.facts.viewport_width == 390
+    assert phone.facts.document_width <= 390 and not phone.facts.horizontal_overflow
