@@ -471,7 +471,7 @@ def _named(progress: ProgressFn | None, name: str) -> ProgressFn | None:
             progress(*args)
 
         def notice(self, text: str) -> None:
-            notice(f"{name}: {text}")
+            notice(f"{name}: {text.lstrip()}")  # an indented follow-up line, under the site's name, needs no indent
 
         def __getattr__(self, attribute: str) -> Any:  # stage(), and whatever else the progress offers
             return getattr(progress, attribute)

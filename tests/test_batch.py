@@ -631,3 +631,24 @@ def test_the_index_fits_a_phone(tmp_path, chromium):
         phone = chromium.visit(site.url + "index.html", "mobile")
     assert phone.error is None and phone.facts.viewport_width == 390
     assert phone.facts.document_width <= 390 and not phone.facts.horizontal_overflow
+
+
+def test_a_sites_notices_carry_its_name_without_the_indent_of_a_follow_up_line():
+    """An indented follow-up notice ('  http://...: reported once, under another URL') read
+    '127.0.0.1-8850:   http://...' in a trial's batch log."""
+    from auditor.audit import _named
+
+    told: list[str] = []
+
+    class Progress:
+        def __call__(self, *args):
+            pass
+
+        def notice(self, text):
+            told.append(text)
+
+    named = _named(Progress(), "shop.example")
+    named.notice("  https://shop.example/a: reported once, under another URL")
+    named.notice("Resuming: 3 pages kept")
+    assert told == ["shop.example: https://shop.example/a: reported once, under another URL",
+                    "shop.example: Resuming: 3 pages kept"]
