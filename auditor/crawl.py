@@ -483,6 +483,9 @@ class Crawl:
                 result = await visit(self._tab(tabs, 0, device), page.url, timeout=self.settings.timeout,
                                      before_navigate=lambda: self.throttle.wait(page.url))
                 measured += 1  # asked again, whatever the answer: only those the time left unasked are told
+                stage = getattr(self.progress, "stage", None)
+                if stage is not None:  # throttled visits take seconds each: the bar says how far it is
+                    stage(f"measuring slow visits again: {measured} of {len(flagged)}")
                 facts, fresh = page.devices[device], result.facts
                 if fresh is None or result.error is not None or fresh.load_ms is None:
                     continue

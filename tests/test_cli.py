@@ -1060,8 +1060,7 @@ def test_a_rule_failing_on_both_devices_is_counted_once_in_the_report_and_the_lo
     assert '<div class="n">1</div><div class="l">high-impact finding</div>' in html
     text = " ".join(Parsed(html).text.split())
     assert ("High No call to action in view above the fold Calls to action On desktop and mobile CTA001 "
-            "Desktop: The page has no visible call to action at all on desktop. "
-            "Mobile: The page has no visible call to action at all on mobile. How to fix: ") in text
+            "The page has no visible call to action at all. How to fix: ") in text  # one line, not one per device
     assert text.count("CTA count 0") == 1
 
 

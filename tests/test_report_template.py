@@ -571,6 +571,29 @@ def test_a_card_per_device_line_does_not_name_its_device_twice(env: Environment,
             "visible.") in text
 
 
+def test_a_one_device_run_does_not_say_all_devices(env: Environment, sample: dict) -> None:
+    """A trial's phone-only report labelled page-wide findings "All devices" and counted problems "seen on one
+    device or on both", as if desktop had been audited too."""
+    sample["settings"]["devices"] = ["mobile"]
+    for page in sample["pages"]:
+        for finding in page["findings"]:
+            finding["device"] = None  # page-wide: no device of its own
+    text = " ".join(Parsed(render(env, sample)).text.split())
+    assert "All devices" not in text and "On mobile" in text
+    assert "seen on one device or on both" not in text
+    sample["settings"]["devices"] = ["desktop", "mobile"]
+    assert "All devices" in " ".join(Parsed(render(env, sample)).text.split())
+
+
+def test_lines_the_same_but_for_their_device_are_one_line(env: Environment, sample: dict) -> None:
+    home = _both_devices(sample)
+    home["findings"][0]["message"] = "The page has no visible call to action at all on mobile."
+    home["findings"][1]["message"] = "The page has no visible call to action at all on desktop."
+    (card, _) = _cards(render(env, sample), 3)
+    text = " ".join(Parsed(card).text.split())
+    assert "SPD001 The page has no visible call to action at all. How to fix:" in text and "Desktop:" not in text
+
+
 def test_one_card_says_a_shared_line_once(env: Environment, sample: dict) -> None:
     home = _both_devices(sample)
     home["findings"][0]["message"] = home["findings"][1]["message"] = "The page is slow to load."

@@ -538,12 +538,16 @@ class Notices:
 
     def __init__(self) -> None:
         self.told: list[str] = []
+        self.stages: list[str] = []
 
     def __call__(self, *args) -> None:
         pass
 
     def notice(self, text: str) -> None:
         self.told.append(text)
+
+    def stage(self, text: str) -> None:
+        self.stages.append(text)
 
 
 def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
@@ -569,6 +573,7 @@ def test_a_visit_a_speed_rule_would_flag_is_measured_again_alone(tmp_path):
     findings = {p.url.rsplit("/", 1)[1]: {f.rule_id for f in p.findings} for p in out.pages}
     assert (once, always) == (2, 1)  # the doubtful one visited again, once; the hopeless one not
     assert progress.told == ["Measuring 1 slow visit again, one at a time (the crawl measured 2 pages at once)"]
+    assert "measuring slow visits again: 1 of 1" in progress.stages  # the bar moves while they are measured
     assert facts["once.html"].ttfb_ms < 1000 and "SPD003" not in findings["once.html"]
     assert not facts["once.html"].crowded and not facts["always.html"].crowded  # measured alone, or never doubtful
     assert facts["always.html"].ttfb_ms >= 2900 and "SPD003" in findings["always.html"]
