@@ -7,6 +7,7 @@ pages; 130 interrupted (the partial report is written).
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import sys
@@ -114,8 +115,7 @@ app = typer.Typer(
 # GmbH)") cannot be grepped; a terminal wraps long lines itself.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 try:  # a flag's name is not broken at its hyphens when help text is wrapped ("--fail-" / "under")
-    from typer._click import _textwrap
-
+    _textwrap = importlib.import_module(f"{click.__name__}._textwrap")  # Typer's own Click, or Click itself
     _textwrap.TextWrapper.wordsep_re = _textwrap.textwrap.TextWrapper.wordsep_simple_re
 except (ImportError, AttributeError):  # pragma: no cover - another Click: its wrapping, unchanged
     pass
