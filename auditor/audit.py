@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from auditor.baseline import complete_report, finished_audit, load_baseline, not_compared, previous_audit
+from auditor.baseline import complete_report, finished_audit, last_report, load_baseline, not_compared, previous_audit
 from auditor.config import ConfigError, Settings, check_client, unreadable
 from auditor.crawl import Crawl, ProgressFn
 from auditor.facts import PageResult
@@ -187,12 +187,13 @@ def run_audit(
                 progress.notice(f"Nothing to resume in {out_dir}: starting a new run.")  # type: ignore[union-attr]
             started_at = earlier or started_at
             _check_same_shape(store, settings)
-        finished = finished_audit(out_dir, start_urls)  # read before this run writes its report over the last one
+        last = last_report(out_dir)  # read before this run writes its report over the last one
+        resuming = started_at if resume else None
         measured_otherwise = None  # the last audit, if measured another way: said, not compared with
         if not baseline:
-            previous = previous_audit(out_dir, start_urls, settings, resuming=started_at if resume else None)
-            measured_otherwise = not_compared(out_dir, start_urls, finished, settings, resuming=started_at if resume else None)
-        earlier = complete_report(finished)
+            previous = previous_audit(last, start_urls, settings, resuming=resuming)
+            measured_otherwise = not_compared(last, start_urls, settings, resuming=resuming)
+        earlier = complete_report(finished_audit(last, start_urls))
         store.set_meta("started_at", started_at)
         store.set_meta("shape", json.dumps(_shape(settings)))
         crawl = Crawl(settings, start_urls, out_dir, store=store, progress=progress,
@@ -560,7 +561,7 @@ def _audit_sites(
     for site in sites[len(rows):]:  # the batch stopped first: listed, so no client is missing from the index
         folder = out_dir / site.name
         # The last report there, if any, is untouched and linked.
-        earlier = complete_report(finished_audit(folder, site.urls))
+        earlier = complete_report(finished_audit(last_report(folder), site.urls))
         rows.append({
             "name": site.name, "client": site.client, "start_url": site.urls[0], "score": None, "band": band(None),
             "previous": earlier, "pages": None, "broken_pages": None, "refused_pages": None,

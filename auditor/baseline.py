@@ -21,12 +21,17 @@ class BaselineError(ValueError):
     """A --baseline that cannot be compared with: the message says why, in one line."""
 
 
-def previous_audit(folder: Path, start_urls: list[str], settings: Settings,
+def last_report(folder: Path) -> dict[str, Any] | None:
+    """The report.json a folder holds, read once for everything a run sets against it (below), before the run
+    writes its own over it."""
+    return _read(folder / "report.json")
+
+
+def previous_audit(old: dict[str, Any] | None, start_urls: list[str], settings: Settings,
                    resuming: str | None = None) -> dict[str, Any] | None:
-    """The last complete audit of the same start URLs in `folder`, measured the same way (devices, throttle, cache),
-    or None. The report of the run being resumed (`resuming` is its start time), partial or finished, passes
-    on the one it compared with: a run is never compared with itself."""
-    old = _read(folder / "report.json")
+    """From the folder's `last_report`: the last complete audit of the same start URLs, measured the same way
+    (devices, throttle, cache), or None. The report of the run being resumed (`resuming` is its start time),
+    partial or finished, passes on the one it compared with: a run is never compared with itself."""
     if old is None or old.get("start_urls") != start_urls or _measured_otherwise(old, settings):
         return None
     if old.get("partial") or old.get("score") is None or (resuming is not None and old.get("started_at") == resuming):
@@ -37,9 +42,8 @@ def previous_audit(folder: Path, start_urls: list[str], settings: Settings,
     return _summary(old) if isinstance(old, dict) else None
 
 
-def finished_audit(folder: Path, start_urls: list[str]) -> dict[str, Any] | None:
-    """The folder's report.json, if it is a finished audit of the same start URLs that scored."""
-    old = _read(folder / "report.json")
+def finished_audit(old: dict[str, Any] | None, start_urls: list[str]) -> dict[str, Any] | None:
+    """The folder's `last_report`, if it is a finished audit of the same start URLs that scored."""
     if old is None or old.get("start_urls") != start_urls or old.get("partial") or old.get("score") is None:
         return None
     return old
@@ -51,31 +55,28 @@ def complete_report(finished: dict[str, Any] | None) -> dict[str, Any] | None:
     return _summary(finished) if finished is not None else None
 
 
-def not_compared(folder: Path, start_urls: list[str], finished: dict[str, Any] | None, settings: Settings,
+def not_compared(old: dict[str, Any] | None, start_urls: list[str], settings: Settings,
                  resuming: str | None = None) -> dict[str, Any] | None:
-    """A `finished_audit` measured otherwise than this run ("without --warm-cache, this run with"): its score and
-    date and how it was measured, which report.json, the report and the terminal give as the reason the score
-    is not set against it. None if there is none, or it compares. A resumed run (`resuming` is its start time)
-    carries what its own partial report said, as `previous_audit` carries what it compared with."""
-    if resuming is not None:
-        own = _read(folder / "report.json")
-        if own is not None and own.get("start_urls") == start_urls and own.get("started_at") == resuming:
-            return _checked_not_compared(own.get("not_compared"))
-    measured = _measured_otherwise(finished, settings) if finished is not None else ""
-    summary = complete_report(finished) if measured else None
-    return {"score": summary["score"], "finished_at": summary["finished_at"], "measured": measured} if summary else None
+    """From the folder's `last_report`: a finished audit measured otherwise than this run ("without --warm-cache,
+    this run with"), as its score, date and how it was measured, which report.json, the report and the terminal
+    give as the reason the score is not set against it. None if there is none, or it compares. A resumed run
+    (`resuming` is its start time) carries what its own partial report said, as `previous_audit` carries what
+    it compared with; read back, it is held to the words this tool writes (they reach the terminal)."""
+    if old is not None and resuming is not None and old.get("start_urls") == start_urls and old.get("started_at") == resuming:
+        told = old.get("not_compared")
+        measured = told.get("measured") if isinstance(told, dict) else None
+        return _not_compared(told, measured) if isinstance(measured, str) and _MEASURED.fullmatch(measured) else None
+    finished = finished_audit(old, start_urls)
+    return _not_compared(finished, _measured_otherwise(finished, settings)) if finished is not None else None
 
 
 _MEASURED = re.compile(r"on --devices [a-z,]{1,60}, this run on [a-z,]{1,60}|"
                        r"(with|without) --(throttle|warm-cache), this run (with|without)")
 
 
-def _checked_not_compared(old: Any) -> dict[str, Any] | None:
-    """A not_compared read back from a file: only in the shape and words this tool writes (it reaches the terminal)."""
-    if not isinstance(old, dict) or not isinstance(old.get("measured"), str) or not _MEASURED.fullmatch(old["measured"]):
-        return None
-    summary = _summary(old)
-    return {"score": summary["score"], "finished_at": summary["finished_at"], "measured": old["measured"]} if summary else None
+def _not_compared(audit: dict[str, Any], measured: str) -> dict[str, Any] | None:
+    summary = _summary(audit) if measured else None
+    return {"score": summary["score"], "finished_at": summary["finished_at"], "measured": measured} if summary else None
 
 
 def load_baseline(path: Path, settings: Settings) -> dict[str, Any]:
