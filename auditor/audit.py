@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from auditor.baseline import complete_report, finished_audit, last_report, load_baseline, not_compared, previous_audit
 from auditor.config import ConfigError, Settings, check_client, unreadable
-from auditor.crawl import Crawl, ProgressFn
+from auditor.crawl import Crawl, ProgressFn, tell_stage
 from auditor.facts import PageResult
 from auditor.junit import render_batch_junit, render_junit
 from auditor.pdf import print_pdf
@@ -200,7 +200,7 @@ def run_audit(
                       slow=lambda facts: slow_visit(facts, book))
         pages, caught = _crawl(crawl, store, resume)
         with _held_signals(caught):  # a report begun is finished: stopping halfway would leave last night's files
-            _stage(progress, "writing the report")
+            tell_stage(progress, "writing the report")
             for page in pages:
                 judge_page(page, book)
             report = build_report(pages, book, settings, start_urls, started_at, partial=crawl.interrupted,
@@ -269,7 +269,7 @@ def _write(out_dir: Path, report: dict[str, Any], pages: list[PageResult], book:
         if settings.junit:
             write_atomic(out_dir / "junit.xml", render_junit(report, pages, book))
         if settings.pdf:
-            _stage(progress, "printing the PDF")
+            tell_stage(progress, "printing the PDF")
             write_atomic(out_dir / "report.pdf", print_pdf(html_path.read_text(encoding="utf-8"), settings))
     except OSError as exc:
         raise UsageError(f"cannot write the report in {out_dir}: {_reason(exc)}; the pages measured are kept in "
@@ -287,13 +287,6 @@ def sweep_screenshots(out_dir: Path, pages: list[PageResult]) -> None:
     for old in (out_dir / "screenshots").glob("*.jpg"):
         if SCREENSHOT_NAME.fullmatch(old.name) and old.name not in wanted:
             old.unlink(missing_ok=True)
-
-
-def _stage(progress: ProgressFn | None, text: str) -> None:
-    """Say what the run does after its last page (a progress object with a `stage` method shows it)."""
-    stage = getattr(progress, "stage", None)
-    if stage is not None:
-        stage(text)
 
 
 @contextlib.contextmanager

@@ -286,6 +286,13 @@ class HostThrottle:
 ProgressFn = Callable[[int, int, PageResult], None]
 
 
+def tell_stage(progress: ProgressFn | None, text: str) -> None:
+    """Say what the run is doing past its pages' own lines (a progress object with a `stage` method shows it)."""
+    stage = getattr(progress, "stage", None)
+    if stage is not None:
+        stage(text)
+
+
 class Crawl:
     """One audit run's crawl. `run()` returns page results in crawl order; `stop()` ends it early."""
 
@@ -483,9 +490,8 @@ class Crawl:
                 result = await visit(self._tab(tabs, 0, device), page.url, timeout=self.settings.timeout,
                                      before_navigate=lambda: self.throttle.wait(page.url))
                 measured += 1  # asked again, whatever the answer: only those the time left unasked are told
-                stage = getattr(self.progress, "stage", None)
-                if stage is not None:  # throttled visits take seconds each: the bar says how far it is
-                    stage(f"measuring slow visits again: {measured} of {len(flagged)}")
+                # Throttled visits take seconds each: the bar says how far it is.
+                tell_stage(self.progress, f"measuring slow visits again: {measured} of {len(flagged)}")
                 facts, fresh = page.devices[device], result.facts
                 if fresh is None or result.error is not None or fresh.load_ms is None:
                     continue

@@ -96,7 +96,6 @@ def normalize(url: str, base: str | None = None) -> str:
     return urlunsplit((scheme, netloc, _escape(path) or "/", _escape(query), ""))
 
 
-# `localhost:3000/x`, `staging.example.com:8080`: a host and a port that urllib reads as a scheme and a path.
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")  # after IDNA: labels of letters, digits, - and _
 _DOTTED_NUMBERS = re.compile(r"\d+(\.\d+){3}")
 
@@ -110,6 +109,7 @@ def _check_host(host: str) -> None:
         raise BadURL(f"not a valid URL ({host[:40]} is not an IP address: each of its four numbers is 0 to 255)")
 
 
+# `localhost:3000/x`, `staging.example.com:8080`: a host and a port that urllib reads as a scheme and a path.
 _HOST_AND_PORT = re.compile(r"(?i)(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+):\d{1,5}(?=[/?#]|$)")
 
 
